@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything `make dev` and `make test` need, skipping what is already present at the pinned version.
+# Idempotent; fetches only from crates.io, the npm registry and Debian's packages (see ../shared/TOOLCHAIN.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+WORKER_BUILD_VERSION=0.8.7
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+need_test_tools=false
+[ "${1:-}" = "--test" ] && need_test_tools=true
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 10 minutes the first time)"
+  # Without --locked: a dependency pinned in its lockfile is no longer in the registry.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+  log "installing worker-build $WORKER_BUILD_VERSION (about 14 minutes the first time)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --force
+fi

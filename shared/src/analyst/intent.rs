@@ -1,0 +1,427 @@
+//! Maps a plain-language question onto a computation the analyst can do exactly.
+//!
+//! Columns are recognised by their own names (`unit_price` as "unit price", plurals too), so the same
+//! rules work for any table, not only the sample.
+
+use super::stats::Agg;
+use super::table::{ColumnType, Table};
+
+/// A computable reading of the question. Column fields are indexes into the table's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    RowCount,
+    ColumnCount,
+    Describe,
+    /// How many different values a column has.
+    Distinct {
+        column: usize,
+    },
+    /// One aggregate overall, or one per group. `metric` is `None` only for `Count`.
+    Aggregate {
+        agg: Agg,
+        metric: Option<usize>,
+        group: Option<usize>,
+    },
+    /// The `n` groups with the largest (or smallest) aggregate.
+    TopN {
+        n: usize,
+        ascending: bool,
+        agg: Agg,
+        metric: Option<usize>,
+        group: usize,
+    },
+    Unknown,
+}
+
+const ROW_NOUNS: &[&str] = &[
+    "row",
+    "rows",
+    "record",
+    "records",
+    "entries",
+    "entry",
+    "order",
+    "orders",
+    "transactions",
+    "transaction",
+    "lines",
+    "observations",
+];
+const DESCRIBE_WORDS: &[&str] = &[
+    "describe",
+    "schema",
+    "summarize",
+    "summarise",
+    "overview",
+    "summary",
+    "columns",
+];
+const HIGH_WORDS: &[&str] = &[
+    "highest", "largest", "biggest", "most", "max", "maximum", "best", "top", "greatest",
+];
+const LOW_WORDS: &[&str] = &[
+    "lowest", "smallest", "least", "fewest", "min", "minimum", "worst", "bottom",
+];
+const NUMBER_WORDS: &[&str] = &[
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+];
+/// Column-name fragments that mark a column as the natural default measure.
+const MEASURE_HINTS: &[&str] = &[
+    "revenue", "sales", "amount", "total", "price", "value", "cost", "profit",
+];
+
+fn tokens(q: &str) -> Vec<String> {
+    q.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.trim_matches('\'').to_owned())
+        .collect()
+}
+
+fn plural(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix('y') {
+        format!("{stem}ies")
+    } else if word.ends_with('s') || word.ends_with('x') || word.ends_with("ch") {
+        format!("{word}es")
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// Position of the first mention of the column in the token list, if any.
+fn mention(name: &str, toks: &[String]) -> Option<usize> {
+    let words: Vec<String> = tokens(&name.replace('_', " "));
+    let (last, init) = words.split_last()?;
+    let forms = [last.clone(), plural(last)];
+    (0..toks.len()).find(|&i| {
+        i + words.len() <= toks.len()
+            && init.iter().zip(&toks[i..]).all(|(w, t)| w == t)
+            && forms.contains(&toks[i + init.len()])
+    })
+}
+
+fn has(toks: &[String], words: &[&str]) -> bool {
+    toks.iter().any(|t| words.contains(&t.as_str()))
+}
+
+fn phrase(toks: &[String], p: &str) -> bool {
+    let words: Vec<&str> = p.split(' ').collect();
+    toks.windows(words.len())
+        .any(|w| w.iter().zip(&words).all(|(a, b)| a == b))
+}
+
+/// The requested count of groups: "top 3", "five best", else `None`.
+fn requested_n(toks: &[String]) -> Option<usize> {
+    toks.iter().find_map(|t| {
+        t.parse::<usize>()
+            .ok()
+            .or_else(|| NUMBER_WORDS.iter().position(|w| w == t))
+            .filter(|n| (1..=50).contains(n))
+    })
+}
+
+fn explicit_agg(toks: &[String]) -> Option<Agg> {
+    if has(toks, &["average", "avg", "mean"]) {
+        Some(Agg::Avg)
+    } else if has(toks, &["total", "sum", "overall"]) {
+        Some(Agg::Sum)
+    } else {
+        None
+    }
+}
+
+/// The measure to use when the question names none: a column named like an amount, else the first float.
+pub fn default_metric(table: &Table) -> Option<usize> {
+    let numeric = |i: &usize| table.columns[*i].ty.is_numeric();
+    MEASURE_HINTS
+        .iter()
+        .find_map(|h| {
+            (0..table.columns.len())
+                .filter(numeric)
+                .find(|&i| table.columns[i].name.to_lowercase().contains(h))
+        })
+        .or_else(|| table.columns.iter().position(|c| c.ty == ColumnType::Float))
+}
+
+/// Reads the question against the table's columns.
+pub fn parse(table: &Table, question: &str) -> Intent {
+    let toks = tokens(question);
+    let counting =
+        phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]);
+    let row_noun = has(&toks, ROW_NOUNS);
+
+    if counting && has(&toks, &["columns", "column", "fields"]) {
+        return Intent::ColumnCount;
+    }
+    if has(&toks, DESCRIBE_WORDS) || phrase(&toks, "what data") || phrase(&toks, "tell me about") {
+        return Intent::Describe;
+    }
+
+    // Mentioned columns, in the order they appear in the question.
+    let mut mentioned: Vec<(usize, usize)> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| mention(&c.name, &toks).map(|p| (p, i)))
+        .collect();
+    mentioned.sort_unstable();
+    let metric = mentioned
+        .iter()
+        .map(|&(_, i)| i)
+        .find(|&i| table.columns[i].ty.is_numeric());
+    let group = mentioned
+        .iter()
+        .map(|&(_, i)| i)
+        .find(|&i| matches!(table.columns[i].ty, ColumnType::Text | ColumnType::Boolean));
+
+    let high = has(&toks, HIGH_WORDS);
+    let low = has(&toks, LOW_WORDS);
+    let ranking = has(&toks, &["top", "bottom", "rank", "ranking", "which", "who"]);
+
+    if counting && metric.is_none() {
+        return match group {
+            Some(g) if row_noun || has(&toks, &["per", "by", "each", "every"]) => {
+                if ranking && (high || low) {
+                    Intent::TopN {
+                        n: requested_n(&toks).unwrap_or(1),
+                        ascending: low && !high,
+                        agg: Agg::Count,
+                        metric: None,
+                        group: g,
+                    }
+                } else {
+                    Intent::Aggregate {
+                        agg: Agg::Count,
+                        metric: None,
+                        group: Some(g),
+                    }
+                }
+            }
+            Some(g) => Intent::Distinct { column: g },
+            None => Intent::RowCount,
+        };
+    }
+
+    let agg = explicit_agg(&toks);
+    if let Some(g) = group {
+        if (high || low) && (ranking || agg.is_some()) {
+            let default_n = if has(&toks, &["top", "bottom"]) { 5 } else { 1 };
+            let (agg, metric) = match metric.or_else(|| default_metric(table)) {
+                Some(m) if !(row_noun && metric.is_none()) => (agg.unwrap_or(Agg::Sum), Some(m)),
+                _ => (Agg::Count, None),
+            };
+            return Intent::TopN {
+                n: requested_n(&toks).unwrap_or(default_n),
+                ascending: low && !high,
+                agg,
+                metric,
+                group: g,
+            };
+        }
+        let grouped_agg = agg.or(if high {
+            Some(Agg::Max)
+        } else if low {
+            Some(Agg::Min)
+        } else {
+            None
+        });
+        if let Some(m) = metric.or_else(|| grouped_agg.and_then(|_| default_metric(table))) {
+            return Intent::Aggregate {
+                agg: grouped_agg.unwrap_or(Agg::Sum),
+                metric: Some(m),
+                group: Some(g),
+            };
+        }
+    }
+
+    let overall = agg.or(if high {
+        Some(Agg::Max)
+    } else if low {
+        Some(Agg::Min)
+    } else {
+        None
+    });
+    match (
+        overall,
+        metric.or_else(|| overall.and_then(|_| default_metric(table))),
+    ) {
+        (Some(a), Some(m)) => Intent::Aggregate {
+            agg: a,
+            metric: Some(m),
+            group: None,
+        },
+        _ => Intent::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Table {
+        Table::from_csv(
+            "s",
+            "order_id,order_date,region,category,quantity,unit_price,revenue,returned\n\
+             SO-1,2024-01-01,North,Furniture,2,10.5,21,false\n",
+        )
+        .unwrap()
+    }
+
+    fn col(t: &Table, name: &str) -> usize {
+        t.columns.iter().position(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn counting_rows_in_many_phrasings() {
+        let t = sample();
+        for q in [
+            "How many rows are there?",
+            "how many records?",
+            "Number of orders",
+            "count the rows",
+        ] {
+            assert_eq!(parse(&t, q), Intent::RowCount, "{q}");
+        }
+        assert_eq!(
+            parse(&t, "How many columns does it have?"),
+            Intent::ColumnCount
+        );
+    }
+
+    #[test]
+    fn describing_the_data() {
+        let t = sample();
+        for q in [
+            "Describe the columns",
+            "What data is in here?",
+            "give me an overview",
+        ] {
+            assert_eq!(parse(&t, q), Intent::Describe, "{q}");
+        }
+    }
+
+    #[test]
+    fn top_n_by_category() {
+        let t = sample();
+        let (region, category, revenue) =
+            (col(&t, "region"), col(&t, "category"), col(&t, "revenue"));
+        assert_eq!(
+            parse(&t, "Top 3 categories by revenue"),
+            Intent::TopN {
+                n: 3,
+                ascending: false,
+                agg: Agg::Sum,
+                metric: Some(revenue),
+                group: category
+            }
+        );
+        assert_eq!(
+            parse(&t, "Which region has the highest revenue?"),
+            Intent::TopN {
+                n: 1,
+                ascending: false,
+                agg: Agg::Sum,
+                metric: Some(revenue),
+                group: region
+            }
+        );
+        assert_eq!(
+            parse(&t, "which region has the lowest average unit price"),
+            Intent::TopN {
+                n: 1,
+                ascending: true,
+                agg: Agg::Avg,
+                metric: Some(col(&t, "unit_price")),
+                group: region
+            }
+        );
+        assert_eq!(
+            parse(&t, "Which region has the most orders?"),
+            Intent::TopN {
+                n: 1,
+                ascending: false,
+                agg: Agg::Count,
+                metric: None,
+                group: region
+            }
+        );
+    }
+
+    #[test]
+    fn aggregates_overall_and_grouped() {
+        let t = sample();
+        let (region, revenue, qty) = (col(&t, "region"), col(&t, "revenue"), col(&t, "quantity"));
+        assert_eq!(
+            parse(&t, "What is the total revenue?"),
+            Intent::Aggregate {
+                agg: Agg::Sum,
+                metric: Some(revenue),
+                group: None
+            }
+        );
+        assert_eq!(
+            parse(&t, "average quantity"),
+            Intent::Aggregate {
+                agg: Agg::Avg,
+                metric: Some(qty),
+                group: None
+            }
+        );
+        assert_eq!(
+            parse(&t, "max quantity"),
+            Intent::Aggregate {
+                agg: Agg::Max,
+                metric: Some(qty),
+                group: None
+            }
+        );
+        assert_eq!(
+            parse(&t, "total sales"),
+            Intent::Aggregate {
+                agg: Agg::Sum,
+                metric: Some(revenue),
+                group: None
+            }
+        );
+        assert_eq!(
+            parse(&t, "average revenue by region"),
+            Intent::Aggregate {
+                agg: Agg::Avg,
+                metric: Some(revenue),
+                group: Some(region)
+            }
+        );
+        assert_eq!(
+            parse(&t, "revenue per region"),
+            Intent::Aggregate {
+                agg: Agg::Sum,
+                metric: Some(revenue),
+                group: Some(region)
+            }
+        );
+        assert_eq!(
+            parse(&t, "how many orders per region"),
+            Intent::Aggregate {
+                agg: Agg::Count,
+                metric: None,
+                group: Some(region)
+            }
+        );
+        assert_eq!(
+            parse(&t, "how many regions are there"),
+            Intent::Distinct { column: region }
+        );
+    }
+
+    #[test]
+    fn open_questions_are_not_forced_into_a_computation() {
+        let t = sample();
+        for q in [
+            "Why did customers churn?",
+            "Write me a poem",
+            "What's the weather?",
+        ] {
+            assert_eq!(parse(&t, q), Intent::Unknown, "{q}");
+        }
+    }
+}

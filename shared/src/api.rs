@@ -1,0 +1,329 @@
+//! The HTTP API's wire types: requests, the streamed events, the final answer and the one error shape.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tree::ExecutionTree;
+
+/// Longest question the API accepts, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 8_000;
+/// Longest session id the API accepts, in characters.
+pub const MAX_SESSION_ID_CHARS: usize = 128;
+
+/// Body of `POST /api/v1/chat` and `POST /api/v1/chat/stream`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    pub message: String,
+    pub session_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_id: Option<String>,
+}
+
+impl ChatRequest {
+    /// Parses and validates a request body, so every client gets the same 400 for the same mistake.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let req: ChatRequest = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid JSON body: {e}")))?;
+        if req.message.trim().is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "`message` must not be empty",
+            ));
+        }
+        if req.message.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("`message` is longer than {MAX_MESSAGE_CHARS} characters"),
+            ));
+        }
+        if !is_valid_id(&req.session_id) {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "`session_id` must be 1-{MAX_SESSION_ID_CHARS} characters of letters, digits, `-` or `_`"
+                ),
+            ));
+        }
+        Ok(req)
+    }
+}
+
+/// Whether `id` is a well-formed client-chosen identifier (session ids and the like).
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_SESSION_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// How much the answer can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    High,
+    Medium,
+    Low,
+}
+
+/// Token counts of one answer (summed over its LLM calls).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+}
+
+impl Usage {
+    pub fn new(prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Self {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+        }
+    }
+}
+
+/// The kinds of chart the app draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartType {
+    Bar,
+    Line,
+    Pie,
+    Scatter,
+    Table,
+}
+
+/// A chart to draw beside the answer; `data` always comes from computed results, never from a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartConfig {
+    #[serde(rename = "type")]
+    pub chart_type: ChartType,
+    pub x: String,
+    pub y: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    pub title: String,
+    pub data: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Details of how an answer was produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerMetadata {
+    pub execution_tree: ExecutionTree,
+    pub usage: Usage,
+    pub provider: String,
+    pub model: String,
+    pub latency_ms: u64,
+}
+
+/// The final answer: the `complete` event's data, and the body of `POST /api/v1/chat`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatAnswer {
+    pub message: String,
+    pub chart_config: Option<ChartConfig>,
+    pub confidence: Confidence,
+    pub metadata: AnswerMetadata,
+}
+
+/// Machine-readable phase of the work, sent with a human-readable message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Analyzing,
+    Computing,
+    CallingModel,
+    Writing,
+}
+
+/// One event of `POST /api/v1/chat/stream`, framed on the wire as `data: {"type": …, "data": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum StreamEvent {
+    Status { status: Phase, message: String },
+    Content { content: String },
+    TreeUpdate { execution_tree: ExecutionTree },
+    Complete(Box<ChatAnswer>),
+    Error(ErrorBody),
+}
+
+impl StreamEvent {
+    /// Whether the stream ends after this event.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, StreamEvent::Complete(_) | StreamEvent::Error(_))
+    }
+}
+
+/// Stable error codes: clients branch on these, so they never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RateLimited,
+    ProviderError,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this error answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::ProviderError => 502,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// The `code` + `message` pair carried by every error, streamed or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Seconds to wait before retrying, for `RATE_LIMITED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// The one JSON shape of every non-2xx response: `{"error": {"code", "message", ...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorBody {
+                code,
+                message: message.into(),
+                retry_after_secs: None,
+            },
+        }
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut err = Self::new(
+            ErrorCode::RateLimited,
+            format!("too many requests; try again in {retry_after_secs} s"),
+        );
+        err.error.retry_after_secs = Some(retry_after_secs);
+        err
+    }
+
+    pub fn status(&self) -> u16 {
+        self.error.code.http_status()
+    }
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub providers: Vec<String>,
+}
+
+/// `POST /api/v1/auth/dev-token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevToken {
+    pub token: String,
+    pub user_id: String,
+    pub expires_at: u64,
+}
+
+/// One row of `GET /api/v1/sessions/{id}/llm-calls`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmCallRecord {
+    pub id: String,
+    pub created_at: String,
+    pub session_id: String,
+    pub provider: String,
+    pub model: String,
+    pub call_type: String,
+    pub status: String,
+    pub prompt_excerpt: String,
+    pub response_excerpt: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+    pub latency_ms: u64,
+    pub metadata: serde_json::Value,
+}
+
+/// `GET /api/v1/sessions/{id}/llm-calls`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmCallList {
+    pub session_id: String,
+    pub calls: Vec<LlmCallRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_events_use_the_documented_wire_shape() {
+        let ev = StreamEvent::Content {
+            content: "Hel".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"type":"content","data":{"content":"Hel"}}"#
+        );
+        let ev = StreamEvent::Status {
+            status: Phase::Analyzing,
+            message: "Analyzing query…".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"type":"status","data":{"status":"analyzing","message":"Analyzing query…"}}"#
+        );
+        let ev = StreamEvent::Error(ApiError::new(ErrorCode::RateLimited, "slow down").error);
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"type":"error","data":{"code":"RATE_LIMITED","message":"slow down"}}"#
+        );
+    }
+
+    #[test]
+    fn malformed_chat_bodies_are_rejected_with_bad_request() {
+        for body in [
+            &b"not json"[..],
+            br#"{"session_id":"s1"}"#,
+            br#"{"message":"   ","session_id":"s1"}"#,
+            br#"{"message":"hi","session_id":""}"#,
+            br#"{"message":"hi","session_id":"../etc"}"#,
+            br#"{"message":"hi","session_id":"s1","extra":1}"#,
+        ] {
+            let err = ChatRequest::parse(body).unwrap_err();
+            assert_eq!(
+                err.error.code,
+                ErrorCode::BadRequest,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            assert_eq!(err.status(), 400);
+        }
+    }
+
+    #[test]
+    fn a_well_formed_chat_body_parses() {
+        let req =
+            ChatRequest::parse(br#"{"message":"How many rows?","session_id":"abc-1"}"#).unwrap();
+        assert_eq!(req.message, "How many rows?");
+        assert_eq!(req.dataset_id, None);
+    }
+}

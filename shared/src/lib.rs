@@ -1,0 +1,14 @@
+//! Platform-free core of DataSage, shared by the worker and the app.
+//!
+//! Nothing here imports `worker`, `web-sys` or `leptos`: every module is plain Rust and is tested with a
+//! plain `cargo test`. The worker and the app are thin adapters around it.
+
+pub mod analyst;
+pub mod api;
+pub mod jwt;
+pub mod llm;
+pub mod prompt;
+pub mod provider;
+pub mod ratelimit;
+pub mod sse;
+pub mod tree;

@@ -1,0 +1,86 @@
+//! The one normalized LLM stream: every provider's bytes become [`LlmEvent`]s before anything else sees them.
+
+use serde::{Deserialize, Serialize};
+
+/// A chat message role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One message of a prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+        }
+    }
+}
+
+/// What to ask a model, independent of provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub temperature: f32,
+    pub max_tokens: u32,
+}
+
+/// Why a model stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    Stop,
+    Length,
+    ContentFilter,
+    ToolCalls,
+    Other(String),
+}
+
+impl FinishReason {
+    /// Maps a provider's finish/stop reason string onto the common set.
+    pub fn from_provider(s: &str) -> Self {
+        match s {
+            "stop" | "end_turn" | "stop_sequence" => FinishReason::Stop,
+            "length" | "max_tokens" => FinishReason::Length,
+            "content_filter" | "refusal" => FinishReason::ContentFilter,
+            "tool_calls" | "tool_use" | "function_call" => FinishReason::ToolCalls,
+            other => FinishReason::Other(other.to_owned()),
+        }
+    }
+}
+
+/// Token usage as a provider reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub cached_input_tokens: u64,
+}
+
+/// One normalized stream event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LlmEvent {
+    /// A piece of the answer text.
+    Text(String),
+    /// A piece of the model's reasoning: shown in the execution tree, never in the answer.
+    Reasoning(String),
+    Usage(TokenUsage),
+    Finish(FinishReason),
+    /// The provider reported an error inside the stream.
+    Error {
+        code: Option<String>,
+        message: String,
+    },
+}

@@ -1,0 +1,252 @@
+//! OpenAI chat completions, streaming (<https://platform.openai.com/docs/api-reference/chat/streaming>).
+//!
+//! The same wire format is spoken by OpenRouter and by OpenAI-compatible servers (Ollama, vLLM, LM Studio),
+//! so this one parser serves all of them.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::llm::{FinishReason, LlmEvent, LlmRequest, TokenUsage};
+use crate::sse::{SseEvent, SseParser};
+
+/// The JSON body of a streaming `POST {base}/chat/completions`, asking for usage in the stream.
+pub fn request_body(req: &LlmRequest) -> serde_json::Value {
+    json!({
+        "model": req.model,
+        "messages": req.messages,
+        "stream": true,
+        "stream_options": { "include_usage": true },
+        "temperature": req.temperature,
+        "max_tokens": req.max_tokens,
+    })
+}
+
+/// `{base}/chat/completions`, tolerating a trailing slash on the base URL.
+pub fn endpoint(base_url: &str) -> String {
+    format!("{}/chat/completions", base_url.trim_end_matches('/'))
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    delta: Option<Delta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Stateful parser: feed it raw body bytes, get normalized events.
+#[derive(Debug, Default)]
+pub struct OpenAiStream {
+    sse: SseParser,
+    done: bool,
+}
+
+impl OpenAiStream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `[DONE]` has been seen.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent> {
+        let events = self.sse.push(bytes);
+        self.map(events)
+    }
+
+    /// Ends the body; returns whatever the last unterminated event held.
+    pub fn finish(&mut self) -> Vec<LlmEvent> {
+        let last = self.sse.finish();
+        self.map(last.into_iter().collect())
+    }
+
+    fn map(&mut self, events: Vec<SseEvent>) -> Vec<LlmEvent> {
+        let mut out = Vec::new();
+        for ev in events {
+            let data = ev.data.trim();
+            if data.is_empty() {
+                continue;
+            }
+            if data == "[DONE]" {
+                self.done = true;
+                continue;
+            }
+            match serde_json::from_str::<Chunk>(data) {
+                Ok(chunk) => chunk_events(chunk, &mut out),
+                Err(e) => out.push(LlmEvent::Error {
+                    code: Some("malformed_stream".into()),
+                    message: format!("unparseable stream chunk: {e}"),
+                }),
+            }
+        }
+        out
+    }
+}
+
+fn chunk_events(chunk: Chunk, out: &mut Vec<LlmEvent>) {
+    if let Some(err) = chunk.error {
+        out.push(LlmEvent::Error {
+            code: err.code.map(|c| match c {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            }),
+            message: err
+                .message
+                .unwrap_or_else(|| "provider reported an error".into()),
+        });
+    }
+    for choice in chunk.choices {
+        if let Some(delta) = choice.delta {
+            if let Some(r) = delta
+                .reasoning
+                .or(delta.reasoning_content)
+                .filter(|r| !r.is_empty())
+            {
+                out.push(LlmEvent::Reasoning(r));
+            }
+            if let Some(c) = delta.content.filter(|c| !c.is_empty()) {
+                out.push(LlmEvent::Text(c));
+            }
+        }
+        if let Some(reason) = choice.finish_reason {
+            out.push(LlmEvent::Finish(FinishReason::from_provider(&reason)));
+        }
+    }
+    if let Some(u) = chunk.usage {
+        out.push(LlmEvent::Usage(TokenUsage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+            reasoning_tokens: u
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+            cached_input_tokens: u
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+        }));
+    }
+}
+
+/// The text, finish reason and usage a whole stream adds up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collected {
+    pub text: String,
+    pub reasoning: String,
+    pub finish: Option<FinishReason>,
+    pub usage: Option<TokenUsage>,
+    pub errors: Vec<String>,
+}
+
+impl Collected {
+    pub fn add(&mut self, ev: LlmEvent) {
+        match ev {
+            LlmEvent::Text(t) => self.text.push_str(&t),
+            LlmEvent::Reasoning(r) => self.reasoning.push_str(&r),
+            LlmEvent::Usage(u) => self.usage = Some(u),
+            LlmEvent::Finish(f) => self.finish = Some(f),
+            LlmEvent::Error { message, .. } => self.errors.push(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::{Message, Role};
+
+    #[test]
+    fn the_request_asks_for_streamed_usage() {
+        let body = request_body(&LlmRequest {
+            model: "gpt-4o-mini".into(),
+            messages: vec![Message::new(Role::User, "hi")],
+            temperature: 0.2,
+            max_tokens: 512,
+        });
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!(body["messages"][0]["role"], "user");
+        assert_eq!(
+            endpoint("http://127.0.0.1:9/v1/"),
+            "http://127.0.0.1:9/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn an_in_stream_error_becomes_an_error_event() {
+        let mut p = OpenAiStream::new();
+        let evs = p.push(
+            b"data: {\"error\":{\"code\":502,\"message\":\"upstream died\"},\"choices\":[]}\n\n",
+        );
+        assert_eq!(
+            evs,
+            vec![LlmEvent::Error {
+                code: Some("502".into()),
+                message: "upstream died".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn garbage_in_the_stream_is_reported_not_swallowed() {
+        let mut p = OpenAiStream::new();
+        let evs = p.push(b"data: {not json\n\n");
+        assert!(
+            matches!(&evs[..], [LlmEvent::Error { code: Some(c), .. }] if c == "malformed_stream")
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! The execution tree: every step and every LLM call of one answer, as the user sees it live.
+//!
+//! Times are milliseconds since the request started, so a tree reads the same wherever it is rendered.
+
+use serde::{Deserialize, Serialize};
+
+/// What a node stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Request,
+    Step,
+    LlmCall,
+    Query,
+}
+
+/// Where a node is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Running,
+    Done,
+    Failed,
+}
+
+/// Facts about one LLM call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmCallInfo {
+    pub provider: String,
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+    /// Time to the first streamed token, once it arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<u64>,
+    pub retries: u32,
+}
+
+/// One node of the tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreeNode {
+    pub id: u32,
+    pub kind: NodeKind,
+    pub label: String,
+    pub status: NodeStatus,
+    pub started_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Free text shown under the label: the SQL, a row count, an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmCallInfo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<TreeNode>,
+}
+
+/// Identifies a node within its tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeId(u32);
+
+/// The whole tree, rooted at the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionTree {
+    pub root: TreeNode,
+    #[serde(skip)]
+    next_id: u32,
+}
+
+impl ExecutionTree {
+    /// A tree whose running root node is the request itself.
+    pub fn new(label: impl Into<String>) -> Self {
+        Self {
+            root: TreeNode::new(0, NodeKind::Request, label.into(), 0),
+            next_id: 1,
+        }
+    }
+
+    pub fn root_id(&self) -> NodeId {
+        NodeId(0)
+    }
+
+    /// Adds a running child under `parent` and returns its id (a no-op id if `parent` is unknown).
+    pub fn start(
+        &mut self,
+        parent: NodeId,
+        kind: NodeKind,
+        label: impl Into<String>,
+        now_ms: u64,
+    ) -> NodeId {
+        let id = self.next_id;
+        self.next_id += 1;
+        if let Some(p) = self.root.find_mut(parent.0) {
+            p.children
+                .push(TreeNode::new(id, kind, label.into(), now_ms));
+        }
+        NodeId(id)
+    }
+
+    /// Marks a node finished; its duration is measured from its start.
+    pub fn finish(&mut self, id: NodeId, status: NodeStatus, now_ms: u64) {
+        if let Some(n) = self.root.find_mut(id.0) {
+            n.status = status;
+            n.duration_ms = Some(now_ms.saturating_sub(n.started_ms));
+        }
+    }
+
+    /// Mutable access to a node, to fill in its detail or LLM facts.
+    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut TreeNode> {
+        self.root.find_mut(id.0)
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&TreeNode> {
+        self.root.find(id.0)
+    }
+}
+
+impl TreeNode {
+    fn new(id: u32, kind: NodeKind, label: String, started_ms: u64) -> Self {
+        Self {
+            id,
+            kind,
+            label,
+            status: NodeStatus::Running,
+            started_ms,
+            duration_ms: None,
+            detail: None,
+            llm: None,
+            children: Vec::new(),
+        }
+    }
+
+    fn find_mut(&mut self, id: u32) -> Option<&mut TreeNode> {
+        if self.id == id {
+            return Some(self);
+        }
+        self.children.iter_mut().find_map(|c| c.find_mut(id))
+    }
+
+    fn find(&self, id: u32) -> Option<&TreeNode> {
+        if self.id == id {
+            return Some(self);
+        }
+        self.children.iter().find_map(|c| c.find(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_steps_record_status_and_duration() {
+        let mut t = ExecutionTree::new("Answer");
+        let step = t.start(t.root_id(), NodeKind::Step, "Analyze", 5);
+        let call = t.start(step, NodeKind::LlmCall, "openai", 7);
+        t.finish(call, NodeStatus::Failed, 20);
+        t.finish(step, NodeStatus::Done, 30);
+        let step_node = &t.root.children[0];
+        assert_eq!(step_node.duration_ms, Some(25));
+        assert_eq!(step_node.children[0].status, NodeStatus::Failed);
+        assert_eq!(step_node.children[0].duration_ms, Some(13));
+        assert_eq!(t.root.status, NodeStatus::Running);
+    }
+
+    #[test]
+    fn tree_round_trips_through_json() {
+        let mut t = ExecutionTree::new("Answer");
+        let s = t.start(t.root_id(), NodeKind::Query, "SUM(revenue)", 1);
+        t.node_mut(s).unwrap().detail = Some("5 rows".into());
+        let back: ExecutionTree =
+            serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back.root, t.root);
+    }
+}
