@@ -167,6 +167,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     RateLimited,
     ProviderError,
+    /// The client went away before the answer was complete.
+    Cancelled,
     Internal,
 }
 
@@ -182,6 +184,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::ProviderError => 502,
+            ErrorCode::Cancelled => 499,
             ErrorCode::Internal => 500,
         }
     }

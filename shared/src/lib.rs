@@ -11,4 +11,5 @@ pub mod prompt;
 pub mod provider;
 pub mod ratelimit;
 pub mod sse;
+pub mod text;
 pub mod tree;

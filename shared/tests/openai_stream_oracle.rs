@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use datasage_shared::llm::{FinishReason, LlmEvent};
 use datasage_shared::provider::openai::{Collected, OpenAiStream};
+use datasage_shared::provider::StreamParser;
 use serde_json::Value;
 
 fn fixtures() -> Vec<(PathBuf, Value)> {

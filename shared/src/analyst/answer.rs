@@ -251,6 +251,12 @@ fn capitalize(s: &str) -> String {
         .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
+/// The dataset profile as markdown: every column with its type and statistics. Also the dataset context
+/// given to LLM providers.
+pub fn profile_markdown(table: &Table) -> String {
+    describe(table, String::new()).text
+}
+
 fn describe(table: &Table, computation: String) -> Analysis {
     let mut text = format!(
         "The **{}** dataset has **{} rows** and **{} columns**:\n\n| column | type | summary |\n|---|---|---|\n",

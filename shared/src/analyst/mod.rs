@@ -11,37 +11,5 @@ pub mod intent;
 pub mod stats;
 pub mod table;
 
-pub use answer::{run, Analysis};
+pub use answer::{profile_markdown, run, Analysis};
 pub use table::Table;
-
-/// Splits text into word-sized pieces (whitespace kept with the word before it), the way an LLM streams.
-pub fn stream_chunks(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut in_space = false;
-    for (i, ch) in text.char_indices() {
-        let space = ch.is_whitespace();
-        if in_space && !space {
-            out.push(&text[start..i]);
-            start = i;
-        }
-        in_space = space;
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn streamed_chunks_reassemble_to_the_exact_text() {
-        let text = "The **sample** has\n\n| a | b |\n 3,000 rows — é";
-        let chunks = stream_chunks(text);
-        assert!(chunks.len() > 5);
-        assert_eq!(chunks.concat(), text);
-    }
-}

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::llm::{FinishReason, LlmEvent, LlmRequest, TokenUsage};
+use crate::provider::StreamParser;
 use crate::sse::{SseEvent, SseParser};
 
 /// The JSON body of a streaming `POST {base}/chat/completions`, asking for usage in the stream.
@@ -90,7 +91,6 @@ struct WireError {
 #[derive(Debug, Default)]
 pub struct OpenAiStream {
     sse: SseParser,
-    done: bool,
 }
 
 impl OpenAiStream {
@@ -98,23 +98,7 @@ impl OpenAiStream {
         Self::default()
     }
 
-    /// Whether `[DONE]` has been seen.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent> {
-        let events = self.sse.push(bytes);
-        self.map(events)
-    }
-
-    /// Ends the body; returns whatever the last unterminated event held.
-    pub fn finish(&mut self) -> Vec<LlmEvent> {
-        let last = self.sse.finish();
-        self.map(last.into_iter().collect())
-    }
-
-    fn map(&mut self, events: Vec<SseEvent>) -> Vec<LlmEvent> {
+    fn map(&self, events: Vec<SseEvent>) -> Vec<LlmEvent> {
         let mut out = Vec::new();
         for ev in events {
             let data = ev.data.trim();
@@ -122,8 +106,7 @@ impl OpenAiStream {
                 continue;
             }
             if data == "[DONE]" {
-                self.done = true;
-                continue;
+                continue; // the end is known from the finish reason and the body's end
             }
             match serde_json::from_str::<Chunk>(data) {
                 Ok(chunk) => chunk_events(chunk, &mut out),
@@ -134,6 +117,18 @@ impl OpenAiStream {
             }
         }
         out
+    }
+}
+
+impl StreamParser for OpenAiStream {
+    fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent> {
+        let events = self.sse.push(bytes);
+        self.map(events)
+    }
+
+    fn finish(&mut self) -> Vec<LlmEvent> {
+        let last = self.sse.finish();
+        self.map(last.into_iter().collect())
     }
 }
 

@@ -1,0 +1,173 @@
+//! Answering one question: the event emitter both transports share, and the two answer paths — the
+//! built-in analyst and an LLM provider. Both report through the same [`Emitter`], so streaming and
+//! non-streaming clients get the same answer and the same log.
+
+mod builtin;
+mod llm;
+
+use std::sync::OnceLock;
+
+use datasage_shared::analyst::Table;
+use datasage_shared::api::{ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent};
+use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus};
+use futures::channel::mpsc::UnboundedSender;
+
+use crate::db::AnswerLog;
+use crate::providers::Provider;
+use crate::util::now_ms;
+
+/// The dataset every user has without uploading anything.
+pub const SAMPLE_DATASET_ID: &str = "sample";
+const SAMPLE_CSV: &str = include_str!("../../../data/sample_sales.csv");
+
+/// The bundled sample, parsed once per isolate.
+pub fn sample_table() -> Option<&'static Table> {
+    static SAMPLE: OnceLock<Option<Table>> = OnceLock::new();
+    SAMPLE
+        .get_or_init(|| Table::from_csv("sample_sales", SAMPLE_CSV).ok())
+        .as_ref()
+}
+
+/// Sends events to the client (if one is listening) and keeps the execution tree.
+pub struct Emitter {
+    tx: Option<UnboundedSender<StreamEvent>>,
+    started_ms: u64,
+    pub tree: ExecutionTree,
+    client_gone: bool,
+}
+
+impl Emitter {
+    /// `tx` is `None` for non-streaming requests: events are then only reflected in the result.
+    pub fn new(tx: Option<UnboundedSender<StreamEvent>>) -> Self {
+        Self {
+            tx,
+            started_ms: now_ms(),
+            tree: ExecutionTree::new("Answer question"),
+            client_gone: false,
+        }
+    }
+
+    pub fn elapsed_ms(&self) -> u64 {
+        now_ms().saturating_sub(self.started_ms)
+    }
+
+    /// Whether a streaming client has disconnected: the work should stop.
+    pub fn client_gone(&self) -> bool {
+        self.client_gone
+    }
+
+    fn send(&mut self, ev: StreamEvent) {
+        if let Some(tx) = &self.tx {
+            if tx.unbounded_send(ev).is_err() {
+                self.client_gone = true;
+            }
+        }
+    }
+
+    pub fn status(&mut self, status: Phase, message: impl Into<String>) {
+        self.send(StreamEvent::Status {
+            status,
+            message: message.into(),
+        });
+    }
+
+    pub fn content(&mut self, content: &str) {
+        self.send(StreamEvent::Content {
+            content: content.to_owned(),
+        });
+    }
+
+    fn tree_update(&mut self) {
+        if self.tx.is_some() {
+            self.send(StreamEvent::TreeUpdate {
+                execution_tree: self.tree.clone(),
+            });
+        }
+    }
+
+    /// Starts a node under the root and shows it.
+    pub fn start(&mut self, kind: NodeKind, label: impl Into<String>) -> NodeId {
+        let now = self.elapsed_ms();
+        let root = self.tree.root_id();
+        let id = self.tree.start(root, kind, label, now);
+        self.tree_update();
+        id
+    }
+
+    /// Finishes a node, with an optional detail line, and shows it.
+    pub fn finish(&mut self, id: NodeId, status: NodeStatus, detail: Option<String>) {
+        let now = self.elapsed_ms();
+        self.tree.finish(id, status, now);
+        if let (Some(d), Some(node)) = (detail, self.tree.node_mut(id)) {
+            node.detail = Some(d);
+        }
+        self.tree_update();
+    }
+
+    /// Closes the tree's root, puts the final tree into the answer and sends the final event.
+    fn end(&mut self, result: &mut Result<ChatAnswer, ErrorBody>) {
+        let now = self.elapsed_ms();
+        let root = self.tree.root_id();
+        match result {
+            Ok(answer) => {
+                self.tree.finish(root, NodeStatus::Done, now);
+                answer.metadata.execution_tree = self.tree.clone();
+                self.send(StreamEvent::Complete(Box::new(answer.clone())));
+            }
+            Err(e) => {
+                self.tree.finish(root, NodeStatus::Failed, now);
+                self.tree_update();
+                self.send(StreamEvent::Error(e.clone()));
+            }
+        }
+    }
+}
+
+/// One question to answer.
+pub struct Job {
+    pub user_id: String,
+    pub session_id: String,
+    pub question: String,
+    pub table: &'static Table,
+    /// The LLM provider to use; `None` means the built-in analyst.
+    pub provider: Option<Box<dyn Provider>>,
+    pub builtin_chunk_delay_ms: u64,
+}
+
+/// Answers the question, streaming through `em`, and returns the result and what to store.
+pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, AnswerLog) {
+    em.status(Phase::Analyzing, "Analyzing query…");
+    let (mut result, calls) = match &job.provider {
+        Some(p) => llm::answer(p.as_ref(), &job, em).await,
+        None => builtin::answer(&job, em).await,
+    };
+    em.end(&mut result);
+    let answer = result.as_ref().ok().map(|a| {
+        let meta = serde_json::json!({
+            "confidence": a.confidence,
+            "chart_config": a.chart_config,
+            "provider": a.metadata.provider,
+            "model": a.metadata.model,
+            "usage": a.metadata.usage,
+            "latency_ms": a.metadata.latency_ms,
+        });
+        (a.message.clone(), meta)
+    });
+    let log = AnswerLog {
+        user_id: job.user_id,
+        session_id: job.session_id,
+        question: job.question,
+        answer,
+        calls,
+    };
+    (result, log)
+}
+
+/// The result of an answer whose client went away.
+fn cancelled() -> ErrorBody {
+    ErrorBody {
+        code: ErrorCode::Cancelled,
+        message: "the client disconnected".into(),
+        retry_after_secs: None,
+    }
+}

@@ -1,0 +1,194 @@
+//! D1 access: sessions, messages and the LLM call log. Every write of one answer goes in one batch, so a
+//! failure stores nothing rather than half of it.
+
+use datasage_shared::api::{LlmCallRecord, Usage};
+use datasage_shared::text::excerpt;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::error::{Failure, Result};
+use crate::util::{now_iso, random_uuid};
+
+/// Longest excerpt of a prompt or response kept in the log, in characters.
+pub const EXCERPT_CHARS: usize = 1000;
+
+/// One LLM (or built-in analyst) call to log.
+#[derive(Debug, Clone)]
+pub struct CallLog {
+    pub provider: String,
+    pub model: String,
+    pub call_type: String,
+    /// `ok`, `error`, `cancelled` or `empty`.
+    pub status: String,
+    pub prompt: String,
+    pub response: String,
+    pub usage: Usage,
+    pub latency_ms: u64,
+    pub metadata: serde_json::Value,
+}
+
+/// Everything one answer stores.
+#[derive(Debug, Clone)]
+pub struct AnswerLog {
+    pub user_id: String,
+    pub session_id: String,
+    pub question: String,
+    /// The final answer text; `None` when the answer failed or was cancelled.
+    pub answer: Option<(String, serde_json::Value)>,
+    pub calls: Vec<CallLog>,
+}
+
+fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+    db.prepare(sql).bind(args).map_err(Failure::from)
+}
+
+fn js_u64(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// Creates the session for `user_id` if new; `false` if it belongs to someone else.
+pub async fn claim_session(
+    db: &D1Database,
+    session_id: &str,
+    user_id: &str,
+    title: &str,
+) -> Result<bool> {
+    let now = now_iso();
+    stmt(
+        db,
+        "INSERT INTO sessions (id, user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
+         ON CONFLICT (id) DO NOTHING",
+        &[session_id.into(), user_id.into(), excerpt(title, 80).into(), now.into()],
+    )?
+    .run()
+    .await?;
+    session_owned_by(db, session_id, user_id).await
+}
+
+pub async fn session_owned_by(db: &D1Database, session_id: &str, user_id: &str) -> Result<bool> {
+    #[derive(Deserialize)]
+    struct Owner {
+        user_id: String,
+    }
+    let owner: Option<Owner> = stmt(
+        db,
+        "SELECT user_id FROM sessions WHERE id = ?1",
+        &[session_id.into()],
+    )?
+    .first(None)
+    .await?;
+    Ok(owner.is_some_and(|o| o.user_id == user_id))
+}
+
+/// Stores the question, the answer and every call of one answer, atomically.
+pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
+    let now = now_iso();
+    let mut batch = vec![stmt(
+        db,
+        "INSERT INTO chat_messages (id, session_id, user_id, role, content, created_at) VALUES (?1, ?2, ?3, 'user', ?4, ?5)",
+        &[random_uuid()?.into(), log.session_id.as_str().into(), log.user_id.as_str().into(), log.question.as_str().into(), now.as_str().into()],
+    )?];
+    if let Some((text, metadata)) = &log.answer {
+        batch.push(stmt(
+            db,
+            "INSERT INTO chat_messages (id, session_id, user_id, role, content, metadata, created_at) \
+             VALUES (?1, ?2, ?3, 'assistant', ?4, ?5, ?6)",
+            &[
+                random_uuid()?.into(),
+                log.session_id.as_str().into(),
+                log.user_id.as_str().into(),
+                text.as_str().into(),
+                metadata.to_string().into(),
+                now.as_str().into(),
+            ],
+        )?);
+    }
+    for call in &log.calls {
+        batch.push(stmt(
+            db,
+            "INSERT INTO llm_calls (id, created_at, user_id, session_id, provider, model, call_type, status, \
+             prompt_excerpt, response_excerpt, prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            &[
+                random_uuid()?.into(),
+                now.as_str().into(),
+                log.user_id.as_str().into(),
+                log.session_id.as_str().into(),
+                call.provider.as_str().into(),
+                call.model.as_str().into(),
+                call.call_type.as_str().into(),
+                call.status.as_str().into(),
+                excerpt(&call.prompt, EXCERPT_CHARS).into(),
+                excerpt(&call.response, EXCERPT_CHARS).into(),
+                js_u64(call.usage.prompt_tokens),
+                js_u64(call.usage.completion_tokens),
+                js_u64(call.usage.total_tokens),
+                js_u64(call.latency_ms),
+                call.metadata.to_string().into(),
+            ],
+        )?);
+    }
+    batch.push(stmt(
+        db,
+        "UPDATE sessions SET updated_at = ?1 WHERE id = ?2",
+        &[now.as_str().into(), log.session_id.as_str().into()],
+    )?);
+    for result in db.batch(batch).await? {
+        if let Some(e) = result.error() {
+            return Err(Failure::Internal(format!("storing the answer failed: {e}")));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct CallRow {
+    id: String,
+    created_at: String,
+    session_id: String,
+    provider: String,
+    model: String,
+    call_type: String,
+    status: String,
+    prompt_excerpt: String,
+    response_excerpt: String,
+    prompt_tokens: f64,
+    completion_tokens: f64,
+    total_tokens: f64,
+    latency_ms: f64,
+    metadata: String,
+}
+
+/// The logged calls of one session, oldest first.
+pub async fn llm_calls(db: &D1Database, session_id: &str) -> Result<Vec<LlmCallRecord>> {
+    let rows: Vec<CallRow> = stmt(
+        db,
+        "SELECT id, created_at, session_id, provider, model, call_type, status, prompt_excerpt, response_excerpt, \
+         prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata \
+         FROM llm_calls WHERE session_id = ?1 ORDER BY created_at, rowid",
+        &[session_id.into()],
+    )?
+    .all()
+    .await?
+    .results()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LlmCallRecord {
+            id: r.id,
+            created_at: r.created_at,
+            session_id: r.session_id,
+            provider: r.provider,
+            model: r.model,
+            call_type: r.call_type,
+            status: r.status,
+            prompt_excerpt: r.prompt_excerpt,
+            response_excerpt: r.response_excerpt,
+            prompt_tokens: r.prompt_tokens as u64,
+            completion_tokens: r.completion_tokens as u64,
+            total_tokens: r.total_tokens as u64,
+            latency_ms: r.latency_ms as u64,
+            metadata: serde_json::from_str(&r.metadata).unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
+}

@@ -1,0 +1,26 @@
+//! The DataSage Cloudflare Worker: one origin serving the app's static assets and the API.
+//!
+//! Everything here is a thin adapter: requests are parsed and authorized, the pure core in
+//! `datasage-shared` does the work, and results are written back as JSON or server-sent events.
+
+mod auth;
+mod chat;
+mod config;
+mod db;
+mod error;
+mod providers;
+mod rate_limiter;
+mod routes;
+mod util;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+pub use rate_limiter::RateLimiter;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    Ok(match routes::handle(req, env, ctx).await {
+        Ok(resp) => resp,
+        Err(err) => err.into_response(),
+    })
+}

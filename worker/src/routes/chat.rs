@@ -1,0 +1,115 @@
+//! `POST /api/v1/chat/stream` (server-sent events) and `POST /api/v1/chat` (one JSON answer).
+//!
+//! Both authenticate, validate, rate-limit and claim the session before any provider is called; the answer
+//! is then produced by `chat::run`, and stored with `wait_until` so storage never delays the answer —
+//! also when a streaming client disconnects midway.
+
+use datasage_shared::api::{ApiError, ChatRequest, ErrorCode};
+use datasage_shared::ratelimit::Decision;
+use datasage_shared::sse;
+use futures::channel::mpsc;
+use futures::StreamExt;
+use worker::{console_error, Context, Env, Headers, Request, Response};
+
+use crate::auth::authenticate;
+use crate::chat::{self, Emitter, Job, SAMPLE_DATASET_ID};
+use crate::config::Config;
+use crate::db::{self, AnswerLog};
+use crate::error::{Failure, Result};
+use crate::providers::{OpenAiCompatible, Provider};
+use crate::rate_limiter;
+
+/// Largest accepted request body.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything checked before any work starts.
+async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
+    let user_id = authenticate(&req, env)?;
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| Failure::api(ErrorCode::BadRequest, "could not read the request body"))?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Failure::api(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is over {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    let chat_req = ChatRequest::parse(&body)?;
+    if chat_req
+        .dataset_id
+        .as_deref()
+        .is_some_and(|d| d != SAMPLE_DATASET_ID)
+    {
+        return Err(Failure::api(ErrorCode::NotFound, "dataset not found"));
+    }
+    let config = Config::from_env(env);
+    let decision = rate_limiter::check(env, &user_id, config.rate_limit_per_minute).await?;
+    if let Some(secs) = decision
+        .retry_after_secs()
+        .filter(|_| matches!(decision, Decision::Limited { .. }))
+    {
+        return Err(ApiError::rate_limited(secs).into());
+    }
+    let db = env.d1("DB")?;
+    if !db::claim_session(&db, &chat_req.session_id, &user_id, &chat_req.message).await? {
+        return Err(Failure::api(ErrorCode::NotFound, "session not found"));
+    }
+    let table = chat::sample_table()
+        .ok_or_else(|| Failure::Internal("the sample dataset does not parse".into()))?;
+    let provider = config
+        .openai
+        .map(|c| Box::new(OpenAiCompatible::new("openai", c)) as Box<dyn Provider>);
+    Ok(Job {
+        user_id,
+        session_id: chat_req.session_id,
+        question: chat_req.message,
+        table,
+        provider,
+        builtin_chunk_delay_ms: config.builtin_chunk_delay_ms,
+    })
+}
+
+async fn store(env: &Env, log: AnswerLog) {
+    let stored = match env.d1("DB") {
+        Ok(db) => db::store_answer(&db, &log).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = stored {
+        console_error!(
+            "could not store the answer of session {}: {e}",
+            log.session_id
+        );
+    }
+}
+
+pub async fn stream(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let job = prepare(req, &env).await?;
+    let (tx, rx) = mpsc::unbounded();
+    ctx.wait_until(async move {
+        let mut em = Emitter::new(Some(tx));
+        let (_, log) = chat::run(job, &mut em).await;
+        drop(em); // ends the client's stream before the write below
+        store(&env, log).await;
+    });
+    let body = rx.map(|ev| {
+        let json = serde_json::to_string(&ev).unwrap_or_default();
+        Ok::<Vec<u8>, worker::Error>(sse::encode_data(&json).into_bytes())
+    });
+    let headers = Headers::new();
+    headers.set("content-type", "text/event-stream; charset=utf-8")?;
+    headers.set("cache-control", "no-cache, no-transform")?;
+    headers.set("x-accel-buffering", "no")?;
+    Ok(Response::from_stream(body)?.with_headers(headers))
+}
+
+pub async fn complete(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let job = prepare(req, &env).await?;
+    let mut em = Emitter::new(None);
+    let (result, log) = chat::run(job, &mut em).await;
+    ctx.wait_until(async move { store(&env, log).await });
+    match result {
+        Ok(answer) => super::json(&answer),
+        Err(body) => Err(Failure::Api(ApiError { error: body })),
+    }
+}

@@ -1,0 +1,46 @@
+//! The router: matches method and path, then hands off to a thin handler.
+
+mod chat;
+mod dev_token;
+mod health;
+mod sessions;
+
+use datasage_shared::api::ErrorCode;
+use serde::Serialize;
+use worker::{Context, Env, Method, Request, Response};
+
+use crate::error::{Failure, Result};
+
+pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = req.method();
+    match (method, segments.as_slice()) {
+        (Method::Get, ["health"]) => health::get(&env),
+        (Method::Post, ["api", "v1", "auth", "dev-token"]) => dev_token::post(&env),
+        (Method::Post, ["api", "v1", "chat", "stream"]) => chat::stream(req, env, ctx).await,
+        (Method::Post, ["api", "v1", "chat"]) => chat::complete(req, env, ctx).await,
+        (Method::Get, ["api", "v1", "sessions", id, "llm-calls"]) => {
+            sessions::llm_calls(&req, &env, id).await
+        }
+        (
+            _,
+            ["health"]
+            | ["api", "v1", "auth", "dev-token"]
+            | ["api", "v1", "chat", ..]
+            | ["api", "v1", "sessions", _, "llm-calls"],
+        ) => Err(Failure::api(
+            ErrorCode::MethodNotAllowed,
+            format!("{} is not allowed on {path}", req.method()),
+        )),
+        _ => Err(Failure::api(
+            ErrorCode::NotFound,
+            format!("no route for {path}"),
+        )),
+    }
+}
+
+/// A JSON response with status 200.
+pub fn json<T: Serialize>(value: &T) -> Result<Response> {
+    Response::from_json(value).map_err(Failure::from)
+}
