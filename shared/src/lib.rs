@@ -7,6 +7,7 @@ pub mod analyst;
 pub mod api;
 pub mod jwt;
 pub mod llm;
+pub mod markdown;
 pub mod prompt;
 pub mod provider;
 pub mod ratelimit;

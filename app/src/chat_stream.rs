@@ -1,0 +1,135 @@
+//! `use_chat_stream`: the conversation's live state. It owns sending, the growing answer, the status line,
+//! the execution tree and errors; components only read its signals.
+//!
+//! Each message keeps its own signals, so a token appended to the streaming answer re-renders that one
+//! message, not the conversation.
+
+use datasage_shared::api::{ChatAnswer, ChatRequest, StreamEvent};
+use datasage_shared::tree::ExecutionTree;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, ClientError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    User,
+    Assistant,
+}
+
+/// One message in the conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct Message {
+    pub id: usize,
+    pub author: Author,
+    pub content: RwSignal<String>,
+    pub tree: RwSignal<Option<ExecutionTree>>,
+    /// The final answer's facts, once complete.
+    pub answer: RwSignal<Option<ChatAnswer>>,
+    pub failed: RwSignal<Option<String>>,
+    pub streaming: RwSignal<bool>,
+}
+
+impl Message {
+    fn new(id: usize, author: Author, content: String) -> Self {
+        Self {
+            id,
+            author,
+            content: RwSignal::new(content),
+            tree: RwSignal::new(None),
+            answer: RwSignal::new(None),
+            failed: RwSignal::new(None),
+            streaming: RwSignal::new(false),
+        }
+    }
+}
+
+/// The live conversation. `Copy`, so handlers can capture it freely.
+#[derive(Clone, Copy)]
+pub struct ChatStream {
+    pub messages: RwSignal<Vec<Message>>,
+    pub status: RwSignal<Option<String>>,
+    pub is_streaming: RwSignal<bool>,
+    pub error: RwSignal<Option<ClientError>>,
+    session_id: StoredValue<String>,
+    next_id: StoredValue<usize>,
+}
+
+pub fn use_chat_stream() -> ChatStream {
+    let chat = ChatStream {
+        messages: RwSignal::new(Vec::new()),
+        status: RwSignal::new(None),
+        is_streaming: RwSignal::new(false),
+        error: RwSignal::new(None),
+        session_id: StoredValue::new(api::random_id()),
+        next_id: StoredValue::new(0),
+    };
+    spawn_local(async move {
+        if let Err(e) = api::sign_in().await {
+            chat.error.set(Some(e));
+        }
+    });
+    chat
+}
+
+impl ChatStream {
+    fn push(&self, author: Author, content: String) -> Message {
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        let m = Message::new(id, author, content);
+        self.messages.update(|ms| ms.push(m));
+        m
+    }
+
+    /// Sends a question; ignored while an answer is streaming or when the text is blank.
+    pub fn send(&self, text: String) {
+        let text = text.trim().to_owned();
+        if text.is_empty() || self.is_streaming.get_untracked() {
+            return;
+        }
+        let chat = *self;
+        chat.error.set(None);
+        chat.push(Author::User, text.clone());
+        let reply = chat.push(Author::Assistant, String::new());
+        reply.streaming.set(true);
+        chat.is_streaming.set(true);
+        chat.status.set(Some("Sending…".into()));
+        let req = ChatRequest {
+            message: text,
+            session_id: chat.session_id.get_value(),
+            dataset_id: None,
+        };
+        spawn_local(async move {
+            let result = api::stream_chat(&req, |ev| chat.apply(reply, ev)).await;
+            if let Err(e) = result {
+                reply.failed.set(Some(e.explain()));
+                chat.error.set(Some(e));
+            }
+            reply.streaming.set(false);
+            chat.status.set(None);
+            chat.is_streaming.set(false);
+        });
+    }
+
+    fn apply(&self, reply: Message, ev: StreamEvent) {
+        match ev {
+            StreamEvent::Status { message, .. } => self.status.set(Some(message)),
+            StreamEvent::Content { content } => reply.content.update(|c| c.push_str(&content)),
+            StreamEvent::TreeUpdate { execution_tree } => reply.tree.set(Some(execution_tree)),
+            StreamEvent::Complete(answer) => {
+                // The final text is authoritative: it replaces what the deltas built.
+                reply.content.set(answer.message.clone());
+                reply.tree.set(Some(answer.metadata.execution_tree.clone()));
+                reply.answer.set(Some(*answer));
+            }
+            StreamEvent::Error(e) => {
+                let err = ClientError::Server {
+                    code: e.code,
+                    message: e.message,
+                };
+                reply.failed.set(Some(err.explain()));
+                self.error.set(Some(err));
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The question box: Enter sends, Shift+Enter makes a new line; sending is disabled while streaming.
+
+use leptos::html::Textarea;
+use leptos::prelude::*;
+use web_sys::KeyboardEvent;
+
+use crate::chat_stream::ChatStream;
+
+#[component]
+pub fn Composer(chat: ChatStream) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let input: NodeRef<Textarea> = NodeRef::new();
+    let submit = move || {
+        if chat.is_streaming.get_untracked() || draft.with_untracked(|d| d.trim().is_empty()) {
+            return;
+        }
+        chat.send(draft.get_untracked());
+        draft.set(String::new());
+        if let Some(el) = input.get_untracked() {
+            el.set_value("");
+            let _ = el.focus();
+        }
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit();
+        }
+    };
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <label for="question" class="visually-hidden">"Your question"</label>
+            <textarea
+                id="question"
+                node_ref=input
+                rows="1"
+                placeholder="Ask about your data… (Enter to send, Shift+Enter for a new line)"
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=on_keydown
+                autofocus
+            ></textarea>
+            <button
+                type="submit"
+                class="send"
+                disabled=move || chat.is_streaming.get() || draft.with(|d| d.trim().is_empty())
+                aria-label="Send"
+            >
+                "Send"
+            </button>
+        </form>
+    }
+}

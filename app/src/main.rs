@@ -1,0 +1,10 @@
+//! DataSage in the browser: mounts the app.
+
+mod api;
+mod chat_stream;
+mod components;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(components::App);
+}
