@@ -1,0 +1,683 @@
+//! Integration tests against real `wrangler dev` instances (workerd, local D1 and Durable Objects):
+//! one with no provider key (the built-in analyst, as a fresh `make dev` runs), one pointed at the mock
+//! OpenAI-compatible provider. Each test uses its own users and sessions, so tests run concurrently.
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datasage_shared::api::{ChatAnswer, ErrorCode, StreamEvent};
+use datasage_shared::jwt::{self, Claims};
+use datasage_tests::client::{fresh_user, token_for, unix_now, Api, Timed};
+use datasage_tests::mock_provider::{self, MockProvider};
+use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::{json, Value};
+use tokio::runtime::Runtime;
+
+const MOCK_MODEL: &str = "mock-gpt";
+const MOCK_KEY: &str = "sk-test-mock-key";
+
+type TestFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+struct Ctx {
+    /// No key: answers come from the built-in analyst. Dev tokens on.
+    builtin: Api,
+    /// Points at the mock provider. Dev tokens off (production-like).
+    llm: Api,
+    mock: MockProvider,
+    _instances: Vec<WorkerInstance>,
+}
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let rt = Arc::new(Runtime::new().expect("tokio runtime"));
+    let ctx = match rt.block_on(start()) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("could not start the test environment: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut trials = Vec::new();
+    let mut add = |name: &'static str, f: fn(Arc<Ctx>) -> TestFuture| {
+        let (rt, ctx) = (rt.clone(), ctx.clone());
+        trials.push(Trial::test(name, move || {
+            rt.block_on(f(ctx));
+            Ok::<(), Failed>(())
+        }));
+    };
+    macro_rules! tests {
+        ($($name:ident),* $(,)?) => { $( add(stringify!($name), |c| Box::pin($name(c))); )* };
+    }
+    tests!(
+        health_lists_the_providers_in_use,
+        how_many_rows_streams_status_then_the_exact_answer,
+        llm_answer_streams_incrementally_before_the_model_finishes,
+        llm_request_uses_the_key_and_asks_for_streamed_usage,
+        recorded_provider_stream_becomes_the_answer_with_its_usage,
+        every_answer_is_logged_to_d1_after_it_completes,
+        a_disconnected_client_still_gets_its_call_logged,
+        provider_failure_ends_the_stream_with_a_clear_error,
+        non_streaming_chat_returns_the_same_answer_shape,
+        the_21st_request_in_a_minute_is_rate_limited_before_the_provider,
+        concurrent_requests_admit_exactly_the_limit,
+        bad_tokens_are_rejected_with_401,
+        malformed_bodies_are_rejected_with_400_and_a_code,
+        dev_tokens_work_only_where_enabled,
+        call_logs_are_visible_only_to_the_session_owner,
+        another_users_session_cannot_be_written_to,
+        unknown_routes_and_methods_answer_json_errors,
+    );
+    let conclusion = libtest_mimic::run(&args, trials);
+    drop(ctx); // stops the wrangler instances
+    conclusion.exit_code()
+}
+
+async fn start() -> std::io::Result<Ctx> {
+    let mock = MockProvider::start().await?;
+    let base_url = mock.base_url();
+    let common = [
+        ("JWT_SECRET", TEST_JWT_SECRET),
+        ("RATE_LIMIT_PER_MINUTE", "20"),
+    ];
+    let builtin = tokio::task::spawn_blocking(move || {
+        let mut vars = common.to_vec();
+        vars.extend([
+            ("DEV_AUTH", "true"),
+            ("OPENAI_API_KEY", ""),
+            ("BUILTIN_CHUNK_DELAY_MS", "5"),
+        ]);
+        WorkerInstance::start("builtin", &vars)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    let llm = tokio::task::spawn_blocking(move || {
+        let mut vars = common.to_vec();
+        vars.extend([
+            ("DEV_AUTH", "false"),
+            ("OPENAI_API_KEY", MOCK_KEY),
+            ("OPENAI_BASE_URL", &base_url),
+            ("OPENAI_MODEL", MOCK_MODEL),
+        ]);
+        WorkerInstance::start("llm", &vars)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    Ok(Ctx {
+        builtin: Api::new(&builtin.base_url),
+        llm: Api::new(&llm.base_url),
+        mock,
+        _instances: vec![builtin, llm],
+    })
+}
+
+fn chat_body(message: &str, session: &str) -> Value {
+    json!({ "message": message, "session_id": session })
+}
+
+fn content_of(events: &[Timed]) -> String {
+    events
+        .iter()
+        .filter_map(|t| match &t.event {
+            StreamEvent::Content { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn complete_of(events: &[Timed]) -> &ChatAnswer {
+    match events.last().map(|t| &t.event) {
+        Some(StreamEvent::Complete(a)) => a,
+        other => panic!("stream did not end with `complete`: {other:?}"),
+    }
+}
+
+/// Polls the session's call log until `ready` holds (logging happens after the stream, in `wait_until`).
+async fn logged_calls(
+    api: &Api,
+    token: &str,
+    session: &str,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    for _ in 0..100 {
+        let (status, body) = api
+            .get(
+                &format!("/api/v1/sessions/{session}/llm-calls"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let calls = body["calls"].as_array().cloned().unwrap_or_default();
+        if ready(&calls) {
+            return calls;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the call log of {session} never reached the expected state");
+}
+
+async fn health_lists_the_providers_in_use(c: Arc<Ctx>) {
+    let (status, body) = c.builtin.get("/health", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert!(body["version"].as_str().is_some_and(|v| !v.is_empty()));
+    assert_eq!(body["providers"], json!(["builtin"]));
+    let (_, body) = c.llm.get("/health", None).await;
+    assert_eq!(body["providers"], json!(["openai", "builtin"]));
+}
+
+async fn how_many_rows_streams_status_then_the_exact_answer(c: Arc<Ctx>) {
+    let user = fresh_user("rows");
+    let events = c
+        .builtin
+        .stream(
+            &token_for(&user),
+            &chat_body("How many rows are there?", &user),
+            |_| false,
+        )
+        .await;
+    match &events[0].event {
+        StreamEvent::Status { message, .. } => assert_eq!(message, "Analyzing query…"),
+        other => panic!("first event should be the status, got {other:?}"),
+    }
+    let streamed = content_of(&events);
+    let chunks = events
+        .iter()
+        .filter(|t| matches!(t.event, StreamEvent::Content { .. }))
+        .count();
+    assert!(
+        chunks > 3,
+        "the answer should arrive in several chunks, got {chunks}"
+    );
+    assert!(events
+        .iter()
+        .any(|t| matches!(t.event, StreamEvent::TreeUpdate { .. })));
+    let answer = complete_of(&events);
+    assert_eq!(
+        answer.message,
+        "The **sample_sales** dataset has **3,000 rows** and 12 columns."
+    );
+    assert_eq!(
+        streamed, answer.message,
+        "streamed deltas add up to the final message"
+    );
+    assert_eq!(answer.metadata.provider, "builtin");
+    assert!(!answer.metadata.execution_tree.root.children.is_empty());
+}
+
+async fn llm_answer_streams_incrementally_before_the_model_finishes(c: Arc<Ctx>) {
+    let user = fresh_user("paced");
+    let events = c
+        .llm
+        .stream(
+            &token_for(&user),
+            &chat_body("Summarize [mock:paced]", &user),
+            |_| false,
+        )
+        .await;
+    let first = events
+        .iter()
+        .find(|t| matches!(t.event, StreamEvent::Content { .. }))
+        .expect("content events")
+        .at;
+    let done = events.last().expect("events").at;
+    let producing = mock_provider::PACED_DELAY * mock_provider::PACED_WORDS as u32;
+    // The mock spends ~2 s producing; the first token must reach us long before the last is produced.
+    assert!(
+        done >= producing,
+        "stream ended before the mock finished producing: {done:?}"
+    );
+    assert!(
+        done - first > producing / 2,
+        "first content at {first:?}, end at {done:?}: not streamed incrementally"
+    );
+    let answer = complete_of(&events);
+    let expected: String = (1..=mock_provider::PACED_WORDS)
+        .map(|i| format!("word{i} "))
+        .collect();
+    assert_eq!(answer.message, expected);
+    assert_eq!(content_of(&events), expected);
+}
+
+async fn llm_request_uses_the_key_and_asks_for_streamed_usage(c: Arc<Ctx>) {
+    let user = fresh_user("req");
+    let question = format!("What is the total revenue? {user}");
+    c.llm
+        .stream(&token_for(&user), &chat_body(&question, &user), |_| false)
+        .await;
+    let reqs = c.mock.requests_containing(&user);
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(
+        r.authorization.as_deref(),
+        Some(format!("Bearer {MOCK_KEY}").as_str())
+    );
+    assert_eq!(r.body["model"], MOCK_MODEL);
+    assert_eq!(r.body["stream"], true);
+    assert_eq!(r.body["stream_options"]["include_usage"], true);
+    let messages = r.body["messages"].as_array().expect("messages");
+    assert_eq!(messages[0]["role"], "system");
+    assert!(
+        messages[0]["content"]
+            .as_str()
+            .is_some_and(|s| s.contains("`revenue`")),
+        "system prompt carries the profile"
+    );
+    assert_eq!(messages.last().map(|m| &m["role"]), Some(&json!("user")));
+}
+
+async fn recorded_provider_stream_becomes_the_answer_with_its_usage(c: Arc<Ctx>) {
+    let user = fresh_user("fixture");
+    let body = chat_body("weather? [mock:fixture=openai/text_with_usage]", &user);
+    let events = c.llm.stream(&token_for(&user), &body, |_| false).await;
+    let answer = complete_of(&events);
+    assert_eq!(
+        answer.message,
+        "I'm unable to provide real-time weather updates. To get the current weather in San Francisco, I recommend checking a reliable weather website or a weather app."
+    );
+    assert_eq!(
+        (
+            answer.metadata.usage.prompt_tokens,
+            answer.metadata.usage.completion_tokens
+        ),
+        (14, 30)
+    );
+}
+
+async fn every_answer_is_logged_to_d1_after_it_completes(c: Arc<Ctx>) {
+    let user = fresh_user("log");
+    let token = token_for(&user);
+    let events = c
+        .llm
+        .stream(
+            &token,
+            &chat_body("Give me the headline numbers", &user),
+            |_| false,
+        )
+        .await;
+    complete_of(&events);
+    let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call["provider"], "openai");
+    assert_eq!(call["model"], MOCK_MODEL);
+    assert_eq!(call["call_type"], "answer");
+    assert_eq!(call["status"], "ok");
+    assert_eq!(call["session_id"], user);
+    assert_eq!(call["prompt_tokens"], mock_provider::PROMPT_TOKENS);
+    assert!(call["completion_tokens"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(
+        call["total_tokens"],
+        call["prompt_tokens"].as_u64().unwrap_or(0)
+            + call["completion_tokens"].as_u64().unwrap_or(0)
+    );
+    assert_eq!(call["response_excerpt"], mock_provider::DEFAULT_ANSWER);
+    assert!(call["prompt_excerpt"]
+        .as_str()
+        .is_some_and(|p| p.contains("Give me the headline numbers")));
+    assert!(call["latency_ms"].as_u64().is_some());
+
+    // A long question is kept as an excerpt of at most 1,000 characters.
+    let long = "how much revenue? ".repeat(200);
+    c.llm
+        .stream(&token, &chat_body(&long, &user), |_| false)
+        .await;
+    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
+    let excerpt = calls[1]["prompt_excerpt"].as_str().unwrap_or_default();
+    assert!(
+        excerpt.chars().count() <= 1000 && excerpt.chars().count() > 900,
+        "excerpt of {} chars",
+        excerpt.chars().count()
+    );
+}
+
+async fn a_disconnected_client_still_gets_its_call_logged(c: Arc<Ctx>) {
+    let user = fresh_user("gone");
+    let token = token_for(&user);
+    let events = c
+        .llm
+        .stream(
+            &token,
+            &chat_body("Long answer please [mock:paced]", &user),
+            |e| matches!(e, StreamEvent::Content { .. }),
+        )
+        .await;
+    assert!(matches!(
+        events.last().map(|t| &t.event),
+        Some(StreamEvent::Content { .. })
+    ));
+    let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
+    assert_eq!(calls[0]["status"], "cancelled", "{:?}", calls[0]);
+    let partial = calls[0]["response_excerpt"].as_str().unwrap_or_default();
+    assert!(
+        partial.starts_with("word1 ")
+            && !partial.contains(&format!("word{} ", mock_provider::PACED_WORDS)),
+        "{partial}"
+    );
+}
+
+async fn provider_failure_ends_the_stream_with_a_clear_error(c: Arc<Ctx>) {
+    let user = fresh_user("fail");
+    let token = token_for(&user);
+    for (marker, expect) in [
+        ("[mock:status=500]", "HTTP 500"),
+        ("[mock:cut]", "before finishing"),
+    ] {
+        let events = c
+            .llm
+            .stream(
+                &token,
+                &chat_body(&format!("hello {marker}"), &user),
+                |_| false,
+            )
+            .await;
+        match events.last().map(|t| &t.event) {
+            Some(StreamEvent::Error(e)) => {
+                assert_eq!(e.code, ErrorCode::ProviderError);
+                assert!(e.message.contains(expect), "{marker}: {}", e.message);
+            }
+            other => panic!("{marker}: expected an error event, got {other:?}"),
+        }
+    }
+    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
+    assert!(calls.iter().all(|c| c["status"] == "error"), "{calls:?}");
+}
+
+async fn non_streaming_chat_returns_the_same_answer_shape(c: Arc<Ctx>) {
+    let user = fresh_user("json");
+    let (status, _, body) = c
+        .builtin
+        .post(
+            "/api/v1/chat",
+            Some(&token_for(&user)),
+            &chat_body("Top 3 regions by revenue", &user),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: ChatAnswer = serde_json::from_value(body).expect("a ChatAnswer");
+    assert!(
+        answer.message.starts_with("**West** leads"),
+        "{}",
+        answer.message
+    );
+    let chart = answer.chart_config.expect("a chart");
+    assert_eq!(chart.data.len(), 3);
+    assert_eq!(answer.metadata.provider, "builtin");
+}
+
+async fn the_21st_request_in_a_minute_is_rate_limited_before_the_provider(c: Arc<Ctx>) {
+    let user = fresh_user("limit");
+    let token = token_for(&user);
+    for i in 1..=20 {
+        let (status, _, body) = c
+            .llm
+            .post(
+                "/api/v1/chat",
+                Some(&token),
+                &chat_body(&format!("q{i} {user}"), &user),
+            )
+            .await;
+        assert_eq!(status, 200, "request {i}: {body}");
+    }
+    let (status, headers, body) = c
+        .llm
+        .post(
+            "/api/v1/chat",
+            Some(&token),
+            &chat_body(&format!("q21 {user}"), &user),
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    let retry: u64 = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        c.mock.requests_containing(&user).len(),
+        20,
+        "the limited request never reached the provider"
+    );
+}
+
+async fn concurrent_requests_admit_exactly_the_limit(c: Arc<Ctx>) {
+    let user = fresh_user("burst");
+    let token = token_for(&user);
+    let requests = (0..25).map(|i| {
+        let (api, token, user) = (c.builtin.clone(), token.clone(), user.clone());
+        tokio::spawn(async move {
+            api.post(
+                "/api/v1/chat",
+                Some(&token),
+                &chat_body(&format!("how many rows {i}"), &user),
+            )
+            .await
+            .0
+        })
+    });
+    let statuses: Vec<u16> = futures::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap_or(0))
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
+}
+
+async fn bad_tokens_are_rejected_with_401(c: Arc<Ctx>) {
+    let now = unix_now();
+    let claims = |exp: u64, nbf: u64| Claims {
+        sub: "mallory".into(),
+        exp,
+        nbf: Some(nbf),
+        iat: Some(now),
+    };
+    let b64 = |s: &str| {
+        use std::fmt::Write;
+        // URL-safe base64 without padding, written out to keep the test independent of the signer.
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = s.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                let _ = write!(
+                    out,
+                    "{}",
+                    ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
+                );
+            }
+        }
+        out
+    };
+    let payload = serde_json::to_string(&claims(now + 3600, now)).unwrap_or_default();
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("missing", None),
+        ("garbage", Some("not-a-jwt".into())),
+        (
+            "forged",
+            Some(jwt::sign(&claims(now + 3600, now), b"some other secret")),
+        ),
+        (
+            "alg none",
+            Some(format!(
+                "{}.{}.",
+                b64(r#"{"alg":"none","typ":"JWT"}"#),
+                b64(&payload)
+            )),
+        ),
+        (
+            "expired",
+            Some(jwt::sign(
+                &claims(now - 3600, now - 7200),
+                TEST_JWT_SECRET.as_bytes(),
+            )),
+        ),
+        (
+            "not yet valid",
+            Some(jwt::sign(
+                &claims(now + 7200, now + 3600),
+                TEST_JWT_SECRET.as_bytes(),
+            )),
+        ),
+    ];
+    for (what, token) in cases {
+        let (status, _, body) = c
+            .builtin
+            .post("/api/v1/chat", token.as_deref(), &chat_body("hi", "s-401"))
+            .await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{what}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{what}"
+        );
+        let (status, _) = c
+            .builtin
+            .get("/api/v1/sessions/s-401/llm-calls", token.as_deref())
+            .await;
+        assert_eq!(status, 401, "{what} on llm-calls");
+    }
+}
+
+async fn malformed_bodies_are_rejected_with_400_and_a_code(c: Arc<Ctx>) {
+    let user = fresh_user("bad");
+    let token = token_for(&user);
+    let resp = c
+        .builtin
+        .http
+        .post(c.builtin.url("/api/v1/chat/stream"))
+        .bearer_auth(&token)
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.expect("json error");
+    assert_eq!(body["error"]["code"], "BAD_REQUEST");
+    for bad in [
+        json!({}),
+        json!({"message": "", "session_id": "s"}),
+        json!({"message": "hi", "session_id": "a b"}),
+        json!({"message": 7, "session_id": "s"}),
+    ] {
+        let (status, _, body) = c
+            .builtin
+            .post("/api/v1/chat/stream", Some(&token), &bad)
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "BAD_REQUEST", "{bad}");
+    }
+    let (status, _, body) = c
+        .builtin
+        .post(
+            "/api/v1/chat",
+            Some(&token),
+            &json!({"message": "hi", "session_id": user, "dataset_id": "nope"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+}
+
+async fn dev_tokens_work_only_where_enabled(c: Arc<Ctx>) {
+    let (status, _, body) = c
+        .builtin
+        .post("/api/v1/auth/dev-token", None, &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().expect("token").to_owned();
+    let user = body["user_id"].as_str().expect("user id").to_owned();
+    let (status, _, body) = c
+        .builtin
+        .post(
+            "/api/v1/chat",
+            Some(&token),
+            &chat_body("How many rows are there?", &user),
+        )
+        .await;
+    assert_eq!(status, 200, "a dev token works: {body}");
+    let (status, _, body) = c.llm.post("/api/v1/auth/dev-token", None, &json!({})).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+}
+
+async fn call_logs_are_visible_only_to_the_session_owner(c: Arc<Ctx>) {
+    let (alice, bob) = (fresh_user("alice"), fresh_user("bob"));
+    let (status, _, _) = c
+        .builtin
+        .post(
+            "/api/v1/chat",
+            Some(&token_for(&alice)),
+            &chat_body("How many rows?", &alice),
+        )
+        .await;
+    assert_eq!(status, 200);
+    logged_calls(&c.builtin, &token_for(&alice), &alice, |calls| {
+        calls.len() == 1
+    })
+    .await;
+    let (status, body) = c
+        .builtin
+        .get(
+            &format!("/api/v1/sessions/{alice}/llm-calls"),
+            Some(&token_for(&bob)),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+}
+
+async fn another_users_session_cannot_be_written_to(c: Arc<Ctx>) {
+    let (alice, bob) = (fresh_user("owner"), fresh_user("intruder"));
+    let (status, _, _) = c
+        .builtin
+        .post(
+            "/api/v1/chat",
+            Some(&token_for(&alice)),
+            &chat_body("How many rows?", &alice),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, body) = c
+        .builtin
+        .post(
+            "/api/v1/chat",
+            Some(&token_for(&bob)),
+            &chat_body("How many rows?", &alice),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let calls = logged_calls(&c.builtin, &token_for(&alice), &alice, |calls| {
+        !calls.is_empty()
+    })
+    .await;
+    assert_eq!(calls.len(), 1, "nothing was added to alice's session");
+}
+
+async fn unknown_routes_and_methods_answer_json_errors(c: Arc<Ctx>) {
+    let (status, body) = c.builtin.get("/api/v1/nope", Some(&token_for("u"))).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+    let (status, body) = c.builtin.get("/api/v1/chat/stream", None).await;
+    assert_eq!(status, 405);
+    assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED");
+}

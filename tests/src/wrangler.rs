@@ -1,0 +1,159 @@
+//! Starts real `wrangler dev` instances (workerd with local D1 and Durable Objects) for tests.
+//!
+//! Each instance gets its own port, inspector port and state directory (migrations applied fresh), runs in
+//! its own process group, and is stopped with that group when dropped. The worker must already be built
+//! (`make worker`); `DATASAGE_PREBUILT=1` stops wrangler's build command from rebuilding it per instance.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::repo_root;
+
+/// The JWT secret every test instance uses, so tests can mint (and forge) their own tokens.
+pub const TEST_JWT_SECRET: &str = "datasage-test-secret-not-for-production";
+
+pub struct WorkerInstance {
+    pub base_url: String,
+    child: Child,
+    pub log_path: PathBuf,
+}
+
+fn free_port() -> io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn wrangler(args: &[&str]) -> Command {
+    let root = repo_root();
+    let bin = root.join("node_modules/.bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(bin.join("wrangler"));
+    cmd.args(args)
+        .current_dir(&root)
+        .env("PATH", path)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("DATASAGE_PREBUILT", "1")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+impl WorkerInstance {
+    /// Starts an instance named `name` with `vars` overriding `wrangler.toml` (and any local `.dev.vars`).
+    pub fn start(name: &str, vars: &[(&str, &str)]) -> io::Result<Self> {
+        let root = repo_root();
+        let state = root.join(".wrangler/test-state").join(name);
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state)?;
+        let state_arg = state.display().to_string();
+        let out = wrangler(&[
+            "d1",
+            "migrations",
+            "apply",
+            "DB",
+            "--local",
+            "--persist-to",
+            &state_arg,
+        ])
+        .output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "migrations failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let port = free_port()?.to_string();
+        let inspector = free_port()?.to_string();
+        let mut args = vec![
+            "dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--inspector-port",
+            &inspector,
+            "--persist-to",
+            &state_arg,
+            "--show-interactive-dev-session=false",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+        for (k, v) in vars {
+            args.push("--var".into());
+            args.push(format!("{k}:{v}"));
+        }
+        let log_path = root.join(format!(".wrangler/test-state/{name}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let child = wrangler(&arg_refs)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()?;
+        let instance = WorkerInstance {
+            base_url: format!("http://127.0.0.1:{port}"),
+            child,
+            log_path,
+        };
+        instance.wait_ready(Duration::from_secs(120))?;
+        Ok(instance)
+    }
+
+    fn wait_ready(&self, timeout: Duration) -> io::Result<()> {
+        let started = Instant::now();
+        let addr = self.base_url.trim_start_matches("http://").to_owned();
+        while started.elapsed() < timeout {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                use std::io::{Read, Write};
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let req =
+                    format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+                let mut buf = String::new();
+                if s.write_all(req.as_bytes()).is_ok()
+                    && s.read_to_string(&mut buf).is_ok()
+                    && buf.starts_with("HTTP/1.1 200")
+                {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        Err(io::Error::other(format!(
+            "wrangler dev did not become ready in {timeout:?}; log:\n{log}"
+        )))
+    }
+}
+
+impl Drop for WorkerInstance {
+    fn drop(&mut self) {
+        let pgid = self.child.id() as i32;
+        // SAFETY: signalling a process group we created; no memory is involved.
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // SAFETY: as above; whatever survived SIGTERM in our group is stopped.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
