@@ -12,7 +12,7 @@ cargo build --release --target wasm32-unknown-unknown -p datasage-app
 rm -rf "$out.tmp" && mkdir -p "$out.tmp/pkg" "$out.tmp/style"
 wasm-bindgen --target web --no-typescript --out-dir "$out.tmp/pkg" --out-name datasage_app \
   "$target_dir/wasm32-unknown-unknown/release/datasage-app.wasm"
-"$root/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+"$root/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out.tmp/pkg/datasage_app_bg.wasm" -o "$out.tmp/pkg/datasage_app_bg.wasm"
 cp app/index.html "$out.tmp/index.html"

@@ -28,3 +28,23 @@ if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUIL
   log "installing worker-build $WORKER_BUILD_VERSION (about 14 minutes the first time)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --force
 fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing Node.js and npm from Debian (wrangler's own Node 22 comes from npm below)"
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+
+# npm install (not npm ci: the registry lacks other platforms' workerd packages pinned in the lockfile).
+stamp=node_modules/.datasage-installed
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  log "installing npm packages (wrangler, Node 22, binaryen, playwright-core)"
+  npm install --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+
+if $need_test_tools && ! command -v chromium >/dev/null 2>&1; then
+  log "installing Debian's Chromium for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
+log "toolchain ready"

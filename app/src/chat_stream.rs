@@ -100,10 +100,8 @@ impl ChatStream {
             dataset_id: None,
         };
         spawn_local(async move {
-            let result = api::stream_chat(&req, |ev| chat.apply(reply, ev)).await;
-            if let Err(e) = result {
-                reply.failed.set(Some(e.explain()));
-                chat.error.set(Some(e));
+            if let Err(e) = api::stream_chat(&req, |ev| chat.apply(reply, ev)).await {
+                chat.fail(reply, e);
             }
             reply.streaming.set(false);
             chat.status.set(None);
@@ -122,14 +120,24 @@ impl ChatStream {
                 reply.tree.set(Some(answer.metadata.execution_tree.clone()));
                 reply.answer.set(Some(*answer));
             }
-            StreamEvent::Error(e) => {
-                let err = ClientError::Server {
+            StreamEvent::Error(e) => self.fail(
+                reply,
+                ClientError::Server {
                     code: e.code,
                     message: e.message,
-                };
-                reply.failed.set(Some(err.explain()));
-                self.error.set(Some(err));
-            }
+                },
+            ),
+        }
+    }
+
+    /// A reply that never got any text is removed and the banner explains; a partial reply keeps its text
+    /// and says inline that it broke off.
+    fn fail(&self, reply: Message, err: ClientError) {
+        if reply.content.with_untracked(String::is_empty) {
+            self.messages.update(|ms| ms.retain(|m| m.id != reply.id));
+            self.error.set(Some(err));
+        } else {
+            reply.failed.set(Some(err.explain()));
         }
     }
 }

@@ -34,7 +34,8 @@ pub fn Composer(chat: ChatStream) -> impl IntoView {
                 id="question"
                 node_ref=input
                 rows="1"
-                placeholder="Ask about your data… (Enter to send, Shift+Enter for a new line)"
+                placeholder="Ask about your data…"
+                title="Enter sends; Shift+Enter starts a new line"
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=on_keydown

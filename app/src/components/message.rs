@@ -11,7 +11,7 @@ use crate::chat_stream::{Author, Message};
 pub fn MessageView(message: Message) -> impl IntoView {
     match message.author {
         Author::User => view! {
-            <article class="message user" aria-label="Your question">
+            <article class="message user" aria-label="Question">
                 <div class="bubble">{move || message.content.get()}</div>
             </article>
         }

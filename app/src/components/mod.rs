@@ -5,6 +5,7 @@ mod error_banner;
 mod execution_tree;
 mod message;
 
+use leptos::html::Main;
 use leptos::prelude::*;
 
 use crate::chat_stream::use_chat_stream;
@@ -15,6 +16,26 @@ use message::MessageView;
 #[component]
 pub fn App() -> impl IntoView {
     let chat = use_chat_stream();
+    let conversation: NodeRef<Main> = NodeRef::new();
+    // Follow the answer as it grows, unless the person scrolled up to read something.
+    let pinned = StoredValue::new(true);
+    let on_scroll = move |_| {
+        if let Some(el) = conversation.get_untracked() {
+            pinned.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 80);
+        }
+    };
+    Effect::new(move |_| {
+        if let Some(last) = chat.messages.with(|ms| ms.last().copied()) {
+            last.content.track();
+            last.answer.track();
+            last.failed.track();
+        }
+        if let Some(el) = conversation.get_untracked() {
+            if pinned.get_value() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        }
+    });
     let examples = [
         "How many rows are there?",
         "Top 5 categories by revenue",
@@ -25,9 +46,9 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <span class="logo" aria-hidden="true">"◆"</span>
                 <h1>"DataSage"</h1>
-                <span class="dataset-chip" title="The dataset answers come from">"sample_sales · 3,000 rows"</span>
+                <span class="dataset-chip" title="The dataset answers come from">"Dataset: sample_sales"</span>
             </header>
-            <main class="conversation" aria-label="Conversation">
+            <main class="conversation" aria-label="Conversation" node_ref=conversation on:scroll=on_scroll>
                 <Show when=move || chat.messages.with(Vec::is_empty)>
                     <section class="welcome">
                         <h2>"Ask your data anything"</h2>

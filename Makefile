@@ -1,0 +1,46 @@
+# DataSage: `make dev` serves the product on http://127.0.0.1:8787; `make test` runs every test layer.
+# Both install what is missing first (scripts/setup.sh: idempotent, version-pinned).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+
+.PHONY: dev test setup setup-test app worker migrate lint unit integration e2e
+
+dev: setup app .dev.vars migrate
+	wrangler dev --ip 127.0.0.1 --port 8787
+
+test: setup-test lint unit app worker integration e2e
+
+setup:
+	bash scripts/setup.sh
+
+setup-test:
+	bash scripts/setup.sh --test
+
+.dev.vars:
+	bash scripts/init-dev-vars.sh
+
+app:
+	bash scripts/build-app.sh
+
+worker:
+	bash scripts/build-worker.sh
+
+migrate:
+	wrangler d1 migrations apply DB --local
+
+lint:
+	cargo fmt --all --check
+	cargo clippy -p datasage-shared -p datasage-tests --all-targets -- -D warnings
+	cargo clippy -p datasage-worker -p datasage-app --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test -p datasage-shared
+
+integration:
+	cargo test -p datasage-tests
+
+e2e:
+	node --test --test-concurrency=1 tests/e2e/*.test.mjs

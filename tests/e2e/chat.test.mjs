@@ -1,0 +1,131 @@
+// End to end in real Chromium against a real `wrangler dev`: a person opens the page, asks, and watches the
+// answer stream in.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, launchBrowser, screenshot } from "./harness.mjs";
+
+let worker;
+let browser;
+
+before(async () => {
+  worker = await startWorker("chat", {
+    DEV_AUTH: "true",
+    JWT_SECRET: "e2e-secret",
+    OPENAI_API_KEY: "",
+    // Slow enough that the status line and the growing answer are observable.
+    BUILTIN_CHUNK_DELAY_MS: "40",
+    RATE_LIMIT_PER_MINUTE: "3",
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  worker?.stop();
+});
+
+async function openPage(colorScheme = "light", viewport = { width: 1200, height: 800 }) {
+  const context = await browser.newContext({ colorScheme, viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(worker.base);
+  await page.getByLabel("Your question").waitFor();
+  return { page, context, errors };
+}
+
+/** Records the answer's text length each time it changes, from inside the page. */
+async function watchAnswerGrowth(page) {
+  await page.evaluate(() => {
+    window.__growth = [];
+    new MutationObserver(() => {
+      const answers = document.querySelectorAll(".message.assistant .markdown");
+      const last = answers[answers.length - 1];
+      if (last) window.__growth.push(last.textContent.length);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+test("asking how many rows streams the exact answer in, with a live status line", async () => {
+  const { page, context, errors } = await openPage();
+  await watchAnswerGrowth(page);
+  await page.getByLabel("Your question").fill("How many rows are there?");
+  await page.keyboard.press("Enter");
+
+  const status = page.getByRole("status");
+  await status.getByText("Analyzing query…").or(status.getByText("Computing over")).or(status.getByText("Writing answer…")).first().waitFor({ timeout: 10_000 });
+  await assert.rejects(page.getByRole("button", { name: "Send" }).click({ timeout: 300, trial: true }),
+    "Send is disabled while streaming");
+
+  const answer = page.locator(".message.assistant .markdown").last();
+  await page.locator(".badge").waitFor({ timeout: 15_000 });
+  assert.equal(await answer.innerText(), "The sample_sales dataset has 3,000 rows and 12 columns.");
+  assert.equal(await answer.locator("strong").first().innerText(), "sample_sales");
+
+  const growth = await page.evaluate(() => [...new Set(window.__growth)].filter((n) => n > 0));
+  assert.ok(growth.length >= 4, `the answer grew in steps, not all at once: ${growth}`);
+  assert.ok(growth[0] < growth[growth.length - 1] / 2, `first visible text was partial: ${growth}`);
+  assert.equal(await status.innerText(), "", "the status line clears when the answer is complete");
+  assert.match(await page.locator(".facts").innerText(), /high confidence/);
+
+  await screenshot(page, "chat-answer-light-desktop");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("Shift+Enter makes a new line and Enter sends the multi-line question", async () => {
+  const { page, context } = await openPage("dark", { width: 390, height: 844 });
+  const box = page.getByLabel("Your question");
+  await box.click();
+  await page.keyboard.type("Top 3 regions");
+  await page.keyboard.press("Shift+Enter");
+  await page.keyboard.type("by revenue");
+  assert.equal(await box.inputValue(), "Top 3 regions\nby revenue");
+  await page.keyboard.press("Enter");
+  await page.locator(".badge").waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator(".message.user .bubble").innerText(), "Top 3 regions\nby revenue");
+  const table = page.locator(".message.assistant table");
+  assert.equal(await table.locator("tbody tr").count(), 3);
+  assert.equal(await box.inputValue(), "", "the box is cleared after sending");
+  await screenshot(page, "chat-table-dark-phone");
+  await context.close();
+});
+
+test("a stale token is replaced and the question still gets its answer", async () => {
+  const { page, context } = await openPage();
+  await page.evaluate(() => localStorage.setItem("datasage.token", "expired.or.forged"));
+  await page.getByLabel("Your question").fill("How many columns are there?");
+  await page.keyboard.press("Enter");
+  await page.locator(".badge").waitFor({ timeout: 15_000 });
+  assert.match(await page.locator(".message.assistant .markdown").innerText(), /12 columns/);
+  await context.close();
+});
+
+test("a rate-limited person is told how long to wait", async () => {
+  const { page, context } = await openPage();
+  const box = page.getByLabel("Your question");
+  for (let i = 0; i < 3; i++) {
+    await box.fill(`How many rows are there? (${i})`);
+    await page.keyboard.press("Enter");
+    await page.locator(".badge").nth(i).waitFor({ timeout: 15_000 });
+  }
+  await box.fill("And one more?");
+  await page.keyboard.press("Enter");
+  const alert = page.getByRole("alert");
+  await alert.waitFor({ timeout: 10_000 });
+  assert.match(await alert.innerText(), /Try again in \d+ s/);
+  await screenshot(page, "chat-rate-limited");
+  await context.close();
+});
+
+test("a network failure says so in plain words", async () => {
+  const { page, context } = await openPage();
+  await page.route("**/api/v1/chat/stream", (route) => route.abort("internetdisconnected"));
+  await page.getByLabel("Your question").fill("How many rows are there?");
+  await page.keyboard.press("Enter");
+  const alert = page.getByRole("alert");
+  await alert.waitFor({ timeout: 10_000 });
+  assert.match(await alert.innerText(), /Network problem/);
+  assert.equal(await page.getByRole("button", { name: "Send" }).isDisabled(), true, "empty box: nothing to send");
+  await context.close();
+});

@@ -1,0 +1,83 @@
+// Browser test support: a real `wrangler dev` serving the built app and API (local D1, Durable Objects),
+// and Debian's Chromium driven by playwright-core. Screenshots go to tests/artifacts/.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, openSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const artifacts = join(root, "tests", "artifacts");
+const bin = join(root, "node_modules", ".bin");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+const env = {
+  ...process.env,
+  PATH: `${bin}:${process.env.PATH}`,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  DATASAGE_PREBUILT: "1",
+  NO_COLOR: "1",
+};
+
+/** Starts `wrangler dev` with fresh state and `vars` overriding wrangler.toml and .dev.vars. */
+export async function startWorker(name, vars) {
+  const state = join(root, ".wrangler", "test-state", `e2e-${name}`);
+  rmSync(state, { recursive: true, force: true });
+  mkdirSync(state, { recursive: true });
+  execFileSync(join(bin, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: root, env, stdio: "pipe",
+  });
+  const port = await freePort();
+  const inspector = await freePort();
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
+    "--persist-to", state, "--show-interactive-dev-session=false"];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const log = openSync(`${state}.log`, "w");
+  const child = spawn(join(bin, "wrangler"), args, { cwd: root, env, detached: true, stdio: ["ignore", log, log] });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/health`);
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not start; see ${state}.log`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    base,
+    stop() {
+      try { process.kill(-child.pid, "SIGTERM"); } catch {}
+    },
+  };
+}
+
+/** Headless Debian Chromium with the flags this closed network needs. */
+export async function launchBrowser() {
+  const userDataDir = join(root, ".wrangler", "test-state", `chromium-${process.pid}`);
+  rmSync(userDataDir, { recursive: true, force: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", `--user-data-dir=${userDataDir}`].filter((a) => !a.startsWith("--user-data-dir")),
+  });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
