@@ -64,14 +64,13 @@ export async function startWorker(name, vars) {
   };
 }
 
-/** Headless Debian Chromium with the flags this closed network needs. */
+/** Headless Debian Chromium with the flags this closed network needs (playwright gives each launch a
+ * fresh temporary profile). */
 export async function launchBrowser() {
-  const userDataDir = join(root, ".wrangler", "test-state", `chromium-${process.pid}`);
-  rmSync(userDataDir, { recursive: true, force: true });
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", `--user-data-dir=${userDataDir}`].filter((a) => !a.startsWith("--user-data-dir")),
+      "--disable-component-update", "--disable-sync"],
   });
 }
 
