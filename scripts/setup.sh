@@ -9,6 +9,8 @@ WORKER_BUILD_VERSION=0.8.7
 export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+# The first version number a command prints (`wasm-bindgen 0.2.130`, `0.8.7`), or nothing.
+version_of() { "$@" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1; }
 
 need_test_tools=false
 [ "${1:-}" = "--test" ] && need_test_tools=true
@@ -18,13 +20,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+if [ "$(version_of wasm-bindgen)" != "$WASM_BINDGEN_VERSION" ]; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 10 minutes the first time)"
   # Without --locked: a dependency pinned in its lockfile is no longer in the registry.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ "$(worker-build --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+if [ "$(version_of worker-build)" != "$WORKER_BUILD_VERSION" ]; then
   log "installing worker-build $WORKER_BUILD_VERSION (about 14 minutes the first time)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --force
 fi
