@@ -74,9 +74,7 @@ async fn fetch(
 ) -> Result<Response, ClientError> {
     let window = web_sys::window().ok_or_else(|| ClientError::Network("no window".into()))?;
     let headers = Headers::new().map_err(js_err)?;
-    headers
-        .set("content-type", "application/json")
-        .map_err(js_err)?;
+    headers.set("content-type", "application/json").map_err(js_err)?;
     if let Some(t) = token {
         headers
             .set("authorization", &format!("Bearer {t}"))
@@ -119,9 +117,7 @@ async fn error_of(resp: &Response) -> ClientError {
                 })
                 .unwrap_or(60),
         },
-        (401, p) => {
-            ClientError::Unauthorized(p.map_or_else(|| "not signed in".into(), |e| e.error.message))
-        }
+        (401, p) => ClientError::Unauthorized(p.map_or_else(|| "not signed in".into(), |e| e.error.message)),
         (_, Some(e)) => ClientError::Server {
             code: e.error.code,
             message: e.error.message,
@@ -200,8 +196,7 @@ pub async fn stream_chat(
         {
             break;
         }
-        let bytes =
-            Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_err)?).to_vec();
+        let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_err)?).to_vec();
         for ev in parser.push(&bytes) {
             if let Ok(event) = serde_json::from_str::<StreamEvent>(&ev.data) {
                 ended |= event.is_terminal();

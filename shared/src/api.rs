@@ -324,8 +324,7 @@ mod tests {
 
     #[test]
     fn a_well_formed_chat_body_parses() {
-        let req =
-            ChatRequest::parse(br#"{"message":"How many rows?","session_id":"abc-1"}"#).unwrap();
+        let req = ChatRequest::parse(br#"{"message":"How many rows?","session_id":"abc-1"}"#).unwrap();
         assert_eq!(req.message, "How many rows?");
         assert_eq!(req.dataset_id, None);
     }

@@ -50,8 +50,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 fn mac(secret: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
-    <HmacSha256 as Mac>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+    <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
 }
 
 /// Issues a signed token.
@@ -68,9 +67,7 @@ pub fn sign(claims: &Claims, secret: &[u8]) -> String {
 /// Verifies signature, algorithm, `exp` and `nbf` at time `now` (Unix seconds) and returns the claims.
 pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, JwtError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwtError::Malformed);
     };
     let header: Header = decode_json(h)?;
@@ -100,9 +97,7 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, JwtError> 
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, JwtError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| JwtError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)
 }
 
@@ -157,16 +152,10 @@ mod tests {
     fn expired_and_not_yet_valid_tokens_are_rejected() {
         let mut c = claims();
         c.exp = NOW - LEEWAY_SECS - 1;
-        assert_eq!(
-            verify(&sign(&c, SECRET), SECRET, NOW),
-            Err(JwtError::Expired)
-        );
+        assert_eq!(verify(&sign(&c, SECRET), SECRET, NOW), Err(JwtError::Expired));
         let mut c = claims();
         c.nbf = Some(NOW + LEEWAY_SECS + 60);
-        assert_eq!(
-            verify(&sign(&c, SECRET), SECRET, NOW),
-            Err(JwtError::NotYetValid)
-        );
+        assert_eq!(verify(&sign(&c, SECRET), SECRET, NOW), Err(JwtError::NotYetValid));
     }
 
     #[test]

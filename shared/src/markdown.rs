@@ -8,8 +8,7 @@ use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd
 
 /// Renders GitHub-flavoured markdown (tables, strikethrough, task lists) to sanitized HTML.
 pub fn to_safe_html(markdown: &str) -> String {
-    let options =
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let events = Parser::new_ext(markdown, options).map(|ev| match ev {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
         Event::Start(Tag::Link {
@@ -24,10 +23,7 @@ pub fn to_safe_html(markdown: &str) -> String {
             id,
         }),
         Event::Start(Tag::Image {
-            dest_url,
-            title,
-            id,
-            ..
+            dest_url, title, id, ..
         }) => Event::Start(Tag::Link {
             link_type: LinkType::Inline,
             dest_url: safe_url(dest_url),
@@ -106,8 +102,9 @@ mod tests {
 
     #[test]
     fn safe_links_survive() {
-        assert!(to_safe_html("[docs](https://example.com/a?b=1)")
-            .contains("href=\"https://example.com/a?b=1\""));
+        assert!(
+            to_safe_html("[docs](https://example.com/a?b=1)").contains("href=\"https://example.com/a?b=1\"")
+        );
         assert!(to_safe_html("[rel](/datasets/1)").contains("href=\"/datasets/1\""));
     }
 }

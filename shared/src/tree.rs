@@ -82,18 +82,11 @@ impl ExecutionTree {
     }
 
     /// Adds a running child under `parent` and returns its id (a no-op id if `parent` is unknown).
-    pub fn start(
-        &mut self,
-        parent: NodeId,
-        kind: NodeKind,
-        label: impl Into<String>,
-        now_ms: u64,
-    ) -> NodeId {
+    pub fn start(&mut self, parent: NodeId, kind: NodeKind, label: impl Into<String>, now_ms: u64) -> NodeId {
         let id = self.next_id;
         self.next_id += 1;
         if let Some(p) = self.root.find_mut(parent.0) {
-            p.children
-                .push(TreeNode::new(id, kind, label.into(), now_ms));
+            p.children.push(TreeNode::new(id, kind, label.into(), now_ms));
         }
         NodeId(id)
     }
@@ -169,8 +162,7 @@ mod tests {
         let mut t = ExecutionTree::new("Answer");
         let s = t.start(t.root_id(), NodeKind::Query, "SUM(revenue)", 1);
         t.node_mut(s).unwrap().detail = Some("5 rows".into());
-        let back: ExecutionTree =
-            serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        let back: ExecutionTree = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
         assert_eq!(back.root, t.root);
     }
 }

@@ -16,8 +16,7 @@ fn fixtures() -> Vec<(PathBuf, Value)> {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "sse") {
                 let expected = path.with_extension("expected.json");
-                let v: Value =
-                    serde_json::from_str(&std::fs::read_to_string(&expected).unwrap()).unwrap();
+                let v: Value = serde_json::from_str(&std::fs::read_to_string(&expected).unwrap()).unwrap();
                 out.push((path, v));
             }
         }
@@ -56,14 +55,8 @@ fn random_chunks(bytes: &[u8], seed: u64) -> Vec<Vec<u8>> {
 }
 
 fn check(name: &str, how: &str, got: &Collected, want: &Value) {
-    assert_eq!(
-        got.text,
-        want["text"].as_str().unwrap(),
-        "{name} ({how}): text"
-    );
-    let finish = want["finish_reason"]
-        .as_str()
-        .map(FinishReason::from_provider);
+    assert_eq!(got.text, want["text"].as_str().unwrap(), "{name} ({how}): text");
+    let finish = want["finish_reason"].as_str().map(FinishReason::from_provider);
     assert_eq!(got.finish, finish, "{name} ({how}): finish reason");
     match &want["usage"] {
         Value::Null => assert_eq!(got.usage, None, "{name} ({how}): usage"),
@@ -82,16 +75,10 @@ fn check(name: &str, how: &str, got: &Collected, want: &Value) {
                 "{name} ({how}): output"
             );
             if let Some(r) = u["reasoning_tokens"].as_u64() {
-                assert_eq!(
-                    got_u.reasoning_tokens, r,
-                    "{name} ({how}): reasoning tokens"
-                );
+                assert_eq!(got_u.reasoning_tokens, r, "{name} ({how}): reasoning tokens");
             }
             if let Some(c) = u["cached_input_tokens"].as_u64() {
-                assert_eq!(
-                    got_u.cached_input_tokens, c,
-                    "{name} ({how}): cached tokens"
-                );
+                assert_eq!(got_u.cached_input_tokens, c, "{name} ({how}): cached tokens");
             }
         }
     }
@@ -115,12 +102,7 @@ fn recorded_streams_parse_to_their_expected_text_finish_and_usage_however_chunke
     for (path, want) in fixtures() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
-        check(
-            &name,
-            "whole",
-            &collect(std::iter::once(bytes.clone())),
-            &want,
-        );
+        check(&name, "whole", &collect(std::iter::once(bytes.clone())), &want);
         check(
             &name,
             "byte by byte",

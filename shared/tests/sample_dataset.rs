@@ -55,10 +55,7 @@ fn the_leading_region_matches_an_independent_computation() {
         "{}",
         a.text
     );
-    let chart_rows = analyst::run(&table(), "revenue by region")
-        .chart
-        .unwrap()
-        .data;
+    let chart_rows = analyst::run(&table(), "revenue by region").chart.unwrap().data;
     assert_eq!(chart_rows.len(), expected.len());
     for (row, (region, sum)) in chart_rows.iter().zip(&expected) {
         assert_eq!(row["region"], *region);

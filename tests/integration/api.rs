@@ -78,10 +78,7 @@ fn main() -> ExitCode {
 async fn start() -> std::io::Result<Ctx> {
     let mock = MockProvider::start().await?;
     let base_url = mock.base_url();
-    let common = [
-        ("JWT_SECRET", TEST_JWT_SECRET),
-        ("RATE_LIMIT_PER_MINUTE", "20"),
-    ];
+    let common = [("JWT_SECRET", TEST_JWT_SECRET), ("RATE_LIMIT_PER_MINUTE", "20")];
     let builtin = tokio::task::spawn_blocking(move || {
         let mut vars = common.to_vec();
         vars.extend([
@@ -135,18 +132,10 @@ fn complete_of(events: &[Timed]) -> &ChatAnswer {
 }
 
 /// Polls the session's call log until `ready` holds (logging happens after the stream, in `wait_until`).
-async fn logged_calls(
-    api: &Api,
-    token: &str,
-    session: &str,
-    ready: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
+async fn logged_calls(api: &Api, token: &str, session: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     for _ in 0..100 {
         let (status, body) = api
-            .get(
-                &format!("/api/v1/sessions/{session}/llm-calls"),
-                Some(token),
-            )
+            .get(&format!("/api/v1/sessions/{session}/llm-calls"), Some(token))
             .await;
         assert_eq!(status, 200, "{body}");
         let calls = body["calls"].as_array().cloned().unwrap_or_default();
@@ -291,11 +280,9 @@ async fn every_answer_is_logged_to_d1_after_it_completes(c: Arc<Ctx>) {
     let token = token_for(&user);
     let events = c
         .llm
-        .stream(
-            &token,
-            &chat_body("Give me the headline numbers", &user),
-            |_| false,
-        )
+        .stream(&token, &chat_body("Give me the headline numbers", &user), |_| {
+            false
+        })
         .await;
     complete_of(&events);
     let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
@@ -310,8 +297,7 @@ async fn every_answer_is_logged_to_d1_after_it_completes(c: Arc<Ctx>) {
     assert!(call["completion_tokens"].as_u64().is_some_and(|n| n > 0));
     assert_eq!(
         call["total_tokens"],
-        call["prompt_tokens"].as_u64().unwrap_or(0)
-            + call["completion_tokens"].as_u64().unwrap_or(0)
+        call["prompt_tokens"].as_u64().unwrap_or(0) + call["completion_tokens"].as_u64().unwrap_or(0)
     );
     assert_eq!(call["response_excerpt"], mock_provider::DEFAULT_ANSWER);
     assert!(call["prompt_excerpt"]
@@ -321,9 +307,7 @@ async fn every_answer_is_logged_to_d1_after_it_completes(c: Arc<Ctx>) {
 
     // A long question is kept as an excerpt of at most 1,000 characters.
     let long = "how much revenue? ".repeat(200);
-    c.llm
-        .stream(&token, &chat_body(&long, &user), |_| false)
-        .await;
+    c.llm.stream(&token, &chat_body(&long, &user), |_| false).await;
     let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
     let excerpt = calls[1]["prompt_excerpt"].as_str().unwrap_or_default();
     assert!(
@@ -352,8 +336,7 @@ async fn a_disconnected_client_still_gets_its_call_logged(c: Arc<Ctx>) {
     assert_eq!(calls[0]["status"], "cancelled", "{:?}", calls[0]);
     let partial = calls[0]["response_excerpt"].as_str().unwrap_or_default();
     assert!(
-        partial.starts_with("word1 ")
-            && !partial.contains(&format!("word{} ", mock_provider::PACED_WORDS)),
+        partial.starts_with("word1 ") && !partial.contains(&format!("word{} ", mock_provider::PACED_WORDS)),
         "{partial}"
     );
 }
@@ -367,11 +350,7 @@ async fn provider_failure_ends_the_stream_with_a_clear_error(c: Arc<Ctx>) {
     ] {
         let events = c
             .llm
-            .stream(
-                &token,
-                &chat_body(&format!("hello {marker}"), &user),
-                |_| false,
-            )
+            .stream(&token, &chat_body(&format!("hello {marker}"), &user), |_| false)
             .await;
         match events.last().map(|t| &t.event) {
             Some(StreamEvent::Error(e)) => {
@@ -389,19 +368,11 @@ async fn non_streaming_chat_returns_the_same_answer_shape(c: Arc<Ctx>) {
     let user = fresh_user("json");
     let (status, _, body) = c
         .builtin
-        .post(
-            "/api/v1/chat",
-            Some(&token_for(&user)),
-            &chat_body("Top 3 regions by revenue", &user),
-        )
+        .chat(&token_for(&user), "Top 3 regions by revenue", &user)
         .await;
     assert_eq!(status, 200, "{body}");
     let answer: ChatAnswer = serde_json::from_value(body).expect("a ChatAnswer");
-    assert!(
-        answer.message.starts_with("**West** leads"),
-        "{}",
-        answer.message
-    );
+    assert!(answer.message.starts_with("**West** leads"), "{}", answer.message);
     let chart = answer.chart_config.expect("a chart");
     assert_eq!(chart.data.len(), 3);
     assert_eq!(answer.metadata.provider, "builtin");
@@ -411,24 +382,10 @@ async fn the_21st_request_in_a_minute_is_rate_limited_before_the_provider(c: Arc
     let user = fresh_user("limit");
     let token = token_for(&user);
     for i in 1..=20 {
-        let (status, _, body) = c
-            .llm
-            .post(
-                "/api/v1/chat",
-                Some(&token),
-                &chat_body(&format!("q{i} {user}"), &user),
-            )
-            .await;
+        let (status, _, body) = c.llm.chat(&token, &format!("q{i} {user}"), &user).await;
         assert_eq!(status, 200, "request {i}: {body}");
     }
-    let (status, headers, body) = c
-        .llm
-        .post(
-            "/api/v1/chat",
-            Some(&token),
-            &chat_body(&format!("q21 {user}"), &user),
-        )
-        .await;
+    let (status, headers, body) = c.llm.chat(&token, &format!("q21 {user}"), &user).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["code"], "RATE_LIMITED");
     let retry: u64 = headers
@@ -449,31 +406,15 @@ async fn concurrent_requests_admit_exactly_the_limit(c: Arc<Ctx>) {
     let token = token_for(&user);
     let requests = (0..25).map(|i| {
         let (api, token, user) = (c.builtin.clone(), token.clone(), user.clone());
-        tokio::spawn(async move {
-            api.post(
-                "/api/v1/chat",
-                Some(&token),
-                &chat_body(&format!("how many rows {i}"), &user),
-            )
-            .await
-            .0
-        })
+        tokio::spawn(async move { api.chat(&token, &format!("how many rows {i}"), &user).await.0 })
     });
     let statuses: Vec<u16> = futures::future::join_all(requests)
         .await
         .into_iter()
         .map(|r| r.unwrap_or(0))
         .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        20,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 429).count(),
-        5,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 20, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 5, "{statuses:?}");
 }
 
 async fn bad_tokens_are_rejected_with_401(c: Arc<Ctx>) {
@@ -487,8 +428,7 @@ async fn bad_tokens_are_rejected_with_401(c: Arc<Ctx>) {
     let b64 = |s: &str| {
         use std::fmt::Write;
         // URL-safe base64 without padding, written out to keep the test independent of the signer.
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let bytes = s.as_bytes();
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
@@ -497,11 +437,7 @@ async fn bad_tokens_are_rejected_with_401(c: Arc<Ctx>) {
                 .enumerate()
                 .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
             for i in 0..=chunk.len() {
-                let _ = write!(
-                    out,
-                    "{}",
-                    ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-                );
+                let _ = write!(out, "{}", ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
             }
         }
         out
@@ -545,9 +481,7 @@ async fn bad_tokens_are_rejected_with_401(c: Arc<Ctx>) {
         assert_eq!(status, 401, "{what}: {body}");
         assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{what}");
         assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
             "{what}"
         );
         let (status, _) = c
@@ -579,10 +513,7 @@ async fn malformed_bodies_are_rejected_with_400_and_a_code(c: Arc<Ctx>) {
         json!({"message": "hi", "session_id": "a b"}),
         json!({"message": 7, "session_id": "s"}),
     ] {
-        let (status, _, body) = c
-            .builtin
-            .post("/api/v1/chat/stream", Some(&token), &bad)
-            .await;
+        let (status, _, body) = c.builtin.post("/api/v1/chat/stream", Some(&token), &bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error"]["code"], "BAD_REQUEST", "{bad}");
     }
@@ -599,21 +530,11 @@ async fn malformed_bodies_are_rejected_with_400_and_a_code(c: Arc<Ctx>) {
 }
 
 async fn dev_tokens_work_only_where_enabled(c: Arc<Ctx>) {
-    let (status, _, body) = c
-        .builtin
-        .post("/api/v1/auth/dev-token", None, &json!({}))
-        .await;
+    let (status, _, body) = c.builtin.post("/api/v1/auth/dev-token", None, &json!({})).await;
     assert_eq!(status, 200, "{body}");
     let token = body["token"].as_str().expect("token").to_owned();
     let user = body["user_id"].as_str().expect("user id").to_owned();
-    let (status, _, body) = c
-        .builtin
-        .post(
-            "/api/v1/chat",
-            Some(&token),
-            &chat_body("How many rows are there?", &user),
-        )
-        .await;
+    let (status, _, body) = c.builtin.chat(&token, "How many rows are there?", &user).await;
     assert_eq!(status, 200, "a dev token works: {body}");
     let (status, _, body) = c.llm.post("/api/v1/auth/dev-token", None, &json!({})).await;
     assert_eq!(status, 404, "{body}");
@@ -622,19 +543,9 @@ async fn dev_tokens_work_only_where_enabled(c: Arc<Ctx>) {
 
 async fn call_logs_are_visible_only_to_the_session_owner(c: Arc<Ctx>) {
     let (alice, bob) = (fresh_user("alice"), fresh_user("bob"));
-    let (status, _, _) = c
-        .builtin
-        .post(
-            "/api/v1/chat",
-            Some(&token_for(&alice)),
-            &chat_body("How many rows?", &alice),
-        )
-        .await;
+    let (status, _, _) = c.builtin.chat(&token_for(&alice), "How many rows?", &alice).await;
     assert_eq!(status, 200);
-    logged_calls(&c.builtin, &token_for(&alice), &alice, |calls| {
-        calls.len() == 1
-    })
-    .await;
+    logged_calls(&c.builtin, &token_for(&alice), &alice, |calls| calls.len() == 1).await;
     let (status, body) = c
         .builtin
         .get(
@@ -648,28 +559,11 @@ async fn call_logs_are_visible_only_to_the_session_owner(c: Arc<Ctx>) {
 
 async fn another_users_session_cannot_be_written_to(c: Arc<Ctx>) {
     let (alice, bob) = (fresh_user("owner"), fresh_user("intruder"));
-    let (status, _, _) = c
-        .builtin
-        .post(
-            "/api/v1/chat",
-            Some(&token_for(&alice)),
-            &chat_body("How many rows?", &alice),
-        )
-        .await;
+    let (status, _, _) = c.builtin.chat(&token_for(&alice), "How many rows?", &alice).await;
     assert_eq!(status, 200);
-    let (status, _, body) = c
-        .builtin
-        .post(
-            "/api/v1/chat",
-            Some(&token_for(&bob)),
-            &chat_body("How many rows?", &alice),
-        )
-        .await;
+    let (status, _, body) = c.builtin.chat(&token_for(&bob), "How many rows?", &alice).await;
     assert_eq!(status, 404, "{body}");
-    let calls = logged_calls(&c.builtin, &token_for(&alice), &alice, |calls| {
-        !calls.is_empty()
-    })
-    .await;
+    let calls = logged_calls(&c.builtin, &token_for(&alice), &alice, |calls| !calls.is_empty()).await;
     assert_eq!(calls.len(), 1, "nothing was added to alice's session");
 }
 

@@ -80,10 +80,7 @@ impl Api {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let resp = req.send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
@@ -94,21 +91,26 @@ impl Api {
         )
     }
 
+    /// `POST /api/v1/chat` (the non-streaming answer).
+    pub async fn chat(
+        &self,
+        token: &str,
+        message: &str,
+        session: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let body = serde_json::json!({ "message": message, "session_id": session });
+        self.post("/api/v1/chat", Some(token), &body).await
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = self.http.get(self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let resp = req.send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// Opens `POST /api/v1/chat/stream` and reads events until the stream ends, or until `stop_after`
@@ -145,8 +147,8 @@ impl Api {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.unwrap_or_else(|e| panic!("stream body: {e}"));
             for ev in parser.push(&chunk) {
-                let event: StreamEvent = serde_json::from_str(&ev.data)
-                    .unwrap_or_else(|e| panic!("bad event {}: {e}", ev.data));
+                let event: StreamEvent =
+                    serde_json::from_str(&ev.data).unwrap_or_else(|e| panic!("bad event {}: {e}", ev.data));
                 let stop = stop_after(&event);
                 out.push(Timed {
                     at: sent.elapsed(),

@@ -84,12 +84,7 @@ impl MockProvider {
 
     /// Requests whose question contains `needle`.
     pub fn requests_containing(&self, needle: &str) -> Vec<Recorded> {
-        let all = self
-            .shared
-            .requests
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_default();
+        let all = self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default();
         all.into_iter()
             .filter(|r| r.question().contains(needle))
             .collect()
@@ -122,9 +117,7 @@ async fn chat_completions(
     match marker(&question) {
         Some(m) if m.starts_with("status=") => {
             let status = m["status=".len()..].parse().unwrap_or(500);
-            error_response(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            )
+            error_response(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         }
         Some(m) if m.starts_with("fixture=") => replay_fixture(&m["fixture=".len()..]),
         Some("paced") => {
@@ -132,11 +125,7 @@ async fn chat_completions(
             sse_response(generated_stream(&model, &words, true), PACED_DELAY)
         }
         Some("cut") => {
-            let words = vec![
-                "This ".to_owned(),
-                "answer ".to_owned(),
-                "breaks".to_owned(),
-            ];
+            let words = vec!["This ".to_owned(), "answer ".to_owned(), "breaks".to_owned()];
             sse_response(generated_stream(&model, &words, false), Duration::ZERO)
         }
         _ => {
@@ -201,11 +190,7 @@ fn replay_fixture(name: &str) -> Response {
         .join("shared/tests/fixtures/providers")
         .join(format!("{name}.sse"));
     let Ok(bytes) = std::fs::read(&path) else {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("no fixture {}", path.display()),
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, format!("no fixture {}", path.display())).into_response();
     };
     let chunks: Vec<Bytes> = bytes.chunks(37).map(Bytes::copy_from_slice).collect();
     let body = stream::iter(chunks).map(Ok::<Bytes, Infallible>);

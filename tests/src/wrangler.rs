@@ -22,19 +22,13 @@ pub struct WorkerInstance {
 }
 
 fn free_port() -> io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn wrangler(args: &[&str]) -> Command {
     let root = repo_root();
     let bin = root.join("node_modules/.bin");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let mut cmd = Command::new(bin.join("wrangler"));
     cmd.args(args)
         .current_dir(&root)
@@ -117,8 +111,7 @@ impl WorkerInstance {
             if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
                 use std::io::{Read, Write};
                 let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let req =
-                    format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+                let req = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
                 let mut buf = String::new();
                 if s.write_all(req.as_bytes()).is_ok()
                     && s.read_to_string(&mut buf).is_ok()

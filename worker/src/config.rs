@@ -56,8 +56,7 @@ fn secret(env: &Env, name: &str) -> Option<SecretString> {
 impl Config {
     pub fn from_env(env: &Env) -> Self {
         let openai = secret(env, "OPENAI_API_KEY").map(|api_key| OpenAiConfig {
-            base_url: var(env, "OPENAI_BASE_URL")
-                .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            base_url: var(env, "OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
             api_key,
             model: var(env, "OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
         });

@@ -48,18 +48,18 @@ fn js_u64(n: u64) -> JsValue {
 }
 
 /// Creates the session for `user_id` if new; `false` if it belongs to someone else.
-pub async fn claim_session(
-    db: &D1Database,
-    session_id: &str,
-    user_id: &str,
-    title: &str,
-) -> Result<bool> {
+pub async fn claim_session(db: &D1Database, session_id: &str, user_id: &str, title: &str) -> Result<bool> {
     let now = now_iso();
     stmt(
         db,
         "INSERT INTO sessions (id, user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
          ON CONFLICT (id) DO NOTHING",
-        &[session_id.into(), user_id.into(), excerpt(title, 80).into(), now.into()],
+        &[
+            session_id.into(),
+            user_id.into(),
+            excerpt(title, 80).into(),
+            now.into(),
+        ],
     )?
     .run()
     .await?;

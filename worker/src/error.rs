@@ -25,10 +25,7 @@ impl Failure {
             Failure::Api(e) => e,
             Failure::Internal(detail) => {
                 console_error!("internal error: {detail}");
-                ApiError::new(
-                    ErrorCode::Internal,
-                    "something went wrong; please try again",
-                )
+                ApiError::new(ErrorCode::Internal, "something went wrong; please try again")
             }
         }
     }

@@ -6,9 +6,7 @@
 
 use datasage_shared::ratelimit::{Decision, SlidingWindow};
 use serde::Deserialize;
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State,
-};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
 
 use crate::util::now_ms;
 
@@ -60,8 +58,7 @@ impl RateLimiter {
             .unwrap_or_default();
         let decision = window.check(now_ms(), limit, WINDOW_MS);
         if matches!(decision, Decision::Allowed { .. }) {
-            let hits = serde_json::to_string(&window)
-                .map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let hits = serde_json::to_string(&window).map_err(|e| worker::Error::RustError(e.to_string()))?;
             sql.exec(
                 "INSERT INTO sliding_window (id, hits) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET hits = excluded.hits",
                 vec![hits.into()],

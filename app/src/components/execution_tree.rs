@@ -10,10 +10,7 @@ pub fn TreeView(node: TreeNode) -> impl IntoView {
         NodeStatus::Done => ("✓", "done"),
         NodeStatus::Failed => ("✕", "failed"),
     };
-    let duration = node
-        .duration_ms
-        .map(|d| format!("{d} ms"))
-        .unwrap_or_default();
+    let duration = node.duration_ms.map(|d| format!("{d} ms")).unwrap_or_default();
     let llm = node.llm.as_ref().map(|l| {
         let ttft = l
             .ttft_ms

@@ -41,11 +41,7 @@ pub fn run(table: &Table, question: &str) -> Analysis {
             confidence: Confidence::High,
         },
         Intent::ColumnCount => {
-            let names: Vec<String> = table
-                .columns
-                .iter()
-                .map(|c| format!("`{}`", c.name))
-                .collect();
+            let names: Vec<String> = table.columns.iter().map(|c| format!("`{}`", c.name)).collect();
             Analysis {
                 reading: "column count".into(),
                 computation: format!("read the header of {} columns", table.columns.len()),
@@ -64,17 +60,10 @@ pub fn run(table: &Table, question: &str) -> Analysis {
             let col = &table.columns[column];
             let counts = stats::value_counts(col);
             let shown: Vec<String> = counts.iter().take(10).map(|(v, _)| v.clone()).collect();
-            let more = if counts.len() > shown.len() {
-                ", …"
-            } else {
-                ""
-            };
+            let more = if counts.len() > shown.len() { ", …" } else { "" };
             Analysis {
                 reading: format!("distinct values of {}", col.name),
-                computation: format!(
-                    "{scanned} → {} distinct values",
-                    number(counts.len() as f64)
-                ),
+                computation: format!("{scanned} → {} distinct values", number(counts.len() as f64)),
                 text: format!(
                     "There are **{} different {}** values: {}{more}.",
                     number(counts.len() as f64),
@@ -99,9 +88,7 @@ pub fn run(table: &Table, question: &str) -> Analysis {
                 agg,
             );
             let what = measure_label(agg, m.map(|c| c.name.as_str()));
-            let nulls = m.map_or(0, |c| {
-                c.values.iter().filter(|v| v.as_f64().is_none()).count()
-            });
+            let nulls = m.map_or(0, |c| c.values.iter().filter(|v| v.as_f64().is_none()).count());
             let note = if nulls > 0 {
                 format!(" ({} empty values ignored)", number(nulls as f64))
             } else {
@@ -205,12 +192,7 @@ fn grouped_answer(
         let _ = writeln!(text, "| {} | {} |", cell(k), number(*v));
     }
     if results.len() > shown.len() {
-        let _ = write!(
-            text,
-            "\nShowing {} of {} groups.",
-            shown.len(),
-            results.len()
-        );
+        let _ = write!(text, "\nShowing {} of {} groups.", shown.len(), results.len());
     }
     let data = shown
         .iter()
@@ -286,11 +268,7 @@ fn describe(table: &Table, computation: String) -> Analysis {
             }
             ColumnSummary::Dates { min, max, .. } => format!("from {min} to {max}"),
             ColumnSummary::Boolean { trues, falses, .. } => {
-                format!(
-                    "{} true, {} false",
-                    number(trues as f64),
-                    number(falses as f64)
-                )
+                format!("{} true, {} false", number(trues as f64), number(falses as f64))
             }
         };
         let nulls = col
@@ -322,9 +300,8 @@ fn describe(table: &Table, computation: String) -> Analysis {
 }
 
 fn unknown(table: &Table) -> Analysis {
-    let metric = intent::default_metric(table).map_or("a numeric column".to_owned(), |i| {
-        label(&table.columns[i].name)
-    });
+    let metric = intent::default_metric(table)
+        .map_or("a numeric column".to_owned(), |i| label(&table.columns[i].name));
     let group = table
         .columns
         .iter()
@@ -371,9 +348,8 @@ mod tests {
     fn top_regions_by_revenue_rank_and_chart_the_computed_sums() {
         let a = run(&t(), "top 2 regions by revenue");
         assert!(
-            a.text.starts_with(
-                "**North** leads with a total revenue of **125** (67.4% of the total)."
-            ),
+            a.text
+                .starts_with("**North** leads with a total revenue of **125** (67.4% of the total)."),
             "{}",
             a.text
         );
@@ -410,9 +386,9 @@ mod tests {
             "{}",
             a.text
         );
-        assert!(a.text.contains(
-            "| `region` | text | 3 distinct; most common: North (2), South (2), East (1)"
-        ));
+        assert!(a
+            .text
+            .contains("| `region` | text | 3 distinct; most common: North (2), South (2), East (1)"));
         assert!(a.text.contains("| `qty` | integer |"));
     }
 

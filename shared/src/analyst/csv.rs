@@ -107,10 +107,7 @@ mod tests {
     #[test]
     fn quoted_fields_keep_delimiters_quotes_and_newlines() {
         let recs = parse("\u{feff}a,b\r\n\"x, y\",\"say \"\"hi\"\"\nthere\"\r\n", ',').unwrap();
-        assert_eq!(
-            recs,
-            vec![vec!["a", "b"], vec!["x, y", "say \"hi\"\nthere"]]
-        );
+        assert_eq!(recs, vec![vec!["a", "b"], vec!["x, y", "say \"hi\"\nthere"]]);
     }
 
     #[test]

@@ -5,11 +5,7 @@ pub fn number(x: f64) -> String {
     if !x.is_finite() {
         return x.to_string();
     }
-    let decimals = if x.fract() == 0.0 && x.abs() < 1e15 {
-        0
-    } else {
-        2
-    };
+    let decimals = if x.fract() == 0.0 && x.abs() < 1e15 { 0 } else { 2 };
     let s = format!("{:.*}", decimals, x.abs());
     let (int, frac) = s
         .split_once('.')

@@ -146,8 +146,7 @@ pub fn default_metric(table: &Table) -> Option<usize> {
 /// Reads the question against the table's columns.
 pub fn parse(table: &Table, question: &str) -> Intent {
     let toks = tokens(question);
-    let counting =
-        phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]);
+    let counting = phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]);
     let row_noun = has(&toks, ROW_NOUNS);
 
     if counting && has(&toks, &["columns", "column", "fields"]) {
@@ -282,10 +281,7 @@ mod tests {
         ] {
             assert_eq!(parse(&t, q), Intent::RowCount, "{q}");
         }
-        assert_eq!(
-            parse(&t, "How many columns does it have?"),
-            Intent::ColumnCount
-        );
+        assert_eq!(parse(&t, "How many columns does it have?"), Intent::ColumnCount);
     }
 
     #[test]
@@ -303,8 +299,7 @@ mod tests {
     #[test]
     fn top_n_by_category() {
         let t = sample();
-        let (region, category, revenue) =
-            (col(&t, "region"), col(&t, "category"), col(&t, "revenue"));
+        let (region, category, revenue) = (col(&t, "region"), col(&t, "category"), col(&t, "revenue"));
         assert_eq!(
             parse(&t, "Top 3 categories by revenue"),
             Intent::TopN {

@@ -119,11 +119,7 @@ pub fn summarize(col: &Column) -> ColumnSummary {
             }
         }
         ColumnType::Boolean => {
-            let trues = col
-                .values
-                .iter()
-                .filter(|v| **v == Value::Bool(true))
-                .count();
+            let trues = col.values.iter().filter(|v| **v == Value::Bool(true)).count();
             ColumnSummary::Boolean {
                 trues,
                 falses: col.values.len() - trues - nulls,
@@ -208,10 +204,7 @@ mod tests {
     fn grouping_sums_per_group_and_sorts_descending() {
         let t = table();
         let g = group_by(t.column("region").unwrap(), t.column("amount"), Agg::Sum);
-        assert_eq!(
-            g,
-            vec![("N".into(), 12.5), ("S".into(), 5.0), ("E".into(), 1.0)]
-        );
+        assert_eq!(g, vec![("N".into(), 12.5), ("S".into(), 5.0), ("E".into(), 1.0)]);
         let counts = group_by(t.column("region").unwrap(), None, Agg::Count);
         assert_eq!(
             counts,
@@ -223,9 +216,6 @@ mod tests {
     fn averages_skip_missing_values() {
         let t = table();
         let g = group_by(t.column("region").unwrap(), t.column("amount"), Agg::Avg);
-        assert_eq!(
-            g,
-            vec![("N".into(), 6.25), ("S".into(), 5.0), ("E".into(), 1.0)]
-        );
+        assert_eq!(g, vec![("N".into(), 6.25), ("S".into(), 5.0), ("E".into(), 1.0)]);
     }
 }

@@ -123,29 +123,20 @@ fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && [0, 1, 2, 3, 5, 6, 8, 9]
-            .iter()
-            .all(|&i| b[i].is_ascii_digit())
+        && [0, 1, 2, 3, 5, 6, 8, 9].iter().all(|&i| b[i].is_ascii_digit())
         && matches!(s.trim()[5..7].parse::<u8>(), Ok(1..=12))
         && matches!(s.trim()[8..10].parse::<u8>(), Ok(1..=31))
 }
 
 /// The narrowest type every non-null value of the column fits.
 fn infer_type(cells: &[String]) -> ColumnType {
-    let present: Vec<&str> = cells
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !is_null(s))
-        .collect();
+    let present: Vec<&str> = cells.iter().map(|s| s.trim()).filter(|s| !is_null(s)).collect();
     if present.is_empty() {
         return ColumnType::Text;
     }
     if present.iter().all(|s| s.parse::<i64>().is_ok()) {
         ColumnType::Integer
-    } else if present
-        .iter()
-        .all(|s| s.parse::<f64>().is_ok_and(f64::is_finite))
-    {
+    } else if present.iter().all(|s| s.parse::<f64>().is_ok_and(f64::is_finite)) {
         ColumnType::Float
     } else if present.iter().all(|s| parse_bool(s).is_some()) {
         ColumnType::Boolean

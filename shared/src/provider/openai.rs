@@ -139,9 +139,7 @@ fn chunk_events(chunk: Chunk, out: &mut Vec<LlmEvent>) {
                 serde_json::Value::String(s) => s,
                 other => other.to_string(),
             }),
-            message: err
-                .message
-                .unwrap_or_else(|| "provider reported an error".into()),
+            message: err.message.unwrap_or_else(|| "provider reported an error".into()),
         });
     }
     for choice in chunk.choices {
@@ -169,10 +167,7 @@ fn chunk_events(chunk: Chunk, out: &mut Vec<LlmEvent>) {
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
-            cached_input_tokens: u
-                .prompt_tokens_details
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
+            cached_input_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
         }));
     }
 }
@@ -224,9 +219,8 @@ mod tests {
     #[test]
     fn an_in_stream_error_becomes_an_error_event() {
         let mut p = OpenAiStream::new();
-        let evs = p.push(
-            b"data: {\"error\":{\"code\":502,\"message\":\"upstream died\"},\"choices\":[]}\n\n",
-        );
+        let evs =
+            p.push(b"data: {\"error\":{\"code\":502,\"message\":\"upstream died\"},\"choices\":[]}\n\n");
         assert_eq!(
             evs,
             vec![LlmEvent::Error {
@@ -240,8 +234,6 @@ mod tests {
     fn garbage_in_the_stream_is_reported_not_swallowed() {
         let mut p = OpenAiStream::new();
         let evs = p.push(b"data: {not json\n\n");
-        assert!(
-            matches!(&evs[..], [LlmEvent::Error { code: Some(c), .. }] if c == "malformed_stream")
-        );
+        assert!(matches!(&evs[..], [LlmEvent::Error { code: Some(c), .. }] if c == "malformed_stream"));
     }
 }

@@ -4,13 +4,8 @@
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9099".into());
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9099".into());
     let mock = datasage_tests::mock_provider::MockProvider::start_on(&addr).await?;
-    println!(
-        "mock provider listening: OPENAI_BASE_URL={}",
-        mock.base_url()
-    );
+    println!("mock provider listening: OPENAI_BASE_URL={}", mock.base_url());
     tokio::signal::ctrl_c().await
 }

@@ -2,9 +2,7 @@
 //! relayed to the client token by token.
 
 use datasage_shared::analyst::profile_markdown;
-use datasage_shared::api::{
-    AnswerMetadata, ChatAnswer, Confidence, ErrorBody, ErrorCode, Phase, Usage,
-};
+use datasage_shared::api::{AnswerMetadata, ChatAnswer, Confidence, ErrorBody, ErrorCode, Phase, Usage};
 use datasage_shared::llm::{FinishReason, LlmEvent, LlmRequest, Role};
 use datasage_shared::prompt::build_messages;
 use datasage_shared::text::excerpt;

@@ -57,9 +57,7 @@ impl OpenAiCompatible {
                 .unwrap_or_else(|| text.chars().take(MAX_ERROR_BODY).collect());
             return Err(ProviderError::Http { status, message });
         }
-        let body = resp
-            .stream()
-            .map_err(|e| ProviderError::Stream(e.to_string()))?;
+        let body = resp.stream().map_err(|e| ProviderError::Stream(e.to_string()))?;
         Ok(normalize(body, OpenAiStream::new()))
     }
 }

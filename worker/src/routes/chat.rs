@@ -55,8 +55,8 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
     if !db::claim_session(&db, &chat_req.session_id, &user_id, &chat_req.message).await? {
         return Err(Failure::api(ErrorCode::NotFound, "session not found"));
     }
-    let table = chat::sample_table()
-        .ok_or_else(|| Failure::Internal("the sample dataset does not parse".into()))?;
+    let table =
+        chat::sample_table().ok_or_else(|| Failure::Internal("the sample dataset does not parse".into()))?;
     let provider = config
         .openai
         .map(|c| Box::new(OpenAiCompatible::new("openai", c)) as Box<dyn Provider>);
@@ -76,10 +76,7 @@ async fn store(env: &Env, log: AnswerLog) {
         Err(e) => Err(e.into()),
     };
     if let Err(e) = stored {
-        console_error!(
-            "could not store the answer of session {}: {e}",
-            log.session_id
-        );
+        console_error!("could not store the answer of session {}: {e}", log.session_id);
     }
 }
 

@@ -33,10 +33,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
             ErrorCode::MethodNotAllowed,
             format!("{} is not allowed on {path}", req.method()),
         )),
-        _ => Err(Failure::api(
-            ErrorCode::NotFound,
-            format!("no route for {path}"),
-        )),
+        _ => Err(Failure::api(ErrorCode::NotFound, format!("no route for {path}"))),
     }
 }
 
