@@ -255,6 +255,15 @@ fn describe(table: &Table, computation: String) -> Analysis {
                 number(s.mean),
                 number(s.std_dev)
             ),
+            ColumnSummary::Categorical { distinct, nulls, top }
+                if distinct > 1 && distinct == col.values.len() - nulls =>
+            {
+                let examples: Vec<String> = top.iter().map(|(v, _)| cell(v)).collect();
+                format!(
+                    "every value distinct (an identifier), e.g. {}",
+                    examples.join(", ")
+                )
+            }
             ColumnSummary::Categorical { distinct, top, .. } => {
                 let tops: Vec<String> = top
                     .iter()
@@ -390,6 +399,10 @@ mod tests {
             .text
             .contains("| `region` | text | 3 distinct; most common: North (2), South (2), East (1)"));
         assert!(a.text.contains("| `qty` | integer |"));
+        let ids = Table::from_csv("t", "id\nA-1\nA-2\nA-3\n").unwrap();
+        assert!(run(&ids, "describe")
+            .text
+            .contains("every value distinct (an identifier), e.g. A-1, A-2, A-3"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::util::now_ms;
 
 pub const PROVIDER: &str = "builtin";
 pub const MODEL: &str = "datasage-analyst";
+const STREAM_BUDGET_MS: u64 = 1_500;
 
 pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, Vec<CallLog>) {
     let started = now_ms();
@@ -40,14 +41,19 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
     em.status(Phase::Writing, "Writing answer…");
     let node = em.start(NodeKind::Step, "Write answer");
     let mut sent = String::with_capacity(analysis.text.len());
-    for chunk in stream_chunks(&analysis.text) {
+    let chunks = stream_chunks(&analysis.text);
+    // LLM-like pace, but a long answer (a column table) never takes more than STREAM_BUDGET_MS to arrive.
+    let delay_ms = job
+        .builtin_chunk_delay_ms
+        .min(STREAM_BUDGET_MS / chunks.len().max(1) as u64);
+    for chunk in chunks {
         if em.client_gone() {
             break;
         }
         em.content(chunk);
         sent.push_str(chunk);
-        if job.builtin_chunk_delay_ms > 0 {
-            Delay::from(Duration::from_millis(job.builtin_chunk_delay_ms)).await;
+        if delay_ms > 0 {
+            Delay::from(Duration::from_millis(delay_ms)).await;
         }
     }
     let latency_ms = now_ms().saturating_sub(started);
