@@ -161,7 +161,6 @@ impl StreamEvent {
 pub enum ErrorCode {
     BadRequest,
     Unauthorized,
-    Forbidden,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -178,7 +177,6 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,

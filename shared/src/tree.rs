@@ -103,10 +103,6 @@ impl ExecutionTree {
     pub fn node_mut(&mut self, id: NodeId) -> Option<&mut TreeNode> {
         self.root.find_mut(id.0)
     }
-
-    pub fn node(&self, id: NodeId) -> Option<&TreeNode> {
-        self.root.find(id.0)
-    }
 }
 
 impl TreeNode {
@@ -129,13 +125,6 @@ impl TreeNode {
             return Some(self);
         }
         self.children.iter_mut().find_map(|c| c.find_mut(id))
-    }
-
-    fn find(&self, id: u32) -> Option<&TreeNode> {
-        if self.id == id {
-            return Some(self);
-        }
-        self.children.iter().find_map(|c| c.find(id))
     }
 }
 
