@@ -84,3 +84,25 @@ pub enum LlmEvent {
         message: String,
     },
 }
+
+/// The text, finish reason and usage a whole stream adds up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collected {
+    pub text: String,
+    pub reasoning: String,
+    pub finish: Option<FinishReason>,
+    pub usage: Option<TokenUsage>,
+    pub errors: Vec<String>,
+}
+
+impl Collected {
+    pub fn add(&mut self, ev: LlmEvent) {
+        match ev {
+            LlmEvent::Text(t) => self.text.push_str(&t),
+            LlmEvent::Reasoning(r) => self.reasoning.push_str(&r),
+            LlmEvent::Usage(u) => self.usage = Some(u),
+            LlmEvent::Finish(f) => self.finish = Some(f),
+            LlmEvent::Error { message, .. } => self.errors.push(message),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Provider protocols as pure code: request bodies and stateful stream parsers, one module per protocol.
 //! The worker does the HTTP; everything that knows a provider's byte format lives here, tested natively.
 
+pub mod anthropic;
 pub mod openai;
 
 use crate::llm::LlmEvent;

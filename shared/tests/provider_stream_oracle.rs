@@ -1,17 +1,18 @@
-//! Oracle: every recorded OpenAI-protocol stream (OpenAI and OpenRouter) parses to exactly the text, finish
-//! reason and usage its `.expected.json` states — fed whole, byte by byte, and in random chunk sizes.
+//! Oracle: every recorded provider stream (OpenAI, OpenRouter, Anthropic) parses to exactly the text, finish
+//! reason, usage and errors its `.expected.json` states — fed whole, byte by byte, and in random chunk sizes.
 
 use std::path::{Path, PathBuf};
 
-use datasage_shared::llm::{FinishReason, LlmEvent};
-use datasage_shared::provider::openai::{Collected, OpenAiStream};
+use datasage_shared::llm::{Collected, FinishReason, LlmEvent};
+use datasage_shared::provider::anthropic::AnthropicStream;
+use datasage_shared::provider::openai::OpenAiStream;
 use datasage_shared::provider::StreamParser;
 use serde_json::Value;
 
 fn fixtures() -> Vec<(PathBuf, Value)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers");
     let mut out = Vec::new();
-    for dir in ["openai", "openrouter"] {
+    for dir in ["openai", "openrouter", "anthropic"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "sse") {
@@ -21,12 +22,20 @@ fn fixtures() -> Vec<(PathBuf, Value)> {
             }
         }
     }
-    assert!(out.len() >= 10, "fixtures missing: found {}", out.len());
+    assert!(out.len() >= 17, "fixtures missing: found {}", out.len());
     out
 }
 
-fn collect(chunks: impl Iterator<Item = Vec<u8>>) -> Collected {
-    let mut p = OpenAiStream::new();
+/// The parser for a fixture's protocol: OpenRouter speaks OpenAI's.
+fn parser_for(path: &Path) -> Box<dyn StreamParser> {
+    if path.parent().is_some_and(|d| d.ends_with("anthropic")) {
+        Box::new(AnthropicStream::new())
+    } else {
+        Box::new(OpenAiStream::new())
+    }
+}
+
+fn collect(mut p: Box<dyn StreamParser>, chunks: impl Iterator<Item = Vec<u8>>) -> Collected {
     let mut c = Collected::default();
     for chunk in chunks {
         p.push(&chunk).into_iter().for_each(|e| c.add(e));
@@ -77,12 +86,15 @@ fn check(name: &str, how: &str, got: &Collected, want: &Value) {
             if let Some(r) = u["reasoning_tokens"].as_u64() {
                 assert_eq!(got_u.reasoning_tokens, r, "{name} ({how}): reasoning tokens");
             }
-            if let Some(c) = u["cached_input_tokens"].as_u64() {
+            if let Some(c) = u["cached_input_tokens"]
+                .as_u64()
+                .or(u["cache_read_input_tokens"].as_u64())
+            {
                 assert_eq!(got_u.cached_input_tokens, c, "{name} ({how}): cached tokens");
             }
         }
     }
-    if let Some(r) = want["reasoning_text"].as_str() {
+    if let Some(r) = want["reasoning_text"].as_str().or(want["thinking_text"].as_str()) {
         assert_eq!(
             got.reasoning, r,
             "{name} ({how}): reasoning stays out of the answer"
@@ -102,18 +114,23 @@ fn recorded_streams_parse_to_their_expected_text_finish_and_usage_however_chunke
     for (path, want) in fixtures() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
-        check(&name, "whole", &collect(std::iter::once(bytes.clone())), &want);
+        check(
+            &name,
+            "whole",
+            &collect(parser_for(&path), std::iter::once(bytes.clone())),
+            &want,
+        );
         check(
             &name,
             "byte by byte",
-            &collect(bytes.iter().map(|b| vec![*b])),
+            &collect(parser_for(&path), bytes.iter().map(|b| vec![*b])),
             &want,
         );
         for seed in 1..=20 {
             check(
                 &name,
                 &format!("random seed {seed}"),
-                &collect(random_chunks(&bytes, seed).into_iter()),
+                &collect(parser_for(&path), random_chunks(&bytes, seed).into_iter()),
                 &want,
             );
         }
