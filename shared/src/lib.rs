@@ -9,6 +9,7 @@ pub mod extract;
 pub mod jwt;
 pub mod llm;
 pub mod markdown;
+pub mod pricing;
 pub mod prompt;
 pub mod provider;
 pub mod ratelimit;

@@ -60,12 +60,14 @@ impl FinishReason {
     }
 }
 
-/// Token usage as a provider reports it.
+/// Token usage of one call, normalized across providers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenUsage {
+    /// All input tokens, cached ones included (Anthropic reports those separately; they are added here).
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub reasoning_tokens: u64,
+    /// The part of `input_tokens` read from a prompt cache.
     pub cached_input_tokens: u64,
 }
 

@@ -5,6 +5,7 @@
 //! optional chart whose data came from the computation, and the steps for the execution tree.
 
 pub mod answer;
+pub mod chart;
 pub mod csv;
 pub mod format;
 pub mod intent;

@@ -98,6 +98,8 @@ struct WireUsage {
     output_tokens: Option<u64>,
     #[serde(default)]
     cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -140,14 +142,16 @@ impl AnthropicStream {
                     }
                     if let Some(u) = usage {
                         let start = self.start_usage;
+                        let field = |f: fn(&WireUsage) -> Option<u64>| f(&u).or(f(&start)).unwrap_or(0);
+                        let cached = field(|w| w.cache_read_input_tokens);
+                        // Anthropic's input_tokens leaves out cache reads and writes; ours includes them.
+                        let input =
+                            field(|w| w.input_tokens) + cached + field(|w| w.cache_creation_input_tokens);
                         out.push(LlmEvent::Usage(TokenUsage {
-                            input_tokens: u.input_tokens.or(start.input_tokens).unwrap_or(0),
-                            output_tokens: u.output_tokens.or(start.output_tokens).unwrap_or(0),
+                            input_tokens: input,
+                            output_tokens: field(|w| w.output_tokens),
                             reasoning_tokens: 0,
-                            cached_input_tokens: u
-                                .cache_read_input_tokens
-                                .or(start.cache_read_input_tokens)
-                                .unwrap_or(0),
+                            cached_input_tokens: cached,
                         }));
                     }
                 }
