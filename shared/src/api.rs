@@ -116,6 +116,9 @@ pub struct AnswerMetadata {
     pub provider: String,
     pub model: String,
     pub latency_ms: u64,
+    /// Dollars spent on the answer's LLM calls; `None` when a model has no known price.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 /// The final answer: the `complete` event's data, and the body of `POST /api/v1/chat`.
@@ -260,6 +263,9 @@ pub struct LlmCallRecord {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub total_tokens: u64,
+    /// `reported` by the provider, or `estimated` when it reported none.
+    pub usage_source: String,
+    pub cost_usd: Option<f64>,
     pub latency_ms: u64,
     pub metadata: serde_json::Value,
 }

@@ -7,25 +7,33 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datasage_shared::api::{ChatAnswer, ErrorCode, StreamEvent};
+use datasage_shared::api::{ChatAnswer, StreamEvent};
 use datasage_shared::jwt::{self, Claims};
 use datasage_tests::client::{fresh_user, token_for, unix_now, Api, Timed};
-use datasage_tests::mock_provider::{self, MockProvider};
+use datasage_tests::mock_provider::MockProvider;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use libtest_mimic::{Arguments, Failed, Trial};
+
+mod llm;
+
+use llm::*;
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 
-const MOCK_MODEL: &str = "mock-gpt";
+const MOCK_MODEL: &str = "gpt-4o-mini";
 const MOCK_KEY: &str = "sk-test-mock-key";
+const CLAUDE_MODEL: &str = "claude-sonnet-4-5";
+const CLAUDE_KEY: &str = "sk-ant-test-mock-key";
 
 type TestFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 struct Ctx {
     /// No key: answers come from the built-in analyst. Dev tokens on.
     builtin: Api,
-    /// Points at the mock provider. Dev tokens off (production-like).
+    /// Points at the mock provider as OpenAI. Dev tokens off (production-like).
     llm: Api,
+    /// Points at the mock provider as Anthropic.
+    claude: Api,
     mock: MockProvider,
     _instances: Vec<WorkerInstance>,
 }
@@ -54,10 +62,17 @@ fn main() -> ExitCode {
     tests!(
         health_lists_the_providers_in_use,
         how_many_rows_streams_status_then_the_exact_answer,
-        llm_answer_streams_incrementally_before_the_model_finishes,
-        llm_request_uses_the_key_and_asks_for_streamed_usage,
-        recorded_provider_stream_becomes_the_answer_with_its_usage,
-        every_answer_is_logged_to_d1_after_it_completes,
+        json_answers_stream_their_text_before_the_json_closes,
+        provider_requests_follow_each_protocol,
+        escapes_and_emoji_in_the_json_arrive_decoded,
+        an_empty_answer_is_repaired_by_asking_again,
+        twice_empty_answers_end_in_a_clear_error_not_a_blank_bubble,
+        a_prose_reply_becomes_a_low_confidence_answer,
+        malformed_json_keeps_its_text_at_low_confidence,
+        recorded_streams_replayed_through_the_worker_become_answers,
+        calls_are_logged_with_usage_and_cost,
+        the_next_question_carries_the_conversation_so_far,
+        a_chart_the_model_asks_for_is_filled_from_the_data,
         a_disconnected_client_still_gets_its_call_logged,
         provider_failure_ends_the_stream_with_a_clear_error,
         non_streaming_chat_returns_the_same_answer_shape,
@@ -77,36 +92,63 @@ fn main() -> ExitCode {
 
 async fn start() -> std::io::Result<Ctx> {
     let mock = MockProvider::start().await?;
-    let base_url = mock.base_url();
-    let common = [("JWT_SECRET", TEST_JWT_SECRET), ("RATE_LIMIT_PER_MINUTE", "20")];
-    let builtin = tokio::task::spawn_blocking(move || {
-        let mut vars = common.to_vec();
-        vars.extend([
-            ("DEV_AUTH", "true"),
-            ("OPENAI_API_KEY", ""),
-            ("BUILTIN_CHUNK_DELAY_MS", "5"),
-        ]);
-        WorkerInstance::start("builtin", &vars)
-    })
-    .await
-    .map_err(std::io::Error::other)??;
-    let llm = tokio::task::spawn_blocking(move || {
-        let mut vars = common.to_vec();
-        vars.extend([
-            ("DEV_AUTH", "false"),
-            ("OPENAI_API_KEY", MOCK_KEY),
-            ("OPENAI_BASE_URL", &base_url),
-            ("OPENAI_MODEL", MOCK_MODEL),
-        ]);
-        WorkerInstance::start("llm", &vars)
-    })
-    .await
-    .map_err(std::io::Error::other)??;
+    // Every instance names every provider key, so a developer's .dev.vars cannot leak into the tests.
+    let no_keys = [
+        ("OPENROUTER_API_KEY", ""),
+        ("ANTHROPIC_API_KEY", ""),
+        ("OPENAI_API_KEY", ""),
+    ];
+    let start = |name: &'static str, vars: Vec<(&'static str, String)>| {
+        tokio::task::spawn_blocking(move || {
+            let mut all: Vec<(&str, String)> = vec![
+                ("JWT_SECRET", TEST_JWT_SECRET.into()),
+                ("RATE_LIMIT_PER_MINUTE", "20".into()),
+            ];
+            all.extend(
+                no_keys
+                    .iter()
+                    .filter(|(k, _)| !vars.iter().any(|(v, _)| v == k))
+                    .map(|(k, v)| (*k, v.to_string())),
+            );
+            all.extend(vars);
+            let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            WorkerInstance::start(name, &refs)
+        })
+    };
+    let builtin = start(
+        "builtin",
+        vec![
+            ("DEV_AUTH", "true".into()),
+            ("BUILTIN_CHUNK_DELAY_MS", "5".into()),
+        ],
+    )
+    .await??;
+    let llm = start(
+        "llm",
+        vec![
+            ("DEV_AUTH", "false".into()),
+            ("OPENAI_API_KEY", MOCK_KEY.into()),
+            ("OPENAI_BASE_URL", mock.openai_base_url()),
+            ("OPENAI_MODEL", MOCK_MODEL.into()),
+        ],
+    )
+    .await??;
+    let claude = start(
+        "claude",
+        vec![
+            ("DEV_AUTH", "false".into()),
+            ("ANTHROPIC_API_KEY", CLAUDE_KEY.into()),
+            ("ANTHROPIC_BASE_URL", mock.anthropic_base_url()),
+            ("ANTHROPIC_MODEL", CLAUDE_MODEL.into()),
+        ],
+    )
+    .await??;
     Ok(Ctx {
         builtin: Api::new(&builtin.base_url),
         llm: Api::new(&llm.base_url),
+        claude: Api::new(&claude.base_url),
         mock,
-        _instances: vec![builtin, llm],
+        _instances: vec![builtin, llm, claude],
     })
 }
 
@@ -155,6 +197,8 @@ async fn health_lists_the_providers_in_use(c: Arc<Ctx>) {
     assert_eq!(body["providers"], json!(["builtin"]));
     let (_, body) = c.llm.get("/health", None).await;
     assert_eq!(body["providers"], json!(["openai", "builtin"]));
+    let (_, body) = c.claude.get("/health", None).await;
+    assert_eq!(body["providers"], json!(["anthropic", "builtin"]));
 }
 
 async fn how_many_rows_streams_status_then_the_exact_answer(c: Arc<Ctx>) {
@@ -194,174 +238,6 @@ async fn how_many_rows_streams_status_then_the_exact_answer(c: Arc<Ctx>) {
     );
     assert_eq!(answer.metadata.provider, "builtin");
     assert!(!answer.metadata.execution_tree.root.children.is_empty());
-}
-
-async fn llm_answer_streams_incrementally_before_the_model_finishes(c: Arc<Ctx>) {
-    let user = fresh_user("paced");
-    let events = c
-        .llm
-        .stream(
-            &token_for(&user),
-            &chat_body("Summarize [mock:paced]", &user),
-            |_| false,
-        )
-        .await;
-    let first = events
-        .iter()
-        .find(|t| matches!(t.event, StreamEvent::Content { .. }))
-        .expect("content events")
-        .at;
-    let done = events.last().expect("events").at;
-    let producing = mock_provider::PACED_DELAY * mock_provider::PACED_WORDS as u32;
-    // The mock spends ~2 s producing; the first token must reach us long before the last is produced.
-    assert!(
-        done >= producing,
-        "stream ended before the mock finished producing: {done:?}"
-    );
-    assert!(
-        done - first > producing / 2,
-        "first content at {first:?}, end at {done:?}: not streamed incrementally"
-    );
-    let answer = complete_of(&events);
-    let expected: String = (1..=mock_provider::PACED_WORDS)
-        .map(|i| format!("word{i} "))
-        .collect();
-    assert_eq!(answer.message, expected);
-    assert_eq!(content_of(&events), expected);
-}
-
-async fn llm_request_uses_the_key_and_asks_for_streamed_usage(c: Arc<Ctx>) {
-    let user = fresh_user("req");
-    let question = format!("What is the total revenue? {user}");
-    c.llm
-        .stream(&token_for(&user), &chat_body(&question, &user), |_| false)
-        .await;
-    let reqs = c.mock.requests_containing(&user);
-    assert_eq!(reqs.len(), 1);
-    let r = &reqs[0];
-    assert_eq!(
-        r.authorization.as_deref(),
-        Some(format!("Bearer {MOCK_KEY}").as_str())
-    );
-    assert_eq!(r.body["model"], MOCK_MODEL);
-    assert_eq!(r.body["stream"], true);
-    assert_eq!(r.body["stream_options"]["include_usage"], true);
-    let messages = r.body["messages"].as_array().expect("messages");
-    assert_eq!(messages[0]["role"], "system");
-    assert!(
-        messages[0]["content"]
-            .as_str()
-            .is_some_and(|s| s.contains("`revenue`")),
-        "system prompt carries the profile"
-    );
-    assert_eq!(messages.last().map(|m| &m["role"]), Some(&json!("user")));
-}
-
-async fn recorded_provider_stream_becomes_the_answer_with_its_usage(c: Arc<Ctx>) {
-    let user = fresh_user("fixture");
-    let body = chat_body("weather? [mock:fixture=openai/text_with_usage]", &user);
-    let events = c.llm.stream(&token_for(&user), &body, |_| false).await;
-    let answer = complete_of(&events);
-    assert_eq!(
-        answer.message,
-        "I'm unable to provide real-time weather updates. To get the current weather in San Francisco, I recommend checking a reliable weather website or a weather app."
-    );
-    assert_eq!(
-        (
-            answer.metadata.usage.prompt_tokens,
-            answer.metadata.usage.completion_tokens
-        ),
-        (14, 30)
-    );
-}
-
-async fn every_answer_is_logged_to_d1_after_it_completes(c: Arc<Ctx>) {
-    let user = fresh_user("log");
-    let token = token_for(&user);
-    let events = c
-        .llm
-        .stream(&token, &chat_body("Give me the headline numbers", &user), |_| {
-            false
-        })
-        .await;
-    complete_of(&events);
-    let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
-    assert_eq!(calls.len(), 1);
-    let call = &calls[0];
-    assert_eq!(call["provider"], "openai");
-    assert_eq!(call["model"], MOCK_MODEL);
-    assert_eq!(call["call_type"], "answer");
-    assert_eq!(call["status"], "ok");
-    assert_eq!(call["session_id"], user);
-    assert_eq!(call["prompt_tokens"], mock_provider::PROMPT_TOKENS);
-    assert!(call["completion_tokens"].as_u64().is_some_and(|n| n > 0));
-    assert_eq!(
-        call["total_tokens"],
-        call["prompt_tokens"].as_u64().unwrap_or(0) + call["completion_tokens"].as_u64().unwrap_or(0)
-    );
-    assert_eq!(call["response_excerpt"], mock_provider::DEFAULT_ANSWER);
-    assert!(call["prompt_excerpt"]
-        .as_str()
-        .is_some_and(|p| p.contains("Give me the headline numbers")));
-    assert!(call["latency_ms"].as_u64().is_some());
-
-    // A long question is kept as an excerpt of at most 1,000 characters.
-    let long = "how much revenue? ".repeat(200);
-    c.llm.stream(&token, &chat_body(&long, &user), |_| false).await;
-    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
-    let excerpt = calls[1]["prompt_excerpt"].as_str().unwrap_or_default();
-    assert!(
-        excerpt.chars().count() <= 1000 && excerpt.chars().count() > 900,
-        "excerpt of {} chars",
-        excerpt.chars().count()
-    );
-}
-
-async fn a_disconnected_client_still_gets_its_call_logged(c: Arc<Ctx>) {
-    let user = fresh_user("gone");
-    let token = token_for(&user);
-    let events = c
-        .llm
-        .stream(
-            &token,
-            &chat_body("Long answer please [mock:paced]", &user),
-            |e| matches!(e, StreamEvent::Content { .. }),
-        )
-        .await;
-    assert!(matches!(
-        events.last().map(|t| &t.event),
-        Some(StreamEvent::Content { .. })
-    ));
-    let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
-    assert_eq!(calls[0]["status"], "cancelled", "{:?}", calls[0]);
-    let partial = calls[0]["response_excerpt"].as_str().unwrap_or_default();
-    assert!(
-        partial.starts_with("word1 ") && !partial.contains(&format!("word{} ", mock_provider::PACED_WORDS)),
-        "{partial}"
-    );
-}
-
-async fn provider_failure_ends_the_stream_with_a_clear_error(c: Arc<Ctx>) {
-    let user = fresh_user("fail");
-    let token = token_for(&user);
-    for (marker, expect) in [
-        ("[mock:status=500]", "HTTP 500"),
-        ("[mock:cut]", "before finishing"),
-    ] {
-        let events = c
-            .llm
-            .stream(&token, &chat_body(&format!("hello {marker}"), &user), |_| false)
-            .await;
-        match events.last().map(|t| &t.event) {
-            Some(StreamEvent::Error(e)) => {
-                assert_eq!(e.code, ErrorCode::ProviderError);
-                assert!(e.message.contains(expect), "{marker}: {}", e.message);
-            }
-            other => panic!("{marker}: expected an error event, got {other:?}"),
-        }
-    }
-    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
-    assert!(calls.iter().all(|c| c["status"] == "error"), "{calls:?}");
 }
 
 async fn non_streaming_chat_returns_the_same_answer_shape(c: Arc<Ctx>) {

@@ -1,9 +1,19 @@
-//! A mock OpenAI-compatible provider (`POST /v1/chat/completions`, streaming), for tests only.
+//! A mock LLM provider for tests only, speaking OpenAI chat completions (`POST /v1/chat/completions`) and
+//! Anthropic Messages (`POST /v1/messages`) streaming byte for byte as the real APIs do.
 //!
-//! What it does is chosen per request by a marker in the last user message, so concurrent tests never
-//! share state: `[mock:paced]` streams slowly, `[mock:fixture=openai/text_with_usage]` replays a recorded
-//! stream byte for byte, `[mock:status=500]` fails, `[mock:cut]` breaks off mid-stream. Without a marker it
-//! streams a short answer quickly. Every request is recorded for assertions.
+//! What it replies is chosen per request by markers in the conversation's user messages, so concurrent
+//! tests never share state:
+//! - none: a short JSON answer (`DEFAULT_ANSWER`), streamed in small pieces;
+//! - `[mock:paced]`: a JSON answer of `PACED_WORDS` words, one every `PACED_DELAY`, closed only at the end;
+//! - `[mock:answer=empty]` (empty `response_text`, then a good answer when re-asked), `[mock:answer=empty-always]`,
+//!   `[mock:answer=tricky]` (escapes split across chunks), `[mock:answer=malformed]`, `[mock:answer=prose]`;
+//! - `[mock:chart=X,Y]`: a JSON answer asking for a bar chart of `Y` by `X`;
+//! - `[mock:fixture=openai/text_with_usage]`: a recorded stream replayed from the fixtures, `[mock:pace=MS]`
+//!   pausing between its chunks;
+//! - `[mock:status=500]`: an HTTP error in the provider's own error format; `[mock:cut]`: a stream that
+//!   breaks off before finishing.
+//!
+//! Every request is recorded, so tests can assert on the prompt and headers.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,7 +22,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -23,28 +33,47 @@ use serde_json::{json, Value};
 /// One request the mock received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    pub authorization: Option<String>,
+    pub path: String,
+    pub headers: HeaderMap,
     pub body: Value,
 }
 
 impl Recorded {
-    /// The last user message's text.
-    pub fn question(&self) -> String {
+    fn user_texts(&self) -> Vec<String> {
         self.body["messages"]
             .as_array()
-            .and_then(|ms| ms.iter().rev().find(|m| m["role"] == "user"))
-            .and_then(|m| m["content"].as_str())
+            .map(|ms| {
+                ms.iter()
+                    .filter(|m| m["role"] == "user")
+                    .filter_map(|m| m["content"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
-            .to_owned()
+    }
+
+    /// The last user message's text.
+    pub fn question(&self) -> String {
+        self.user_texts().pop().unwrap_or_default()
+    }
+
+    /// Every user message, joined: markers may sit in an earlier turn than the last.
+    pub fn conversation(&self) -> String {
+        self.user_texts().join("\n")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
 /// Number of words `[mock:paced]` streams, and the pause before each.
 pub const PACED_WORDS: usize = 40;
 pub const PACED_DELAY: Duration = Duration::from_millis(50);
-/// The answer streamed without a marker.
+/// The answer text of the default reply.
 pub const DEFAULT_ANSWER: &str = "The dataset has **3,000 rows**. West leads revenue.";
-/// Usage the generated streams report.
+/// The decoded text of `[mock:answer=tricky]`.
+pub const TRICKY_ANSWER: &str = "Quote \"q\", backslash \\, tab\t, newline\nand é, 😀 — done";
+/// Prompt tokens the generated streams report.
 pub const PROMPT_TOKENS: u64 = 321;
 
 #[derive(Clone, Default)]
@@ -67,7 +96,8 @@ impl MockProvider {
     pub async fn start_on(addr: &str) -> std::io::Result<Self> {
         let shared = Shared::default();
         let app = Router::new()
-            .route("/v1/chat/completions", post(chat_completions))
+            .route("/v1/chat/completions", post(handle))
+            .route("/v1/messages", post(handle))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -78,74 +108,154 @@ impl MockProvider {
     }
 
     /// The `OPENAI_BASE_URL` pointing here.
-    pub fn base_url(&self) -> String {
+    pub fn openai_base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
 
-    /// Requests whose question contains `needle`.
+    /// The `ANTHROPIC_BASE_URL` pointing here.
+    pub fn anthropic_base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests whose conversation contains `needle`, in arrival order.
     pub fn requests_containing(&self, needle: &str) -> Vec<Recorded> {
         let all = self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default();
         all.into_iter()
-            .filter(|r| r.question().contains(needle))
+            .filter(|r| r.conversation().contains(needle))
             .collect()
     }
 }
 
-fn marker(question: &str) -> Option<&str> {
-    let start = question.find("[mock:")? + "[mock:".len();
-    let end = question[start..].find(']')? + start;
-    Some(&question[start..end])
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    OpenAi,
+    Anthropic,
 }
 
-async fn chat_completions(
+/// The values of every `[mock:key=value]` (or `[mock:key]`) marker in `text`.
+fn markers(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("[mock:") {
+        rest = &rest[i + "[mock:".len()..];
+        let Some(end) = rest.find(']') else { break };
+        let (k, v) = rest[..end].split_once('=').unwrap_or((&rest[..end], ""));
+        out.push((k.to_owned(), v.to_owned()));
+        rest = &rest[end..];
+    }
+    out
+}
+
+async fn handle(
     State(shared): State<Shared>,
+    uri: Uri,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
     let rec = Recorded {
-        authorization: headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        body: body.clone(),
+        path: uri.path().to_owned(),
+        headers,
+        body,
     };
-    let question = rec.question();
+    let format = if rec.path.ends_with("/messages") {
+        Format::Anthropic
+    } else {
+        Format::OpenAi
+    };
+    let marks = markers(&rec.conversation());
+    let is_repair = rec.question().contains("empty or missing");
+    let model = rec.body["model"].as_str().unwrap_or("mock-model").to_owned();
     if let Ok(mut r) = shared.requests.lock() {
         r.push(rec);
     }
-    let model = body["model"].as_str().unwrap_or("mock-model").to_owned();
-    match marker(&question) {
-        Some(m) if m.starts_with("status=") => {
-            let status = m["status=".len()..].parse().unwrap_or(500);
-            error_response(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        }
-        Some(m) if m.starts_with("fixture=") => replay_fixture(&m["fixture=".len()..]),
-        Some("paced") => {
-            let words: Vec<String> = (1..=PACED_WORDS).map(|i| format!("word{i} ")).collect();
-            sse_response(generated_stream(&model, &words, true), PACED_DELAY)
-        }
-        Some("cut") => {
-            let words = vec!["This ".to_owned(), "answer ".to_owned(), "breaks".to_owned()];
-            sse_response(generated_stream(&model, &words, false), Duration::ZERO)
-        }
-        _ => {
-            let words: Vec<String> = datasage_shared::text::stream_chunks(DEFAULT_ANSWER)
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            sse_response(generated_stream(&model, &words, true), Duration::ZERO)
-        }
+    // A later marker wins, so each turn of a conversation can ask for something else.
+    let mark = |key: &str| {
+        marks
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(code) = mark("status") {
+        return error_response(
+            format,
+            StatusCode::from_u16(code.parse().unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
+    let pace = mark("pace")
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::ZERO);
+    if let Some(name) = mark("fixture") {
+        return replay_fixture(name, pace);
+    }
+    let (pieces, delay) = match (mark("paced"), mark("answer"), mark("chart")) {
+        (Some(_), _, _) => {
+            let mut pieces = vec![r#"{"response_text": ""#.to_owned()];
+            pieces.extend((1..=PACED_WORDS).map(|i| format!("word{i} ")));
+            pieces.push(r#"", "chart_config": null, "confidence": "high"}"#.to_owned());
+            (pieces, PACED_DELAY)
+        }
+        (_, Some("empty"), _) if !is_repair => (split(&answer_json("")), Duration::ZERO),
+        (_, Some("empty-always"), _) => (split(&answer_json("")), Duration::ZERO),
+        (_, Some("tricky"), _) => {
+            let raw = r#"{"response_text": "Quote \"q\", backslash \\, tab\t, newline\nand \u00e9, \ud83d\ude00 \u2014 done", "confidence": "high"}"#;
+            // Three-character pieces split escapes and \u sequences across chunks.
+            (
+                raw.chars()
+                    .collect::<Vec<_>>()
+                    .chunks(3)
+                    .map(|c| c.iter().collect())
+                    .collect(),
+                Duration::ZERO,
+            )
+        }
+        (_, Some("malformed"), _) => (
+            split(r#"{"response_text": "Partial answer", "confidence": hi"#),
+            Duration::ZERO,
+        ),
+        (_, Some("prose"), _) => (split("The total is 12."), Duration::ZERO),
+        (_, _, Some(spec)) => {
+            let (x, y) = spec.split_once(',').unwrap_or((spec, "revenue"));
+            let reply = json!({"response_text": "Here is the chart.", "confidence": "high",
+                "chart_config": {"type": "bar", "x": x, "y": y, "title": "Mock chart", "data": [{"made": "up"}]}});
+            (split(&reply.to_string()), Duration::ZERO)
+        }
+        _ => (split(&answer_json(DEFAULT_ANSWER)), Duration::ZERO),
+    };
+    let finish = mark("cut").is_none();
+    let frames = match format {
+        Format::OpenAi => openai_frames(&model, &pieces, finish),
+        Format::Anthropic => anthropic_frames(&model, &pieces, finish),
+    };
+    sse_response(frames, delay)
 }
 
-fn error_response(status: StatusCode) -> Response {
-    let body = json!({ "error": { "message": format!("mock failure {}", status.as_u16()), "type": "server_error", "code": null } });
+fn answer_json(text: &str) -> String {
+    json!({"response_text": text, "chart_config": null, "confidence": "high"}).to_string()
+}
+
+/// Eight-character pieces, like a model's tokens.
+fn split(s: &str) -> Vec<String> {
+    s.chars()
+        .collect::<Vec<_>>()
+        .chunks(8)
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
+fn error_response(format: Format, status: StatusCode) -> Response {
+    let message = format!("mock failure {}", status.as_u16());
+    let body = match format {
+        Format::OpenAi => json!({ "error": { "message": message, "type": "server_error", "code": null } }),
+        Format::Anthropic => json!({ "type": "error", "error": { "type": "api_error", "message": message } }),
+    };
     (status, Json(body)).into_response()
 }
 
-/// The frames of an OpenAI stream: role chunk, one chunk per word, then (if `finish`) the finish chunk, the
-/// usage chunk with empty `choices`, and `[DONE]` — the shape api.openai.com sends with `include_usage`.
-fn generated_stream(model: &str, words: &[String], finish: bool) -> Vec<String> {
+/// OpenAI frames as api.openai.com sends them with `include_usage`: role chunk, one chunk per piece, then
+/// (if `finish`) the finish chunk, the usage chunk with empty `choices`, and `[DONE]`.
+fn openai_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String> {
     let chunk = |delta: Value, finish_reason: Value| {
         json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
                "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}]})
@@ -155,7 +265,7 @@ fn generated_stream(model: &str, words: &[String], finish: bool) -> Vec<String> 
         chunk(json!({"role": "assistant", "content": ""}), Value::Null)
     )];
     frames.extend(
-        words
+        pieces
             .iter()
             .map(|w| format!("data: {}\n\n", chunk(json!({"content": w}), Value::Null))),
     );
@@ -163,9 +273,47 @@ fn generated_stream(model: &str, words: &[String], finish: bool) -> Vec<String> 
         frames.push(format!("data: {}\n\n", chunk(json!({}), json!("stop"))));
         let usage = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "choices": [],
-            "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": words.len(), "total_tokens": PROMPT_TOKENS + words.len() as u64}});
+            "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": pieces.len(), "total_tokens": PROMPT_TOKENS + pieces.len() as u64}});
         frames.push(format!("data: {usage}\n\n"));
         frames.push("data: [DONE]\n\n".to_owned());
+    }
+    frames
+}
+
+/// Anthropic frames as api.anthropic.com sends them: `message_start` with the input usage, one text block
+/// of deltas with pings, then (if `finish`) `message_delta` with the stop reason and output usage.
+fn anthropic_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String> {
+    let ev = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut frames = vec![
+        ev(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant",
+            "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": PROMPT_TOKENS, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}}),
+        ),
+        ev(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        "event: ping\ndata: {\"type\": \"ping\"}\n\n".to_owned(),
+    ];
+    frames.extend(pieces.iter().map(|p| {
+        ev(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}),
+        )
+    }));
+    if finish {
+        frames.push(ev(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ));
+        frames.push(ev(
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+            "usage": {"output_tokens": pieces.len()}}),
+        ));
+        frames.push(ev("message_stop", json!({"type": "message_stop"})));
     }
     frames
 }
@@ -184,8 +332,9 @@ fn sse_response(frames: Vec<String>, delay: Duration) -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// Replays a recorded stream from `shared/tests/fixtures/providers/<name>.sse`, in small uneven chunks.
-fn replay_fixture(name: &str) -> Response {
+/// Replays a recorded stream from `shared/tests/fixtures/providers/<name>.sse` in small uneven chunks,
+/// pausing `pace` between them.
+fn replay_fixture(name: &str, pace: Duration) -> Response {
     let path = crate::repo_root()
         .join("shared/tests/fixtures/providers")
         .join(format!("{name}.sse"));
@@ -193,7 +342,12 @@ fn replay_fixture(name: &str) -> Response {
         return (StatusCode::NOT_FOUND, format!("no fixture {}", path.display())).into_response();
     };
     let chunks: Vec<Bytes> = bytes.chunks(37).map(Bytes::copy_from_slice).collect();
-    let body = stream::iter(chunks).map(Ok::<Bytes, Infallible>);
+    let body = stream::iter(chunks).then(move |c| async move {
+        if !pace.is_zero() {
+            tokio::time::sleep(pace).await;
+        }
+        Ok::<Bytes, Infallible>(c)
+    });
     Response::builder()
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(body))

@@ -2,11 +2,12 @@
 
 use std::fmt;
 
-use worker::Env;
+use datasage_shared::pricing::PriceTable;
+use worker::{console_warn, Env};
 
 use crate::error::{Failure, Result};
 
-/// A secret string whose `Debug` and `Display` are redacted.
+/// A secret string whose `Debug` is redacted.
 #[derive(Clone)]
 pub struct SecretString(String);
 
@@ -22,20 +23,69 @@ impl fmt::Debug for SecretString {
     }
 }
 
-/// An OpenAI-compatible endpoint (OpenAI itself, or any server speaking its protocol).
+/// The wire protocol a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OpenAI chat completions: OpenAI, OpenRouter and every OpenAI-compatible server.
+    OpenAi,
+    Anthropic,
+}
+
+/// One configured LLM provider.
 #[derive(Debug, Clone)]
-pub struct OpenAiConfig {
+pub struct ProviderConfig {
+    pub name: &'static str,
+    pub protocol: Protocol,
     pub base_url: String,
     pub api_key: SecretString,
     pub model: String,
 }
+
+/// A provider DataSage knows: its configuration names and defaults (the official SDKs' base URLs).
+struct Known {
+    name: &'static str,
+    protocol: Protocol,
+    prefix: &'static str,
+    base_url: &'static str,
+    model: &'static str,
+}
+
+const KNOWN: &[Known] = &[
+    Known {
+        name: "openrouter",
+        protocol: Protocol::OpenAi,
+        prefix: "OPENROUTER",
+        base_url: "https://openrouter.ai/api/v1",
+        model: "openai/gpt-4o-mini",
+    },
+    Known {
+        name: "anthropic",
+        protocol: Protocol::Anthropic,
+        prefix: "ANTHROPIC",
+        base_url: "https://api.anthropic.com",
+        model: "claude-sonnet-4-5",
+    },
+    Known {
+        name: "openai",
+        protocol: Protocol::OpenAi,
+        prefix: "OPENAI",
+        base_url: "https://api.openai.com/v1",
+        model: "gpt-4o-mini",
+    },
+];
+
+pub const BUILTIN: &str = "builtin";
+const DEFAULT_ORDER: &str = "openrouter,anthropic,openai,builtin";
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub dev_auth: bool,
     pub rate_limit_per_minute: u32,
     pub builtin_chunk_delay_ms: u64,
-    pub openai: Option<OpenAiConfig>,
+    /// Configured providers in `PROVIDER_ORDER`, up to `builtin` (which always answers, so nothing after it
+    /// is reached).
+    pub providers: Vec<ProviderConfig>,
+    pub prices: PriceTable,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -55,10 +105,31 @@ fn secret(env: &Env, name: &str) -> Option<SecretString> {
 
 impl Config {
     pub fn from_env(env: &Env) -> Self {
-        let openai = secret(env, "OPENAI_API_KEY").map(|api_key| OpenAiConfig {
-            base_url: var(env, "OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
-            api_key,
-            model: var(env, "OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+        let order = var(env, "PROVIDER_ORDER").unwrap_or_else(|| DEFAULT_ORDER.into());
+        let mut providers = Vec::new();
+        for name in order.split(',').map(|n| n.trim().to_ascii_lowercase()) {
+            if name == BUILTIN {
+                break;
+            }
+            let Some(k) = KNOWN.iter().find(|k| k.name == name) else {
+                console_warn!("PROVIDER_ORDER names an unknown provider `{name}`; it is skipped");
+                continue;
+            };
+            // A provider without its key is skipped.
+            if let Some(api_key) = secret(env, &format!("{}_API_KEY", k.prefix)) {
+                providers.push(ProviderConfig {
+                    name: k.name,
+                    protocol: k.protocol,
+                    base_url: var(env, &format!("{}_BASE_URL", k.prefix))
+                        .unwrap_or_else(|| k.base_url.into()),
+                    api_key,
+                    model: var(env, &format!("{}_MODEL", k.prefix)).unwrap_or_else(|| k.model.into()),
+                });
+            }
+        }
+        let prices = PriceTable::with_overrides(var(env, "MODEL_PRICES").as_deref()).unwrap_or_else(|e| {
+            console_warn!("MODEL_PRICES is not valid JSON ({e}); using the default prices");
+            PriceTable::default()
         });
         Config {
             dev_auth: var(env, "DEV_AUTH").is_some_and(|v| v == "true"),
@@ -68,18 +139,18 @@ impl Config {
             builtin_chunk_delay_ms: var(env, "BUILTIN_CHUNK_DELAY_MS")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(15),
-            openai,
+            providers,
+            prices,
         }
     }
 
     /// The providers answering, in order of preference; `builtin` always last.
     pub fn provider_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        if self.openai.is_some() {
-            names.push("openai".to_owned());
-        }
-        names.push("builtin".to_owned());
-        names
+        self.providers
+            .iter()
+            .map(|p| p.name.to_owned())
+            .chain([BUILTIN.to_owned()])
+            .collect()
     }
 }
 

@@ -2,6 +2,7 @@
 //! failure stores nothing rather than half of it.
 
 use datasage_shared::api::{LlmCallRecord, Usage};
+use datasage_shared::prompt::Turn;
 use datasage_shared::text::excerpt;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -24,6 +25,9 @@ pub struct CallLog {
     pub prompt: String,
     pub response: String,
     pub usage: Usage,
+    /// `reported` or `estimated`.
+    pub usage_source: &'static str,
+    pub cost_usd: Option<f64>,
     pub latency_ms: u64,
     pub metadata: serde_json::Value,
 }
@@ -108,8 +112,9 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
         batch.push(stmt(
             db,
             "INSERT INTO llm_calls (id, created_at, user_id, session_id, provider, model, call_type, status, \
-             prompt_excerpt, response_excerpt, prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             prompt_excerpt, response_excerpt, prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata, \
+             usage_source, cost_usd) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             &[
                 random_uuid()?.into(),
                 now.as_str().into(),
@@ -126,6 +131,8 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
                 js_u64(call.usage.total_tokens),
                 js_u64(call.latency_ms),
                 call.metadata.to_string().into(),
+                call.usage_source.into(),
+                call.cost_usd.map_or(JsValue::NULL, JsValue::from_f64),
             ],
         )?);
     }
@@ -140,6 +147,40 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The session's last `max_turns` complete exchanges, oldest first, for the prompt's history.
+pub async fn recent_turns(db: &D1Database, session_id: &str, max_turns: usize) -> Result<Vec<Turn>> {
+    #[derive(Deserialize)]
+    struct Row {
+        role: String,
+        content: String,
+    }
+    let mut rows: Vec<Row> = stmt(
+        db,
+        "SELECT role, content FROM chat_messages WHERE session_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+        &[session_id.into(), JsValue::from_f64((max_turns * 2) as f64)],
+    )?
+    .all()
+    .await?
+    .results()?;
+    rows.reverse();
+    let mut turns = Vec::new();
+    let mut question: Option<String> = None;
+    for row in rows {
+        match row.role.as_str() {
+            "user" => question = Some(row.content),
+            _ => {
+                if let Some(q) = question.take() {
+                    turns.push(Turn {
+                        question: q,
+                        answer: row.content,
+                    });
+                }
+            }
+        }
+    }
+    Ok(turns)
 }
 
 #[derive(Deserialize)]
@@ -158,6 +199,8 @@ struct CallRow {
     total_tokens: f64,
     latency_ms: f64,
     metadata: String,
+    usage_source: String,
+    cost_usd: Option<f64>,
 }
 
 /// The logged calls of one session, oldest first.
@@ -165,7 +208,7 @@ pub async fn llm_calls(db: &D1Database, session_id: &str) -> Result<Vec<LlmCallR
     let rows: Vec<CallRow> = stmt(
         db,
         "SELECT id, created_at, session_id, provider, model, call_type, status, prompt_excerpt, response_excerpt, \
-         prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata \
+         prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata, usage_source, cost_usd \
          FROM llm_calls WHERE session_id = ?1 ORDER BY created_at, rowid",
         &[session_id.into()],
     )?
@@ -188,6 +231,8 @@ pub async fn llm_calls(db: &D1Database, session_id: &str) -> Result<Vec<LlmCallR
             completion_tokens: r.completion_tokens as u64,
             total_tokens: r.total_tokens as u64,
             latency_ms: r.latency_ms as u64,
+            usage_source: r.usage_source,
+            cost_usd: r.cost_usd,
             metadata: serde_json::from_str(&r.metadata).unwrap_or(serde_json::Value::Null),
         })
         .collect())

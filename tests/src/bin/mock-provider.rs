@@ -6,6 +6,10 @@
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9099".into());
     let mock = datasage_tests::mock_provider::MockProvider::start_on(&addr).await?;
-    println!("mock provider listening: OPENAI_BASE_URL={}", mock.base_url());
+    println!(
+        "mock provider: OPENAI_BASE_URL={} ANTHROPIC_BASE_URL={}",
+        mock.openai_base_url(),
+        mock.anthropic_base_url()
+    );
     tokio::signal::ctrl_c().await
 }

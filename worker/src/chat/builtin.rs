@@ -76,6 +76,8 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
         prompt: job.question.clone(),
         response: sent,
         usage: Usage::default(),
+        usage_source: "reported",
+        cost_usd: Some(0.0),
         latency_ms,
         metadata: serde_json::json!({ "reading": analysis.reading, "computation": analysis.computation }),
     };
@@ -92,6 +94,7 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
                 provider: PROVIDER.into(),
                 model: MODEL.into(),
                 latency_ms,
+                cost_usd: Some(0.0),
             },
         })
     };

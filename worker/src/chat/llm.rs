@@ -1,11 +1,17 @@
-//! The LLM path: the dataset profile and the question go to a provider, whose normalized stream is
-//! relayed to the client token by token.
+//! The LLM path: the prompt (dataset profile, recent history, the question) goes to a provider whose
+//! normalized stream feeds the `response_text` extractor, so the answer's text reaches the client at the
+//! model's pace. An empty or missing answer gets one corrective re-ask; a blank bubble is never the result.
 
-use datasage_shared::analyst::profile_markdown;
-use datasage_shared::api::{AnswerMetadata, ChatAnswer, Confidence, ErrorBody, ErrorCode, Phase, Usage};
-use datasage_shared::llm::{FinishReason, LlmEvent, LlmRequest, Role};
-use datasage_shared::prompt::build_messages;
-use datasage_shared::text::excerpt;
+use datasage_shared::analyst::{chart, profile_markdown};
+use datasage_shared::api::{
+    AnswerMetadata, ChartConfig, ChatAnswer, Confidence, ErrorBody, ErrorCode, Phase, Usage,
+};
+use datasage_shared::extract::{AnswerExtractor, Extracted, JsonOutcome};
+use datasage_shared::llm::{Collected, LlmEvent, LlmRequest, Message, TokenUsage};
+use datasage_shared::prompt::{
+    build_messages, estimate_tokens, repair_messages, PromptInput, DEFAULT_HISTORY_BUDGET,
+};
+use datasage_shared::text::{excerpt, stream_chunks};
 use datasage_shared::tree::{LlmCallInfo, NodeKind, NodeStatus};
 use futures::StreamExt;
 
@@ -15,58 +21,203 @@ use crate::providers::Provider;
 use crate::util::now_ms;
 
 const TEMPERATURE: f32 = 0.2;
-const MAX_TOKENS: u32 = 1_024;
+const MAX_TOKENS: u32 = 1_500;
+
+/// How one model call ended.
+enum Outcome {
+    Answered(Extracted),
+    Failed(String),
+    Cancelled,
+}
+
+struct Attempt {
+    outcome: Outcome,
+    usage: TokenUsage,
+    cost: Option<f64>,
+}
 
 pub async fn answer(
     provider: &dyn Provider,
     job: &Job,
     em: &mut Emitter,
 ) -> (Result<ChatAnswer, ErrorBody>, Vec<CallLog>) {
+    let started = now_ms();
     let node = em.start(NodeKind::Step, "Assemble prompt");
-    let messages = build_messages(&profile_markdown(job.table), &job.question);
-    let prompt_chars: usize = messages.iter().map(|m| m.content.len()).sum();
+    let profile = profile_markdown(job.table);
+    let messages = build_messages(&PromptInput {
+        dataset_name: &job.table.name,
+        dataset_context: &profile,
+        history: &job.history,
+        question: &job.question,
+        history_budget_tokens: DEFAULT_HISTORY_BUDGET,
+    });
+    let prompt_tokens: usize = messages.iter().map(|m| estimate_tokens(&m.content)).sum();
+    let detail = format!(
+        "profile of {}, {} earlier turn(s), question — about {prompt_tokens} tokens",
+        job.table.name,
+        job.history.len()
+    );
+    em.finish(node, NodeStatus::Done, Some(detail));
+
+    let mut calls = Vec::new();
+    let first = call(provider, job, em, &messages, "answer", &mut calls).await;
+    let mut attempts = vec![(first.usage, first.cost)];
+    let result = match first.outcome {
+        Outcome::Cancelled => Err(super::cancelled()),
+        Outcome::Failed(message) => Err(provider_error(message)),
+        Outcome::Answered(ex) if ex.response_text.is_some() => Ok(ex),
+        Outcome::Answered(empty) => {
+            em.status(
+                Phase::CallingModel,
+                "The answer came back empty — asking the model again…",
+            );
+            let repair = call(
+                provider,
+                job,
+                em,
+                &repair_messages(&messages, &empty.raw),
+                "repair",
+                &mut calls,
+            )
+            .await;
+            attempts.push((repair.usage, repair.cost));
+            match repair.outcome {
+                Outcome::Cancelled => Err(super::cancelled()),
+                Outcome::Answered(ex) if ex.response_text.is_some() => Ok(ex),
+                Outcome::Answered(ex) => fallback(em, &[&ex, &empty], EMPTY_TWICE.into()),
+                Outcome::Failed(message) => fallback(em, &[&empty], message),
+            }
+        }
+    };
+    let usage = attempts
+        .iter()
+        .fold(TokenUsage::default(), |acc, (u, _)| TokenUsage {
+            input_tokens: acc.input_tokens + u.input_tokens,
+            output_tokens: acc.output_tokens + u.output_tokens,
+            reasoning_tokens: acc.reasoning_tokens + u.reasoning_tokens,
+            cached_input_tokens: acc.cached_input_tokens + u.cached_input_tokens,
+        });
+    let costs: Vec<f64> = attempts.iter().filter_map(|(_, c)| *c).collect();
+    let cost_usd = (!costs.is_empty()).then(|| costs.iter().sum());
+    let result = result.map(|ex| {
+        let chart_config = ex.chart_config.as_ref().and_then(|spec| chart_for(job, em, spec));
+        let confidence = match ex.json {
+            JsonOutcome::Complete => ex.confidence.unwrap_or(Confidence::Medium),
+            _ => Confidence::Low,
+        };
+        ChatAnswer {
+            message: ex.response_text.unwrap_or_default(),
+            chart_config,
+            confidence,
+            metadata: AnswerMetadata {
+                execution_tree: em.tree.clone(),
+                usage: Usage::new(usage.input_tokens, usage.output_tokens),
+                provider: provider.name().to_owned(),
+                model: provider.model().to_owned(),
+                latency_ms: now_ms().saturating_sub(started),
+                cost_usd,
+            },
+        }
+    });
+    (result, calls)
+}
+
+fn provider_error(message: String) -> ErrorBody {
+    ErrorBody {
+        code: ErrorCode::ProviderError,
+        message,
+        retry_after_secs: None,
+    }
+}
+
+const EMPTY_TWICE: &str =
+    "The model returned an empty answer twice. Please rephrase the question or try again.";
+
+/// When the repair did not produce an answer: the model's raw prose (if it wrote any) becomes the answer at
+/// low confidence, streamed now since the extractor held it back; otherwise the user gets `error`.
+fn fallback(em: &mut Emitter, candidates: &[&Extracted], error: String) -> Result<Extracted, ErrorBody> {
+    let Some(prose) = candidates.iter().find_map(|ex| ex.prose()) else {
+        return Err(provider_error(error));
+    };
+    let node = em.start(NodeKind::Step, "Use the model's unformatted reply");
+    for chunk in stream_chunks(&prose) {
+        em.content(chunk);
+    }
     em.finish(
         node,
         NodeStatus::Done,
-        Some(format!(
-            "dataset profile of {} + question, {prompt_chars} characters",
-            job.table.name
-        )),
+        Some("the reply was not in the requested format; confidence lowered".into()),
     );
-    let user_prompt = messages
-        .iter()
-        .rev()
-        .find(|m| m.role == Role::User)
-        .map(|m| m.content.clone())
-        .unwrap_or_default();
+    Ok(Extracted {
+        response_text: Some(prose),
+        chart_config: None,
+        confidence: Some(Confidence::Low),
+        json: JsonOutcome::Missing,
+        raw: String::new(),
+    })
+}
 
+/// Fills the model's chart from the data, or drops it with a note in the tree.
+fn chart_for(job: &Job, em: &mut Emitter, spec: &serde_json::Value) -> Option<ChartConfig> {
+    let node = em.start(NodeKind::Query, "Compute chart data");
+    match chart::fill(job.table, spec) {
+        Ok(c) => {
+            let kind = serde_json::to_value(c.chart_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            let detail = format!(
+                "{} chart of {} by {}: {} points",
+                kind.unwrap_or_default(),
+                c.y,
+                c.x,
+                c.data.len()
+            );
+            em.finish(node, NodeStatus::Done, Some(detail));
+            Some(c)
+        }
+        Err(why) => {
+            em.finish(node, NodeStatus::Failed, Some(format!("chart dropped: {why}")));
+            None
+        }
+    }
+}
+
+/// One streamed model call: relays the answer text as it is extracted, records everything in the tree and
+/// in `calls`.
+async fn call(
+    provider: &dyn Provider,
+    job: &Job,
+    em: &mut Emitter,
+    messages: &[Message],
+    call_type: &str,
+    calls: &mut Vec<CallLog>,
+) -> Attempt {
     em.status(
         Phase::CallingModel,
         format!("Asking {} ({})…", provider.model(), provider.name()),
     );
-    let node = em.start(
-        NodeKind::LlmCall,
-        format!("{} · {}", provider.name(), provider.model()),
+    let label = format!(
+        "{} · {}{}",
+        provider.name(),
+        provider.model(),
+        if call_type == "repair" { " (repair)" } else { "" }
     );
+    let node = em.start(NodeKind::LlmCall, label);
     let started = now_ms();
     let req = LlmRequest {
         model: provider.model().to_owned(),
-        messages,
+        messages: messages.to_vec(),
         temperature: TEMPERATURE,
         max_tokens: MAX_TOKENS,
     };
-
-    let mut text = String::new();
-    let mut reasoning = String::new();
-    let mut usage = Usage::default();
-    let mut finish: Option<FinishReason> = None;
+    let mut seen = Collected::default();
+    let mut extractor = AnswerExtractor::new();
     let mut ttft_ms: Option<u64> = None;
-    let mut failure: Option<(ErrorCode, String)> = None;
-
+    let mut failure: Option<String> = None;
     match provider.stream(req).await {
-        Err(e) => failure = Some((ErrorCode::ProviderError, e.to_string())),
+        Err(e) => failure = Some(e.to_string()),
         Ok(mut stream) => {
-            em.status(Phase::Writing, "Writing answer…");
+            let mut writing = false;
             while let Some(item) = stream.next().await {
                 if em.client_gone() {
                     break; // dropping the stream stops reading the upstream body
@@ -74,21 +225,23 @@ pub async fn answer(
                 match item {
                     Ok(LlmEvent::Text(t)) => {
                         ttft_ms.get_or_insert_with(|| now_ms().saturating_sub(started));
-                        em.content(&t);
-                        text.push_str(&t);
+                        let delta = extractor.push(&t);
+                        if !delta.is_empty() {
+                            if !writing {
+                                em.status(Phase::Writing, "Writing answer…");
+                                writing = true;
+                            }
+                            em.content(&delta);
+                        }
+                        seen.add(LlmEvent::Text(t));
                     }
-                    Ok(LlmEvent::Reasoning(r)) => reasoning.push_str(&r),
-                    Ok(LlmEvent::Usage(u)) => usage = Usage::new(u.input_tokens, u.output_tokens),
-                    Ok(LlmEvent::Finish(f)) => finish = Some(f),
                     Ok(LlmEvent::Error { message, .. }) => {
-                        failure = Some((
-                            ErrorCode::ProviderError,
-                            format!("{} reported: {message}", provider.name()),
-                        ));
+                        failure = Some(format!("{} reported: {message}", provider.name()));
                         break;
                     }
+                    Ok(ev) => seen.add(ev),
                     Err(e) => {
-                        failure = Some((ErrorCode::ProviderError, e.to_string()));
+                        failure = Some(e.to_string());
                         break;
                     }
                 }
@@ -97,23 +250,26 @@ pub async fn answer(
     }
     let latency_ms = now_ms().saturating_sub(started);
     let cancelled = em.client_gone();
-    if failure.is_none() && !cancelled {
-        if finish.is_none() {
-            failure = Some((
-                ErrorCode::ProviderError,
-                format!("{} ended its stream before finishing", provider.name()),
-            ));
-        } else if text.trim().is_empty() {
-            failure = Some((
-                ErrorCode::ProviderError,
-                format!("{} returned an empty answer", provider.name()),
-            ));
-        }
+    if failure.is_none() && !cancelled && seen.finish.is_none() {
+        failure = Some(format!("{} ended its stream before finishing", provider.name()));
     }
+    let extracted = extractor.finish();
+    let (usage, usage_source) = match seen.usage {
+        Some(u) => (u, "reported"),
+        None => (
+            TokenUsage {
+                input_tokens: messages.iter().map(|m| estimate_tokens(&m.content) as u64).sum(),
+                output_tokens: estimate_tokens(&seen.text) as u64,
+                ..TokenUsage::default()
+            },
+            "estimated",
+        ),
+    };
+    let cost = job.prices.cost(provider.model(), &usage);
     let status = match (&failure, cancelled) {
         (_, true) => "cancelled",
-        (Some(_), _) if text.trim().is_empty() && finish.is_some() => "empty",
         (Some(_), _) => "error",
+        (None, _) if extracted.response_text.is_none() => "empty",
         (None, _) => "ok",
     };
 
@@ -121,17 +277,18 @@ pub async fn answer(
         n.llm = Some(LlmCallInfo {
             provider: provider.name().to_owned(),
             model: provider.model().to_owned(),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            cost_usd: 0.0,
+            prompt_tokens: usage.input_tokens,
+            completion_tokens: usage.output_tokens,
+            cost_usd: cost.unwrap_or(0.0),
             ttft_ms,
             retries: 0,
         });
     }
-    let detail = match (&failure, reasoning.is_empty()) {
-        (Some((_, msg)), _) => Some(msg.clone()),
-        (None, false) => Some(format!("reasoning: {}", excerpt(&reasoning, 500))),
-        (None, true) => None,
+    let detail = match (&failure, status) {
+        (Some(msg), _) => Some(msg.clone()),
+        (None, "empty") => Some("response_text was empty or missing".into()),
+        _ if !seen.reasoning.is_empty() => Some(format!("reasoning: {}", excerpt(&seen.reasoning, 500))),
+        _ => None,
     };
     em.finish(
         node,
@@ -143,46 +300,36 @@ pub async fn answer(
         detail,
     );
 
-    let call = CallLog {
+    let question = messages.last().map(|m| m.content.clone()).unwrap_or_default();
+    calls.push(CallLog {
         provider: provider.name().to_owned(),
         model: provider.model().to_owned(),
-        call_type: "answer".into(),
-        status: status.into(),
-        prompt: user_prompt,
-        response: text.clone(),
-        usage,
+        call_type: call_type.to_owned(),
+        status: status.to_owned(),
+        prompt: question,
+        response: seen.text.clone(),
+        usage: Usage::new(usage.input_tokens, usage.output_tokens),
+        usage_source,
+        cost_usd: cost,
         latency_ms,
         metadata: serde_json::json!({
-            "finish_reason": finish,
+            "finish_reason": seen.finish,
             "ttft_ms": ttft_ms,
-            "prompt_chars": prompt_chars,
-            "reasoning_chars": reasoning.chars().count(),
-            "error": failure.as_ref().map(|(_, m)| m),
-        }),
-    };
-    let result = match (failure, cancelled) {
-        (_, true) => Err(super::cancelled()),
-        (Some((code, message)), _) => Err(ErrorBody {
-            code,
-            message,
-            retry_after_secs: None,
-        }),
-        (None, _) => Ok(ChatAnswer {
-            message: text,
-            chart_config: None,
-            confidence: if finish == Some(FinishReason::Stop) {
-                Confidence::Medium
-            } else {
-                Confidence::Low
+            "json": match &extracted.json {
+                JsonOutcome::Complete => "complete".to_owned(),
+                JsonOutcome::Missing => "missing".to_owned(),
+                JsonOutcome::Malformed(e) => format!("malformed: {e}"),
             },
-            metadata: AnswerMetadata {
-                execution_tree: em.tree.clone(),
-                usage,
-                provider: provider.name().to_owned(),
-                model: provider.model().to_owned(),
-                latency_ms,
-            },
+            "cached_input_tokens": usage.cached_input_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "reasoning_chars": seen.reasoning.chars().count(),
+            "error": failure,
         }),
+    });
+    let outcome = match (failure, cancelled) {
+        (_, true) => Outcome::Cancelled,
+        (Some(msg), _) => Outcome::Failed(msg),
+        (None, _) => Outcome::Answered(extracted),
     };
-    (result, vec![call])
+    Attempt { outcome, usage, cost }
 }

@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use datasage_shared::analyst::Table;
 use datasage_shared::api::{ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent};
+use datasage_shared::pricing::PriceTable;
+use datasage_shared::prompt::Turn;
 use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus};
 use futures::channel::mpsc::UnboundedSender;
 
@@ -131,6 +133,9 @@ pub struct Job {
     pub table: &'static Table,
     /// The LLM provider to use; `None` means the built-in analyst.
     pub provider: Option<Box<dyn Provider>>,
+    /// Earlier exchanges of the session, oldest first (loaded only for LLM providers).
+    pub history: Vec<Turn>,
+    pub prices: PriceTable,
     pub builtin_chunk_delay_ms: u64,
 }
 
@@ -149,6 +154,7 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
             "provider": a.metadata.provider,
             "model": a.metadata.model,
             "usage": a.metadata.usage,
+            "cost_usd": a.metadata.cost_usd,
             "latency_ms": a.metadata.latency_ms,
         });
         (a.message.clone(), meta)

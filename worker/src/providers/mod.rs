@@ -2,15 +2,31 @@
 //! [`LlmEvent`] stream before anything else sees it; the byte-level parsing lives in
 //! `datasage_shared::provider`, so only the HTTP is here.
 
+mod anthropic;
 mod openai;
 
 use std::collections::VecDeque;
 
+use anthropic::Anthropic;
 use datasage_shared::llm::{LlmEvent, LlmRequest};
 use datasage_shared::provider::StreamParser;
 use futures::future::LocalBoxFuture;
 use futures::stream::{self, LocalBoxStream, StreamExt};
-pub use openai::OpenAiCompatible;
+use openai::OpenAiCompatible;
+use worker::{Fetch, Headers, Method, Request, RequestInit};
+
+use crate::config::{Protocol, ProviderConfig};
+
+/// Longest error body read from a failed response.
+const MAX_ERROR_BODY: usize = 2_000;
+
+/// The adapter for a configured provider.
+pub fn build(config: ProviderConfig) -> Box<dyn Provider> {
+    match config.protocol {
+        Protocol::OpenAi => Box::new(OpenAiCompatible::new(config)),
+        Protocol::Anthropic => Box::new(Anthropic::new(config)),
+    }
+}
 
 /// Why a provider call failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +51,45 @@ pub trait Provider {
     fn stream(&self, req: LlmRequest) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>>;
 }
 
+/// POSTs a JSON body with the given extra headers and, once the response headers are in, returns its body
+/// run through `parser`. A non-2xx answer becomes [`ProviderError::Http`] with the provider's own message.
+async fn send<P, const N: usize>(
+    url: String,
+    headers: [(&'static str, String); N],
+    body: serde_json::Value,
+    parser: P,
+) -> Result<LlmStream, ProviderError>
+where
+    P: StreamParser + 'static,
+{
+    let connect = |e: worker::Error| ProviderError::Connect(e.to_string());
+    let h = Headers::new();
+    h.set("content-type", "application/json").map_err(connect)?;
+    h.set("accept", "text/event-stream").map_err(connect)?;
+    for (k, v) in &headers {
+        h.set(k, v).map_err(connect)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(h)
+        .with_body(Some(body.to_string().into()));
+    let request = Request::new_with_init(&url, &init).map_err(connect)?;
+    let mut resp = Fetch::Request(request).send().await.map_err(connect)?;
+    let status = resp.status_code();
+    if !(200..300).contains(&status) {
+        let text = resp.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.chars().take(MAX_ERROR_BODY).collect());
+        return Err(ProviderError::Http { status, message });
+    }
+    let body = resp.stream().map_err(|e| ProviderError::Stream(e.to_string()))?;
+    Ok(normalize(body, parser))
+}
+
 /// Runs a body byte stream through a protocol parser, yielding normalized events.
-pub fn normalize<P>(body: worker::ByteStream, parser: P) -> LlmStream
+fn normalize<P>(body: worker::ByteStream, parser: P) -> LlmStream
 where
     P: StreamParser + 'static,
 {

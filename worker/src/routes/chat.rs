@@ -16,8 +16,11 @@ use crate::chat::{self, Emitter, Job, SAMPLE_DATASET_ID};
 use crate::config::Config;
 use crate::db::{self, AnswerLog};
 use crate::error::{Failure, Result};
-use crate::providers::{OpenAiCompatible, Provider};
+use crate::providers;
 use crate::rate_limiter;
+
+/// Most earlier exchanges read for the prompt (the prompt's token budget then decides how many fit).
+const HISTORY_TURNS: usize = 20;
 
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -57,15 +60,19 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
     }
     let table =
         chat::sample_table().ok_or_else(|| Failure::Internal("the sample dataset does not parse".into()))?;
-    let provider = config
-        .openai
-        .map(|c| Box::new(OpenAiCompatible::new("openai", c)) as Box<dyn Provider>);
+    let provider = config.providers.first().cloned().map(providers::build);
+    let history = match provider {
+        Some(_) => db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS).await?,
+        None => Vec::new(),
+    };
     Ok(Job {
         user_id,
         session_id: chat_req.session_id,
         question: chat_req.message,
         table,
         provider,
+        history,
+        prices: config.prices,
         builtin_chunk_delay_ms: config.builtin_chunk_delay_ms,
     })
 }

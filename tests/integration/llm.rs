@@ -1,0 +1,446 @@
+//! The LLM path through real `wrangler dev`, against the mock provider speaking OpenAI's and Anthropic's
+//! streaming formats: JSON answers stream as text before the JSON closes, empty answers are repaired,
+//! charts are filled from the data, and every call is logged with its usage and cost.
+
+use std::sync::Arc;
+
+use datasage_shared::api::{ChatAnswer, Confidence, ErrorCode, StreamEvent};
+use datasage_shared::tree::TreeNode;
+use datasage_tests::client::{fresh_user, token_for, Api};
+use datasage_tests::mock_provider::{self, DEFAULT_ANSWER, PACED_WORDS, PROMPT_TOKENS, TRICKY_ANSWER};
+use serde_json::json;
+
+use super::{
+    chat_body, complete_of, content_of, logged_calls, Ctx, CLAUDE_KEY, CLAUDE_MODEL, MOCK_KEY, MOCK_MODEL,
+};
+
+/// Both provider formats, for tests that must hold for each.
+fn both(c: &Ctx) -> [(&'static str, &Api); 2] {
+    [("openai", &c.llm), ("anthropic", &c.claude)]
+}
+
+fn find<'a>(node: &'a TreeNode, pred: &dyn Fn(&TreeNode) -> bool) -> Option<&'a TreeNode> {
+    if pred(node) {
+        return Some(node);
+    }
+    node.children.iter().find_map(|c| find(c, pred))
+}
+
+pub async fn json_answers_stream_their_text_before_the_json_closes(c: Arc<Ctx>) {
+    for (format, api) in both(&c) {
+        let user = fresh_user("paced");
+        let events = api
+            .stream(
+                &token_for(&user),
+                &chat_body("Summarize [mock:paced]", &user),
+                |_| false,
+            )
+            .await;
+        let first = events
+            .iter()
+            .find(|t| matches!(t.event, StreamEvent::Content { .. }))
+            .expect("content")
+            .at;
+        let done = events.last().expect("events").at;
+        let producing = mock_provider::PACED_DELAY * (PACED_WORDS as u32 + 1);
+        // The JSON closes only after the last word; the first words must reach us long before that.
+        assert!(
+            done >= producing,
+            "{format}: ended before the model finished: {done:?}"
+        );
+        assert!(
+            done - first > producing / 2,
+            "{format}: first content at {first:?}, end at {done:?}"
+        );
+        let expected: String = (1..=PACED_WORDS).map(|i| format!("word{i} ")).collect();
+        assert_eq!(
+            content_of(&events),
+            expected,
+            "{format}: only the decoded text is streamed, no JSON"
+        );
+        let answer = complete_of(&events);
+        assert_eq!(answer.message, expected);
+        assert_eq!(answer.confidence, Confidence::High);
+    }
+}
+
+pub async fn provider_requests_follow_each_protocol(c: Arc<Ctx>) {
+    let user = fresh_user("req");
+    c.llm
+        .stream(
+            &token_for(&user),
+            &chat_body(&format!("Total revenue? {user}"), &user),
+            |_| false,
+        )
+        .await;
+    let reqs = c.mock.requests_containing(&user);
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.path, "/v1/chat/completions");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {MOCK_KEY}").as_str())
+    );
+    assert_eq!(r.body["model"], MOCK_MODEL);
+    assert_eq!(r.body["stream"], true);
+    assert_eq!(r.body["stream_options"]["include_usage"], true);
+    assert!(r.body["temperature"].is_number() && r.body["max_tokens"].is_number());
+    let messages = r.body["messages"].as_array().expect("messages");
+    assert_eq!(messages[0]["role"], "system");
+    assert!(messages[0]["content"]
+        .as_str()
+        .is_some_and(|s| s.contains("`revenue`") && s.contains("response_text")));
+    assert!(messages
+        .last()
+        .and_then(|m| m["content"].as_str())
+        .is_some_and(|q| q.starts_with("<question>")));
+
+    let user = fresh_user("req-claude");
+    c.claude
+        .stream(
+            &token_for(&user),
+            &chat_body(&format!("Total revenue? {user}"), &user),
+            |_| false,
+        )
+        .await;
+    let reqs = c.mock.requests_containing(&user);
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.path, "/v1/messages");
+    assert_eq!(r.header("x-api-key"), Some(CLAUDE_KEY));
+    assert_eq!(r.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(
+        r.header("authorization"),
+        None,
+        "Anthropic takes its key in x-api-key only"
+    );
+    assert_eq!(r.body["model"], CLAUDE_MODEL);
+    assert!(
+        r.body["system"].as_str().is_some_and(|s| s.contains("`revenue`")),
+        "system prompt sent separately"
+    );
+    assert!(r.body["messages"]
+        .as_array()
+        .is_some_and(|ms| ms.iter().all(|m| m["role"] != "system")));
+    assert!(r.body["max_tokens"].is_number() && r.body["temperature"].is_number());
+}
+
+pub async fn escapes_and_emoji_in_the_json_arrive_decoded(c: Arc<Ctx>) {
+    for (format, api) in both(&c) {
+        let user = fresh_user("tricky");
+        let events = api
+            .stream(
+                &token_for(&user),
+                &chat_body("hi [mock:answer=tricky]", &user),
+                |_| false,
+            )
+            .await;
+        assert_eq!(content_of(&events), TRICKY_ANSWER, "{format}");
+        assert_eq!(complete_of(&events).message, TRICKY_ANSWER, "{format}");
+    }
+}
+
+pub async fn an_empty_answer_is_repaired_by_asking_again(c: Arc<Ctx>) {
+    for (format, api) in both(&c) {
+        let user = fresh_user("repair");
+        let token = token_for(&user);
+        let events = api
+            .stream(
+                &token,
+                &chat_body(&format!("Totals? [mock:answer=empty] {user}"), &user),
+                |_| false,
+            )
+            .await;
+        let answer = complete_of(&events);
+        assert_eq!(answer.message, DEFAULT_ANSWER, "{format}");
+        assert_eq!(
+            content_of(&events),
+            DEFAULT_ANSWER,
+            "{format}: no blank or duplicated text streamed"
+        );
+        let calls = logged_calls(api, &token, &user, |calls| calls.len() == 2).await;
+        assert_eq!(
+            (&calls[0]["call_type"], &calls[0]["status"]),
+            (&json!("answer"), &json!("empty")),
+            "{format}"
+        );
+        assert_eq!(
+            (&calls[1]["call_type"], &calls[1]["status"]),
+            (&json!("repair"), &json!("ok")),
+            "{format}"
+        );
+        let reqs = c.mock.requests_containing(&user);
+        assert!(
+            reqs[1].question().contains("empty or missing"),
+            "{format}: the re-ask says what was wrong"
+        );
+        assert_eq!(
+            answer.metadata.usage.prompt_tokens,
+            2 * PROMPT_TOKENS,
+            "{format}: both calls counted"
+        );
+    }
+}
+
+pub async fn twice_empty_answers_end_in_a_clear_error_not_a_blank_bubble(c: Arc<Ctx>) {
+    let user = fresh_user("empty");
+    let events = c
+        .llm
+        .stream(
+            &token_for(&user),
+            &chat_body("x [mock:answer=empty-always]", &user),
+            |_| false,
+        )
+        .await;
+    match events.last().map(|t| &t.event) {
+        Some(StreamEvent::Error(e)) => {
+            assert_eq!(e.code, ErrorCode::ProviderError);
+            assert!(e.message.contains("empty answer twice"), "{}", e.message);
+        }
+        other => panic!("expected an error event, got {other:?}"),
+    }
+}
+
+pub async fn a_prose_reply_becomes_a_low_confidence_answer(c: Arc<Ctx>) {
+    let user = fresh_user("prose");
+    let events = c
+        .llm
+        .stream(
+            &token_for(&user),
+            &chat_body("x [mock:answer=prose]", &user),
+            |_| false,
+        )
+        .await;
+    let answer = complete_of(&events);
+    assert_eq!(answer.message, "The total is 12.");
+    assert_eq!(answer.confidence, Confidence::Low);
+    assert_eq!(
+        content_of(&events),
+        "The total is 12.",
+        "the fallback text is streamed too"
+    );
+}
+
+pub async fn malformed_json_keeps_its_text_at_low_confidence(c: Arc<Ctx>) {
+    let user = fresh_user("malformed");
+    let events = c
+        .llm
+        .stream(
+            &token_for(&user),
+            &chat_body("x [mock:answer=malformed]", &user),
+            |_| false,
+        )
+        .await;
+    let answer = complete_of(&events);
+    assert_eq!(answer.message, "Partial answer");
+    assert_eq!(answer.confidence, Confidence::Low);
+}
+
+pub async fn recorded_streams_replayed_through_the_worker_become_answers(c: Arc<Ctx>) {
+    // Real recordings are prose, not our JSON: after one re-ask the prose is the low-confidence answer.
+    let cases = [
+        (
+            &c.llm,
+            "openai/text_with_usage",
+            "I'm unable to provide real-time weather updates.",
+            (14, 30),
+        ),
+        (
+            &c.claude,
+            "anthropic/text_multi_delta",
+            "The sky is blue because sunlight scatters",
+            (19, 34),
+        ),
+    ];
+    for (api, fixture, starts, (input, output)) in cases {
+        let user = fresh_user("fixture");
+        let body = chat_body(&format!("q [mock:fixture={fixture}] [mock:pace=2]"), &user);
+        let answer = complete_of(&api.stream(&token_for(&user), &body, |_| false).await).clone();
+        assert!(
+            answer.message.starts_with(starts),
+            "{fixture}: {}",
+            answer.message
+        );
+        assert_eq!(answer.confidence, Confidence::Low);
+        let usage = answer.metadata.usage;
+        assert_eq!(
+            (usage.prompt_tokens, usage.completion_tokens),
+            (2 * input, 2 * output),
+            "{fixture}"
+        );
+    }
+}
+
+pub async fn calls_are_logged_with_usage_and_cost(c: Arc<Ctx>) {
+    let user = fresh_user("log");
+    let token = token_for(&user);
+    let events = c
+        .llm
+        .stream(&token, &chat_body("Give me the headline numbers", &user), |_| {
+            false
+        })
+        .await;
+    let answer: ChatAnswer = complete_of(&events).clone();
+    let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(
+        (&call["provider"], &call["model"]),
+        (&json!("openai"), &json!(MOCK_MODEL))
+    );
+    assert_eq!(
+        (&call["call_type"], &call["status"]),
+        (&json!("answer"), &json!("ok"))
+    );
+    assert_eq!(call["session_id"], user);
+    assert_eq!(call["usage_source"], "reported");
+    assert_eq!(call["prompt_tokens"], PROMPT_TOKENS);
+    let completion = call["completion_tokens"].as_u64().unwrap_or(0);
+    assert!(completion > 0);
+    assert_eq!(call["total_tokens"], PROMPT_TOKENS + completion);
+    // gpt-4o-mini: $0.15 per million input tokens, $0.60 per million output tokens.
+    let expected = (PROMPT_TOKENS as f64 * 0.15 + completion as f64 * 0.60) / 1e6;
+    let logged = call["cost_usd"].as_f64().expect("cost logged");
+    assert!((logged - expected).abs() < 1e-12, "{logged} vs {expected}");
+    assert!((answer.metadata.cost_usd.expect("cost in metadata") - expected).abs() < 1e-12);
+    assert!(call["response_excerpt"]
+        .as_str()
+        .is_some_and(|r| r.contains(DEFAULT_ANSWER)));
+    assert!(call["prompt_excerpt"]
+        .as_str()
+        .is_some_and(|p| p.contains("Give me the headline numbers")));
+
+    // A long question is kept as an excerpt of at most 1,000 characters.
+    let long = "how much revenue? ".repeat(200);
+    c.llm.stream(&token, &chat_body(&long, &user), |_| false).await;
+    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
+    let excerpt = calls[1]["prompt_excerpt"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .count();
+    assert!(excerpt <= 1000 && excerpt > 900, "excerpt of {excerpt} chars");
+}
+
+pub async fn the_next_question_carries_the_conversation_so_far(c: Arc<Ctx>) {
+    let user = fresh_user("history");
+    let token = token_for(&user);
+    let first = format!("Which region leads? {user}");
+    complete_of(
+        &c.claude
+            .stream(&token, &chat_body(&first, &user), |_| false)
+            .await,
+    );
+    logged_calls(&c.claude, &token, &user, |calls| calls.len() == 1).await; // the turn is stored
+    complete_of(
+        &c.claude
+            .stream(&token, &chat_body("And the runner-up?", &user), |_| false)
+            .await,
+    );
+    let reqs = c.mock.requests_containing(&user);
+    let second = reqs.last().expect("second request");
+    let messages = second.body["messages"].as_array().expect("messages");
+    assert_eq!(
+        messages.len(),
+        3,
+        "earlier question, earlier answer, new question"
+    );
+    assert!(messages[0]["content"]
+        .as_str()
+        .is_some_and(|q| q.contains(&first)));
+    assert!(messages[1]["content"]
+        .as_str()
+        .is_some_and(|a| a.contains("West leads revenue")));
+    assert_eq!(messages[1]["role"], "assistant");
+    assert!(messages[2]["content"]
+        .as_str()
+        .is_some_and(|q| q.contains("And the runner-up?")));
+}
+
+pub async fn a_chart_the_model_asks_for_is_filled_from_the_data(c: Arc<Ctx>) {
+    let user = fresh_user("chart");
+    let token = token_for(&user);
+    let events = c
+        .llm
+        .stream(
+            &token,
+            &chat_body("chart it [mock:chart=region,revenue]", &user),
+            |_| false,
+        )
+        .await;
+    let answer = complete_of(&events);
+    let chart = answer.chart_config.as_ref().expect("a chart");
+    assert_eq!(
+        chart.data.len(),
+        5,
+        "one bar per region, computed — not the model's made-up row"
+    );
+    assert_eq!(chart.data[0]["region"], "West");
+    assert!((chart.data[0]["total revenue"].as_f64().unwrap_or(0.0) - 392_335.43).abs() < 0.01);
+
+    let events = c
+        .llm
+        .stream(
+            &token,
+            &chat_body("chart [mock:chart=planet,revenue]", &user),
+            |_| false,
+        )
+        .await;
+    let answer = complete_of(&events);
+    assert!(answer.chart_config.is_none(), "an invalid chart is dropped");
+    let note = find(&answer.metadata.execution_tree.root, &|n| {
+        n.detail.as_deref().is_some_and(|d| d.contains("chart dropped"))
+    });
+    assert!(note.is_some_and(|n| n
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.contains("`planet` is not a column"))));
+}
+
+pub async fn a_disconnected_client_still_gets_its_call_logged(c: Arc<Ctx>) {
+    let user = fresh_user("gone");
+    let token = token_for(&user);
+    let body = chat_body("Long answer please [mock:paced]", &user);
+    let events = c
+        .llm
+        .stream(&token, &body, |e| matches!(e, StreamEvent::Content { .. }))
+        .await;
+    assert!(matches!(
+        events.last().map(|t| &t.event),
+        Some(StreamEvent::Content { .. })
+    ));
+    let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
+    assert_eq!(calls[0]["status"], "cancelled", "{:?}", calls[0]);
+    let partial = calls[0]["response_excerpt"].as_str().unwrap_or_default();
+    assert!(
+        partial.contains("word1 ") && !partial.contains(&format!("word{PACED_WORDS} ")),
+        "{partial}"
+    );
+}
+
+pub async fn provider_failure_ends_the_stream_with_a_clear_error(c: Arc<Ctx>) {
+    for (format, api) in both(&c) {
+        let user = fresh_user("fail");
+        let token = token_for(&user);
+        for (marker, expect) in [
+            ("[mock:status=500]", "HTTP 500: mock failure 500"),
+            ("[mock:cut]", "before finishing"),
+        ] {
+            let events = api
+                .stream(&token, &chat_body(&format!("hello {marker}"), &user), |_| false)
+                .await;
+            match events.last().map(|t| &t.event) {
+                Some(StreamEvent::Error(e)) => {
+                    assert_eq!(e.code, ErrorCode::ProviderError);
+                    assert!(e.message.contains(expect), "{format} {marker}: {}", e.message);
+                }
+                other => panic!("{format} {marker}: expected an error event, got {other:?}"),
+            }
+        }
+        let calls = logged_calls(api, &token, &user, |calls| calls.len() == 2).await;
+        assert!(
+            calls.iter().all(|c| c["status"] == "error"),
+            "{format}: {calls:?}"
+        );
+    }
+}
