@@ -50,11 +50,16 @@ fn AnswerFacts(message: Message) -> impl IntoView {
             let confidence = format!("{:?}", a.confidence).to_lowercase();
             let usage = a.metadata.usage;
             let tokens = if usage.total_tokens > 0 { format!(" · {} tokens", usage.total_tokens) } else { String::new() };
+            let cost = match a.metadata.cost_usd {
+                Some(c) if c >= 0.01 => format!(" · ${c:.2}"),
+                Some(c) if c > 0.0 => format!(" · ${c:.5}"),
+                _ => String::new(),
+            };
             view! {
                 <footer class="facts">
                     <span class=format!("badge confidence-{confidence}")>{format!("{confidence} confidence")}</span>
                     <span class="meta">
-                        {format!("{} · {} · {} ms{tokens}", a.metadata.provider, a.metadata.model, a.metadata.latency_ms)}
+                        {format!("{} · {} · {} ms{tokens}{cost}", a.metadata.provider, a.metadata.model, a.metadata.latency_ms)}
                     </span>
                 </footer>
             }
