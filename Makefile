@@ -6,12 +6,16 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup setup-test app worker migrate lint unit integration e2e
+.PHONY: dev test bench setup setup-test app worker migrate lint unit integration e2e
 
 dev: setup app .dev.vars migrate
 	wrangler dev --ip 127.0.0.1 --port 8787
 
 test: setup-test lint unit app worker integration e2e
+
+# Benchmarks print figures; they are run on demand, never as pass/fail tests.
+bench:
+	cargo bench -p datasage-shared
 
 setup:
 	bash scripts/setup.sh

@@ -1,0 +1,87 @@
+//! Throughput of the streaming hot path: SSE framing, provider stream parsing and `response_text`
+//! extraction, on recorded fixtures repeated to a few megabytes. Prints MB/s; asserts nothing (the machine
+//! is shared and noisy). Run with `make bench` or `cargo bench -p datasage-shared --bench throughput`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use datasage_shared::extract::AnswerExtractor;
+use datasage_shared::provider::anthropic::AnthropicStream;
+use datasage_shared::provider::openai::OpenAiStream;
+use datasage_shared::provider::StreamParser;
+use datasage_shared::sse::SseParser;
+
+const TARGET_BYTES: usize = 4 << 20;
+const CHUNK: usize = 512;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn repeat_to_target(one: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(TARGET_BYTES + one.len());
+    while out.len() < TARGET_BYTES {
+        out.extend_from_slice(one);
+    }
+    out
+}
+
+/// Best of five runs, in MB/s.
+fn measure(name: &str, bytes: usize, mut run: impl FnMut()) {
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        run();
+        best = best.min(t.elapsed());
+    }
+    let mbps = bytes as f64 / (1 << 20) as f64 / best.as_secs_f64();
+    println!("{name:<44} {mbps:>9.1} MB/s   ({:.1} ms for {:.1} MB)", best.as_secs_f64() * 1e3, bytes as f64 / (1 << 20) as f64);
+}
+
+fn main() {
+    let openai = repeat_to_target(&fixture("openai/text_with_usage.sse"));
+    let anthropic = repeat_to_target(&fixture("anthropic/thinking_then_text.sse"));
+    measure("SSE framing (OpenAI stream, 512 B chunks)", openai.len(), || {
+        let mut p = SseParser::new();
+        for c in openai.chunks(CHUNK) {
+            black_box(p.push(c));
+        }
+    });
+    measure("OpenAI stream → events (512 B chunks)", openai.len(), || {
+        let mut p = OpenAiStream::new();
+        for c in openai.chunks(CHUNK) {
+            black_box(p.push(c));
+        }
+    });
+    measure("Anthropic stream → events (512 B chunks)", anthropic.len(), || {
+        let mut p = AnthropicStream::new();
+        for c in anthropic.chunks(CHUNK) {
+            black_box(p.push(c));
+        }
+    });
+
+    // A long JSON answer full of escapes, fed in token-sized deltas.
+    let text: String = (0..40_000).map(|i| format!("Row {i}: \"é\" \\ 😀\n")).collect();
+    let json = serde_json::json!({"response_text": text, "chart_config": null, "confidence": "high"}).to_string();
+    let deltas: Vec<&str> = {
+        let mut v = Vec::new();
+        let mut start = 0;
+        for (i, _) in json.char_indices().filter(|(i, _)| i % 6 == 0) {
+            if i > start {
+                v.push(&json[start..i]);
+                start = i;
+            }
+        }
+        v.push(&json[start..]);
+        v
+    };
+    measure("response_text extraction (6-byte deltas)", json.len(), || {
+        let mut x = AnswerExtractor::new();
+        for d in &deltas {
+            black_box(x.push(d));
+        }
+        black_box(x.finish());
+    });
+}
