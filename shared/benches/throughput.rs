@@ -16,7 +16,9 @@ const TARGET_BYTES: usize = 4 << 20;
 const CHUNK: usize = 512;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/providers")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -37,7 +39,11 @@ fn measure(name: &str, bytes: usize, mut run: impl FnMut()) {
         best = best.min(t.elapsed());
     }
     let mbps = bytes as f64 / (1 << 20) as f64 / best.as_secs_f64();
-    println!("{name:<44} {mbps:>9.1} MB/s   ({:.1} ms for {:.1} MB)", best.as_secs_f64() * 1e3, bytes as f64 / (1 << 20) as f64);
+    println!(
+        "{name:<44} {mbps:>9.1} MB/s   ({:.1} ms for {:.1} MB)",
+        best.as_secs_f64() * 1e3,
+        bytes as f64 / (1 << 20) as f64
+    );
 }
 
 fn main() {
@@ -55,16 +61,21 @@ fn main() {
             black_box(p.push(c));
         }
     });
-    measure("Anthropic stream → events (512 B chunks)", anthropic.len(), || {
-        let mut p = AnthropicStream::new();
-        for c in anthropic.chunks(CHUNK) {
-            black_box(p.push(c));
-        }
-    });
+    measure(
+        "Anthropic stream → events (512 B chunks)",
+        anthropic.len(),
+        || {
+            let mut p = AnthropicStream::new();
+            for c in anthropic.chunks(CHUNK) {
+                black_box(p.push(c));
+            }
+        },
+    );
 
     // A long JSON answer full of escapes, fed in token-sized deltas.
     let text: String = (0..40_000).map(|i| format!("Row {i}: \"é\" \\ 😀\n")).collect();
-    let json = serde_json::json!({"response_text": text, "chart_config": null, "confidence": "high"}).to_string();
+    let json =
+        serde_json::json!({"response_text": text, "chart_config": null, "confidence": "high"}).to_string();
     let deltas: Vec<&str> = {
         let mut v = Vec::new();
         let mut start = 0;

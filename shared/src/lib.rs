@@ -15,4 +15,5 @@ pub mod provider;
 pub mod ratelimit;
 pub mod sse;
 pub mod text;
+pub mod tokens;
 pub mod tree;

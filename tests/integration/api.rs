@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         a_chart_the_model_asks_for_is_filled_from_the_data,
         a_disconnected_client_still_gets_its_call_logged,
         provider_failure_ends_the_stream_with_a_clear_error,
+        usage_is_counted_when_the_provider_reports_none,
         non_streaming_chat_returns_the_same_answer_shape,
         the_21st_request_in_a_minute_is_rate_limited_before_the_provider,
         concurrent_requests_admit_exactly_the_limit,

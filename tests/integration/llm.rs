@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use datasage_shared::api::{ChatAnswer, Confidence, ErrorCode, StreamEvent};
+use datasage_shared::tokens;
 use datasage_shared::tree::TreeNode;
 use datasage_tests::client::{fresh_user, token_for, Api};
 use datasage_tests::mock_provider::{self, DEFAULT_ANSWER, PACED_WORDS, PROMPT_TOKENS, TRICKY_ANSWER};
@@ -441,6 +442,37 @@ pub async fn provider_failure_ends_the_stream_with_a_clear_error(c: Arc<Ctx>) {
         assert!(
             calls.iter().all(|c| c["status"] == "error"),
             "{format}: {calls:?}"
+        );
+    }
+}
+
+pub async fn usage_is_counted_when_the_provider_reports_none(c: Arc<Ctx>) {
+    let user = fresh_user("nousage");
+    let token = token_for(&user);
+    let body = chat_body(&format!("hi [mock:fixture=openai/text_no_usage] {user}"), &user);
+    complete_of(&c.llm.stream(&token, &body, |_| false).await);
+    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
+    let reqs = c.mock.requests_containing(&user);
+    for (call, req) in calls.iter().zip(&reqs) {
+        assert_eq!(call["usage_source"], "estimated");
+        let prompt: usize = req.body["messages"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| tokens::count(m["content"].as_str().unwrap_or_default()))
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(call["prompt_tokens"], prompt as u64, "prompt counted with o200k");
+        let text = call["response_excerpt"].as_str().unwrap_or_default();
+        assert_eq!(
+            call["completion_tokens"],
+            tokens::count(text) as u64,
+            "answer counted with o200k"
+        );
+        assert!(
+            call["cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+            "estimated usage is still priced"
         );
     }
 }

@@ -12,6 +12,7 @@ use datasage_shared::prompt::{
     build_messages, estimate_tokens, repair_messages, PromptInput, DEFAULT_HISTORY_BUDGET,
 };
 use datasage_shared::text::{excerpt, stream_chunks};
+use datasage_shared::tokens;
 use datasage_shared::tree::{LlmCallInfo, NodeKind, NodeStatus};
 use futures::StreamExt;
 
@@ -256,10 +257,11 @@ async fn call(
     let extracted = extractor.finish();
     let (usage, usage_source) = match seen.usage {
         Some(u) => (u, "reported"),
+        // No usage reported: counted with the o200k vocabulary, once, over the whole text.
         None => (
             TokenUsage {
-                input_tokens: messages.iter().map(|m| estimate_tokens(&m.content) as u64).sum(),
-                output_tokens: estimate_tokens(&seen.text) as u64,
+                input_tokens: messages.iter().map(|m| tokens::count(&m.content) as u64).sum(),
+                output_tokens: tokens::count(&seen.text) as u64,
                 ..TokenUsage::default()
             },
             "estimated",
