@@ -146,3 +146,43 @@ fn a_stream_split_inside_a_multibyte_character_keeps_the_character() {
     evs.extend(p.push(&body[split..]));
     assert_eq!(evs, vec![LlmEvent::Text("you’d 😀".into())]);
 }
+
+#[test]
+fn recorded_error_bodies_yield_the_providers_message_and_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers");
+    let cases = [
+        "openai/error_404_model_not_found",
+        "openrouter/error_429_upstream_rate_limited",
+    ];
+    for case in cases {
+        let body = std::fs::read_to_string(root.join(format!("{case}.json"))).unwrap();
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(format!("{case}.expected.json"))).unwrap(),
+        )
+        .unwrap();
+        let got = datasage_shared::provider::http_error(&body);
+        let message = want["error"]["message"].as_str().unwrap();
+        assert!(got.message.starts_with(message), "{case}: {}", got.message);
+        let code = match &want["error"]["code"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        assert_eq!(got.code.as_deref(), Some(code.as_str()), "{case}");
+        if let Some(raw) = want["error"]["metadata"]["raw"].as_str() {
+            assert!(
+                got.message.contains(&raw[..60]),
+                "{case}: OpenRouter's upstream detail is kept"
+            );
+        }
+    }
+    let anthropic = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let got = datasage_shared::provider::http_error(anthropic);
+    assert_eq!(
+        (got.message.as_str(), got.kind.as_deref()),
+        ("Overloaded", Some("overloaded_error"))
+    );
+    assert_eq!(
+        datasage_shared::provider::http_error("<html>502 Bad Gateway</html>").message,
+        "<html>502 Bad Gateway</html>"
+    );
+}

@@ -9,16 +9,13 @@ use std::collections::VecDeque;
 
 use anthropic::Anthropic;
 use datasage_shared::llm::{LlmEvent, LlmRequest};
-use datasage_shared::provider::StreamParser;
+use datasage_shared::provider::{http_error, StreamParser};
 use futures::future::LocalBoxFuture;
 use futures::stream::{self, LocalBoxStream, StreamExt};
 use openai::OpenAiCompatible;
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::{Protocol, ProviderConfig};
-
-/// Longest error body read from a failed response.
-const MAX_ERROR_BODY: usize = 2_000;
 
 /// The adapter for a configured provider.
 pub fn build(config: ProviderConfig) -> Box<dyn Provider> {
@@ -78,11 +75,10 @@ where
     let status = resp.status_code();
     if !(200..300).contains(&status) {
         let text = resp.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| text.chars().take(MAX_ERROR_BODY).collect());
-        return Err(ProviderError::Http { status, message });
+        return Err(ProviderError::Http {
+            status,
+            message: http_error(&text).message,
+        });
     }
     let body = resp.stream().map_err(|e| ProviderError::Stream(e.to_string()))?;
     Ok(normalize(body, parser))
