@@ -14,8 +14,12 @@ dev: setup app .dev.vars migrate
 test: setup-test lint unit app worker integration e2e
 
 # Benchmarks print figures; they are run on demand, never as pass/fail tests.
-bench:
+bench: setup
 	cargo bench -p datasage-shared
+	cargo build --release --target wasm32-unknown-unknown -p datasage-bench-tokenizer-wasm
+	wasm-bindgen --target nodejs --out-dir benches/tokenizer-wasm/pkg \
+	  target/wasm32-unknown-unknown/release/datasage_bench_tokenizer_wasm.wasm
+	node benches/tokenizer-wasm/run.mjs
 
 setup:
 	bash scripts/setup.sh
@@ -38,7 +42,7 @@ migrate:
 lint:
 	cargo fmt --all --check
 	cargo clippy -p datasage-shared -p datasage-tests --all-targets -- -D warnings
-	cargo clippy -p datasage-worker -p datasage-app --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p datasage-worker -p datasage-app -p datasage-bench-tokenizer-wasm --target wasm32-unknown-unknown -- -D warnings
 
 unit:
 	cargo test -p datasage-shared
