@@ -153,6 +153,12 @@ async fn start() -> std::io::Result<Ctx> {
     })
 }
 
+/// Asks `question` as `user`, in the session named after the user, and reads the whole stream.
+async fn ask(api: &Api, user: &str, question: &str) -> Vec<Timed> {
+    api.stream(&token_for(user), &chat_body(question, user), |_| false)
+        .await
+}
+
 fn chat_body(message: &str, session: &str) -> Value {
     json!({ "message": message, "session_id": session })
 }
@@ -204,14 +210,7 @@ async fn health_lists_the_providers_in_use(c: Arc<Ctx>) {
 
 async fn how_many_rows_streams_status_then_the_exact_answer(c: Arc<Ctx>) {
     let user = fresh_user("rows");
-    let events = c
-        .builtin
-        .stream(
-            &token_for(&user),
-            &chat_body("How many rows are there?", &user),
-            |_| false,
-        )
-        .await;
+    let events = ask(&c.builtin, &user, "How many rows are there?").await;
     match &events[0].event {
         StreamEvent::Status { message, .. } => assert_eq!(message, "Analyzing query…"),
         other => panic!("first event should be the status, got {other:?}"),

@@ -12,7 +12,8 @@ use datasage_tests::mock_provider::{self, DEFAULT_ANSWER, PACED_WORDS, PROMPT_TO
 use serde_json::json;
 
 use super::{
-    chat_body, complete_of, content_of, logged_calls, Ctx, CLAUDE_KEY, CLAUDE_MODEL, MOCK_KEY, MOCK_MODEL,
+    ask, chat_body, complete_of, content_of, logged_calls, Ctx, CLAUDE_KEY, CLAUDE_MODEL, MOCK_KEY,
+    MOCK_MODEL,
 };
 
 /// Both provider formats, for tests that must hold for each.
@@ -30,13 +31,7 @@ fn find<'a>(node: &'a TreeNode, pred: &dyn Fn(&TreeNode) -> bool) -> Option<&'a 
 pub async fn json_answers_stream_their_text_before_the_json_closes(c: Arc<Ctx>) {
     for (format, api) in both(&c) {
         let user = fresh_user("paced");
-        let events = api
-            .stream(
-                &token_for(&user),
-                &chat_body("Summarize [mock:paced]", &user),
-                |_| false,
-            )
-            .await;
+        let events = ask(api, &user, "Summarize [mock:paced]").await;
         let first = events
             .iter()
             .find(|t| matches!(t.event, StreamEvent::Content { .. }))
@@ -67,13 +62,7 @@ pub async fn json_answers_stream_their_text_before_the_json_closes(c: Arc<Ctx>) 
 
 pub async fn provider_requests_follow_each_protocol(c: Arc<Ctx>) {
     let user = fresh_user("req");
-    c.llm
-        .stream(
-            &token_for(&user),
-            &chat_body(&format!("Total revenue? {user}"), &user),
-            |_| false,
-        )
-        .await;
+    ask(&c.llm, &user, &format!("Total revenue? {user}")).await;
     let reqs = c.mock.requests_containing(&user);
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];
@@ -97,13 +86,7 @@ pub async fn provider_requests_follow_each_protocol(c: Arc<Ctx>) {
         .is_some_and(|q| q.starts_with("<question>")));
 
     let user = fresh_user("req-claude");
-    c.claude
-        .stream(
-            &token_for(&user),
-            &chat_body(&format!("Total revenue? {user}"), &user),
-            |_| false,
-        )
-        .await;
+    ask(&c.claude, &user, &format!("Total revenue? {user}")).await;
     let reqs = c.mock.requests_containing(&user);
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];
@@ -129,13 +112,7 @@ pub async fn provider_requests_follow_each_protocol(c: Arc<Ctx>) {
 pub async fn escapes_and_emoji_in_the_json_arrive_decoded(c: Arc<Ctx>) {
     for (format, api) in both(&c) {
         let user = fresh_user("tricky");
-        let events = api
-            .stream(
-                &token_for(&user),
-                &chat_body("hi [mock:answer=tricky]", &user),
-                |_| false,
-            )
-            .await;
+        let events = ask(api, &user, "hi [mock:answer=tricky]").await;
         assert_eq!(content_of(&events), TRICKY_ANSWER, "{format}");
         assert_eq!(complete_of(&events).message, TRICKY_ANSWER, "{format}");
     }
@@ -145,13 +122,7 @@ pub async fn an_empty_answer_is_repaired_by_asking_again(c: Arc<Ctx>) {
     for (format, api) in both(&c) {
         let user = fresh_user("repair");
         let token = token_for(&user);
-        let events = api
-            .stream(
-                &token,
-                &chat_body(&format!("Totals? [mock:answer=empty] {user}"), &user),
-                |_| false,
-            )
-            .await;
+        let events = ask(api, &user, &format!("Totals? [mock:answer=empty] {user}")).await;
         let answer = complete_of(&events);
         assert_eq!(answer.message, DEFAULT_ANSWER, "{format}");
         assert_eq!(
@@ -185,14 +156,7 @@ pub async fn an_empty_answer_is_repaired_by_asking_again(c: Arc<Ctx>) {
 
 pub async fn twice_empty_answers_end_in_a_clear_error_not_a_blank_bubble(c: Arc<Ctx>) {
     let user = fresh_user("empty");
-    let events = c
-        .llm
-        .stream(
-            &token_for(&user),
-            &chat_body("x [mock:answer=empty-always]", &user),
-            |_| false,
-        )
-        .await;
+    let events = ask(&c.llm, &user, "x [mock:answer=empty-always]").await;
     match events.last().map(|t| &t.event) {
         Some(StreamEvent::Error(e)) => {
             assert_eq!(e.code, ErrorCode::ProviderError);
@@ -204,14 +168,7 @@ pub async fn twice_empty_answers_end_in_a_clear_error_not_a_blank_bubble(c: Arc<
 
 pub async fn a_prose_reply_becomes_a_low_confidence_answer(c: Arc<Ctx>) {
     let user = fresh_user("prose");
-    let events = c
-        .llm
-        .stream(
-            &token_for(&user),
-            &chat_body("x [mock:answer=prose]", &user),
-            |_| false,
-        )
-        .await;
+    let events = ask(&c.llm, &user, "x [mock:answer=prose]").await;
     let answer = complete_of(&events);
     assert_eq!(answer.message, "The total is 12.");
     assert_eq!(answer.confidence, Confidence::Low);
@@ -224,14 +181,7 @@ pub async fn a_prose_reply_becomes_a_low_confidence_answer(c: Arc<Ctx>) {
 
 pub async fn malformed_json_keeps_its_text_at_low_confidence(c: Arc<Ctx>) {
     let user = fresh_user("malformed");
-    let events = c
-        .llm
-        .stream(
-            &token_for(&user),
-            &chat_body("x [mock:answer=malformed]", &user),
-            |_| false,
-        )
-        .await;
+    let events = ask(&c.llm, &user, "x [mock:answer=malformed]").await;
     let answer = complete_of(&events);
     assert_eq!(answer.message, "Partial answer");
     assert_eq!(answer.confidence, Confidence::Low);
@@ -313,7 +263,7 @@ pub async fn calls_are_logged_with_usage_and_cost(c: Arc<Ctx>) {
 
     // A long question is kept as an excerpt of at most 1,000 characters.
     let long = "how much revenue? ".repeat(200);
-    c.llm.stream(&token, &chat_body(&long, &user), |_| false).await;
+    ask(&c.llm, &user, &long).await;
     let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
     let excerpt = calls[1]["prompt_excerpt"]
         .as_str()
@@ -327,17 +277,9 @@ pub async fn the_next_question_carries_the_conversation_so_far(c: Arc<Ctx>) {
     let user = fresh_user("history");
     let token = token_for(&user);
     let first = format!("Which region leads? {user}");
-    complete_of(
-        &c.claude
-            .stream(&token, &chat_body(&first, &user), |_| false)
-            .await,
-    );
+    complete_of(&ask(&c.claude, &user, &first).await);
     logged_calls(&c.claude, &token, &user, |calls| calls.len() == 1).await; // the turn is stored
-    complete_of(
-        &c.claude
-            .stream(&token, &chat_body("And the runner-up?", &user), |_| false)
-            .await,
-    );
+    complete_of(&ask(&c.claude, &user, "And the runner-up?").await);
     let reqs = c.mock.requests_containing(&user);
     let second = reqs.last().expect("second request");
     let messages = second.body["messages"].as_array().expect("messages");
@@ -360,15 +302,7 @@ pub async fn the_next_question_carries_the_conversation_so_far(c: Arc<Ctx>) {
 
 pub async fn a_chart_the_model_asks_for_is_filled_from_the_data(c: Arc<Ctx>) {
     let user = fresh_user("chart");
-    let token = token_for(&user);
-    let events = c
-        .llm
-        .stream(
-            &token,
-            &chat_body("chart it [mock:chart=region,revenue]", &user),
-            |_| false,
-        )
-        .await;
+    let events = ask(&c.llm, &user, "chart it [mock:chart=region,revenue]").await;
     let answer = complete_of(&events);
     let chart = answer.chart_config.as_ref().expect("a chart");
     assert_eq!(
@@ -379,14 +313,7 @@ pub async fn a_chart_the_model_asks_for_is_filled_from_the_data(c: Arc<Ctx>) {
     assert_eq!(chart.data[0]["region"], "West");
     assert!((chart.data[0]["total revenue"].as_f64().unwrap_or(0.0) - 392_335.43).abs() < 0.01);
 
-    let events = c
-        .llm
-        .stream(
-            &token,
-            &chat_body("chart [mock:chart=planet,revenue]", &user),
-            |_| false,
-        )
-        .await;
+    let events = ask(&c.llm, &user, "chart [mock:chart=planet,revenue]").await;
     let answer = complete_of(&events);
     assert!(answer.chart_config.is_none(), "an invalid chart is dropped");
     let note = find(&answer.metadata.execution_tree.root, &|n| {
@@ -427,9 +354,7 @@ pub async fn provider_failure_ends_the_stream_with_a_clear_error(c: Arc<Ctx>) {
             ("[mock:status=500]", "HTTP 500: mock failure 500"),
             ("[mock:cut]", "before finishing"),
         ] {
-            let events = api
-                .stream(&token, &chat_body(&format!("hello {marker}"), &user), |_| false)
-                .await;
+            let events = ask(api, &user, &format!("hello {marker}")).await;
             match events.last().map(|t| &t.event) {
                 Some(StreamEvent::Error(e)) => {
                     assert_eq!(e.code, ErrorCode::ProviderError);

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::llm::{FinishReason, LlmEvent, LlmRequest, Role, TokenUsage};
-use crate::provider::StreamParser;
-use crate::sse::{SseEvent, SseParser};
+use crate::provider::{SseMapper, SseStream};
+use crate::sse::SseEvent;
 
 /// The `anthropic-version` header value this parser speaks.
 pub const API_VERSION: &str = "2023-06-01";
@@ -90,7 +90,7 @@ struct MessageDeltaBody {
     stop_reason: Option<String>,
 }
 
-#[derive(Deserialize, Clone, Copy, Default)]
+#[derive(Debug, Deserialize, Clone, Copy, Default)]
 struct WireUsage {
     #[serde(default)]
     input_tokens: Option<u64>,
@@ -110,77 +110,55 @@ struct WireError {
     message: Option<String>,
 }
 
-/// Stateful parser: keeps `message_start`'s usage until the final `message_delta` completes it.
-#[derive(Default)]
-pub struct AnthropicStream {
-    sse: SseParser,
+/// Maps Anthropic events; keeps `message_start`'s usage until the final `message_delta` completes it.
+#[derive(Debug, Default)]
+pub struct AnthropicEvents {
     start_usage: WireUsage,
 }
 
-impl AnthropicStream {
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// Feed it raw body bytes, get normalized events.
+pub type AnthropicStream = SseStream<AnthropicEvents>;
 
-    fn map(&mut self, events: Vec<SseEvent>) -> Vec<LlmEvent> {
-        let mut out = Vec::new();
-        for ev in events {
-            if ev.data.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Event>(&ev.data) {
-                Ok(Event::MessageStart { message }) => self.start_usage = message.usage.unwrap_or_default(),
-                Ok(Event::ContentBlockDelta {
-                    delta: Delta::Text { text },
-                }) if !text.is_empty() => out.push(LlmEvent::Text(text)),
-                Ok(Event::ContentBlockDelta {
-                    delta: Delta::Thinking { thinking },
-                }) if !thinking.is_empty() => out.push(LlmEvent::Reasoning(thinking)),
-                Ok(Event::MessageDelta { delta, usage }) => {
-                    if let Some(reason) = delta.stop_reason {
-                        out.push(LlmEvent::Finish(FinishReason::from_provider(&reason)));
-                    }
-                    if let Some(u) = usage {
-                        let start = self.start_usage;
-                        let field = |f: fn(&WireUsage) -> Option<u64>| f(&u).or(f(&start)).unwrap_or(0);
-                        let cached = field(|w| w.cache_read_input_tokens);
-                        // Anthropic's input_tokens leaves out cache reads and writes; ours includes them.
-                        let input =
-                            field(|w| w.input_tokens) + cached + field(|w| w.cache_creation_input_tokens);
-                        out.push(LlmEvent::Usage(TokenUsage {
-                            input_tokens: input,
-                            output_tokens: field(|w| w.output_tokens),
-                            reasoning_tokens: 0,
-                            cached_input_tokens: cached,
-                        }));
-                    }
+impl SseMapper for AnthropicEvents {
+    fn map(&mut self, ev: &SseEvent, out: &mut Vec<LlmEvent>) {
+        match serde_json::from_str::<Event>(&ev.data) {
+            Ok(Event::MessageStart { message }) => self.start_usage = message.usage.unwrap_or_default(),
+            Ok(Event::ContentBlockDelta {
+                delta: Delta::Text { text },
+            }) if !text.is_empty() => out.push(LlmEvent::Text(text)),
+            Ok(Event::ContentBlockDelta {
+                delta: Delta::Thinking { thinking },
+            }) if !thinking.is_empty() => out.push(LlmEvent::Reasoning(thinking)),
+            Ok(Event::MessageDelta { delta, usage }) => {
+                if let Some(reason) = delta.stop_reason {
+                    out.push(LlmEvent::Finish(FinishReason::from_provider(&reason)));
                 }
-                Ok(Event::Error { error }) => out.push(LlmEvent::Error {
-                    code: error.kind,
-                    message: error
-                        .message
-                        .unwrap_or_else(|| "provider reported an error".into()),
-                }),
-                Ok(_) => {} // ping, content_block_start/stop, message_stop, tool input deltas
-                Err(e) => out.push(LlmEvent::Error {
-                    code: Some("malformed_stream".into()),
-                    message: format!("unparseable stream event: {e}"),
-                }),
+                if let Some(u) = usage {
+                    let start = self.start_usage;
+                    let field = |f: fn(&WireUsage) -> Option<u64>| f(&u).or(f(&start)).unwrap_or(0);
+                    let cached = field(|w| w.cache_read_input_tokens);
+                    // Anthropic's input_tokens leaves out cache reads and writes; ours includes them.
+                    let input = field(|w| w.input_tokens) + cached + field(|w| w.cache_creation_input_tokens);
+                    out.push(LlmEvent::Usage(TokenUsage {
+                        input_tokens: input,
+                        output_tokens: field(|w| w.output_tokens),
+                        reasoning_tokens: 0,
+                        cached_input_tokens: cached,
+                    }));
+                }
             }
+            Ok(Event::Error { error }) => out.push(LlmEvent::Error {
+                code: error.kind,
+                message: error
+                    .message
+                    .unwrap_or_else(|| "provider reported an error".into()),
+            }),
+            Ok(_) => {} // ping, content_block_start/stop, message_stop, tool input deltas
+            Err(e) => out.push(LlmEvent::Error {
+                code: Some("malformed_stream".into()),
+                message: format!("unparseable stream event: {e}"),
+            }),
         }
-        out
-    }
-}
-
-impl StreamParser for AnthropicStream {
-    fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent> {
-        let events = self.sse.push(bytes);
-        self.map(events)
-    }
-
-    fn finish(&mut self) -> Vec<LlmEvent> {
-        let last = self.sse.finish();
-        self.map(last.into_iter().collect())
     }
 }
 

@@ -7,6 +7,7 @@ pub mod openai;
 use serde_json::Value;
 
 use crate::llm::LlmEvent;
+use crate::sse::{SseEvent, SseParser};
 use crate::text::excerpt;
 
 /// A provider's error response body, understood.
@@ -59,4 +60,42 @@ pub trait StreamParser {
     fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent>;
     /// Ends the body, returning what its last unterminated event held.
     fn finish(&mut self) -> Vec<LlmEvent>;
+}
+
+/// A provider's mapping from one server-sent event (never blank) to normalized events.
+pub trait SseMapper: Default {
+    fn map(&mut self, event: &SseEvent, out: &mut Vec<LlmEvent>);
+}
+
+/// A provider stream carried over server-sent events: the framing is shared, the mapping is the provider's.
+#[derive(Debug, Default)]
+pub struct SseStream<M> {
+    sse: SseParser,
+    mapper: M,
+}
+
+impl<M: SseMapper> SseStream<M> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn map(&mut self, events: impl IntoIterator<Item = SseEvent>) -> Vec<LlmEvent> {
+        let mut out = Vec::new();
+        for ev in events.into_iter().filter(|ev| !ev.data.trim().is_empty()) {
+            self.mapper.map(&ev, &mut out);
+        }
+        out
+    }
+}
+
+impl<M: SseMapper> StreamParser for SseStream<M> {
+    fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent> {
+        let events = self.sse.push(bytes);
+        self.map(events)
+    }
+
+    fn finish(&mut self) -> Vec<LlmEvent> {
+        let last = self.sse.finish();
+        self.map(last)
+    }
 }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::llm::{FinishReason, LlmEvent, LlmRequest, TokenUsage};
-use crate::provider::StreamParser;
-use crate::sse::{SseEvent, SseParser};
+use crate::provider::{SseMapper, SseStream};
+use crate::sse::SseEvent;
 
 /// The JSON body of a streaming `POST {base}/chat/completions`, asking for usage in the stream.
 pub fn request_body(req: &LlmRequest) -> serde_json::Value {
@@ -87,48 +87,26 @@ struct WireError {
     message: Option<String>,
 }
 
-/// Stateful parser: feed it raw body bytes, get normalized events.
+/// Maps OpenAI-protocol chunks; stateless, since every chunk stands alone.
 #[derive(Debug, Default)]
-pub struct OpenAiStream {
-    sse: SseParser,
-}
+pub struct OpenAiEvents;
 
-impl OpenAiStream {
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// Feed it raw body bytes, get normalized events.
+pub type OpenAiStream = SseStream<OpenAiEvents>;
 
-    fn map(&self, events: Vec<SseEvent>) -> Vec<LlmEvent> {
-        let mut out = Vec::new();
-        for ev in events {
-            let data = ev.data.trim();
-            if data.is_empty() {
-                continue;
-            }
-            if data == "[DONE]" {
-                continue; // the end is known from the finish reason and the body's end
-            }
-            match serde_json::from_str::<Chunk>(data) {
-                Ok(chunk) => chunk_events(chunk, &mut out),
-                Err(e) => out.push(LlmEvent::Error {
-                    code: Some("malformed_stream".into()),
-                    message: format!("unparseable stream chunk: {e}"),
-                }),
-            }
+impl SseMapper for OpenAiEvents {
+    fn map(&mut self, ev: &SseEvent, out: &mut Vec<LlmEvent>) {
+        let data = ev.data.trim();
+        if data == "[DONE]" {
+            return; // the end is known from the finish reason and the body's end
         }
-        out
-    }
-}
-
-impl StreamParser for OpenAiStream {
-    fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent> {
-        let events = self.sse.push(bytes);
-        self.map(events)
-    }
-
-    fn finish(&mut self) -> Vec<LlmEvent> {
-        let last = self.sse.finish();
-        self.map(last.into_iter().collect())
+        match serde_json::from_str::<Chunk>(data) {
+            Ok(chunk) => chunk_events(chunk, out),
+            Err(e) => out.push(LlmEvent::Error {
+                code: Some("malformed_stream".into()),
+                message: format!("unparseable stream chunk: {e}"),
+            }),
+        }
     }
 }
 
@@ -176,6 +154,7 @@ fn chunk_events(chunk: Chunk, out: &mut Vec<LlmEvent>) {
 mod tests {
     use super::*;
     use crate::llm::{Message, Role};
+    use crate::provider::StreamParser;
 
     #[test]
     fn the_request_asks_for_streamed_usage() {
