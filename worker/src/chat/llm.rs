@@ -193,10 +193,13 @@ async fn call(
     call_type: &str,
     calls: &mut Vec<CallLog>,
 ) -> Attempt {
-    em.status(
-        Phase::CallingModel,
-        format!("Asking {} ({})…", provider.model(), provider.name()),
-    );
+    if call_type != "repair" {
+        // A repair keeps the status that says why the model is asked again.
+        em.status(
+            Phase::CallingModel,
+            format!("Asking {} ({})…", provider.model(), provider.name()),
+        );
+    }
     let label = format!(
         "{} · {}{}",
         provider.name(),
