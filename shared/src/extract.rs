@@ -2,9 +2,10 @@
 //!
 //! Models are asked for `{"response_text": "...", "chart_config": ..., "confidence": ...}`. The text must
 //! reach the user at the model's pace, so [`AnswerExtractor::push`] decodes the `response_text` string as
-//! its characters arrive — JSON escapes, `\uXXXX` surrogate pairs, escapes split across chunks — while a
-//! small lexer tracks nesting, so only the top-level key counts. Prose or a code fence before the JSON is
-//! skipped. The rest of the object is parsed once complete, by [`AnswerExtractor::finish`].
+//! its characters arrive — JSON escapes, `\u` escapes and their surrogate pairs, escapes split across
+//! chunks — while a small lexer tracks nesting, so only the top-level key counts. Prose or a code fence
+//! before the JSON is skipped. The rest of the object is parsed once complete, by
+//! [`AnswerExtractor::finish`].
 
 use serde_json::Value;
 

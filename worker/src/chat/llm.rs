@@ -237,7 +237,6 @@ async fn call(
                             }
                             em.content(&delta);
                         }
-                        seen.add(LlmEvent::Text(t));
                     }
                     Ok(LlmEvent::Error { message, .. }) => {
                         failure = Some(format!("{} reported: {message}", provider.name()));
@@ -264,7 +263,7 @@ async fn call(
         None => (
             TokenUsage {
                 input_tokens: messages.iter().map(|m| tokens::count(&m.content) as u64).sum(),
-                output_tokens: tokens::count(&seen.text) as u64,
+                output_tokens: tokens::count(&extracted.raw) as u64,
                 ..TokenUsage::default()
             },
             "estimated",
@@ -312,7 +311,7 @@ async fn call(
         call_type: call_type.to_owned(),
         status: status.to_owned(),
         prompt: question,
-        response: seen.text.clone(),
+        response: extracted.raw.clone(),
         usage: Usage::new(usage.input_tokens, usage.output_tokens),
         usage_source,
         cost_usd: cost,
