@@ -13,6 +13,7 @@ pub mod pricing;
 pub mod prompt;
 pub mod provider;
 pub mod ratelimit;
+pub mod sql;
 pub mod sse;
 pub mod text;
 pub mod tokens;
