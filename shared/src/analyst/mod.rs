@@ -6,7 +6,6 @@
 
 pub mod answer;
 pub mod chart;
-pub mod csv;
 pub mod format;
 pub mod intent;
 pub mod stats;

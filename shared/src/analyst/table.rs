@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::csv::{self, CsvError};
+use crate::csv::{self, CsvError, Limits};
 
 /// A column's inferred type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,9 +69,8 @@ pub struct Table {
 impl Table {
     /// Parses CSV text (comma-delimited, header row) into a typed table.
     pub fn from_csv(name: &str, text: &str) -> Result<Self, CsvError> {
-        let mut records = csv::parse(text, ',')?.into_iter();
-        let header = records.next().ok_or(CsvError::Empty)?;
-        let mut raw: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+        let (header, records) = csv::read_all(text.as_bytes(), Limits::default())?;
+        let mut raw: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(records.len()); header.len()];
         for rec in records {
             for (col, field) in raw.iter_mut().zip(rec) {
                 col.push(field);
@@ -82,12 +81,11 @@ impl Table {
             .zip(raw)
             .map(|(name, cells)| {
                 let ty = infer_type(&cells);
-                let values = cells.iter().map(|c| convert(c, ty)).collect();
-                Column {
-                    name: name.trim().to_owned(),
-                    ty,
-                    values,
-                }
+                let values = cells
+                    .iter()
+                    .map(|c| c.as_deref().map_or(Value::Null, |c| convert(c, ty)))
+                    .collect();
+                Column { name, ty, values }
             })
             .collect();
         Ok(Table {
@@ -129,8 +127,13 @@ fn is_date(s: &str) -> bool {
 }
 
 /// The narrowest type every non-null value of the column fits.
-fn infer_type(cells: &[String]) -> ColumnType {
-    let present: Vec<&str> = cells.iter().map(|s| s.trim()).filter(|s| !is_null(s)).collect();
+fn infer_type(cells: &[Option<String>]) -> ColumnType {
+    let present: Vec<&str> = cells
+        .iter()
+        .flatten()
+        .map(|s| s.trim())
+        .filter(|s| !is_null(s))
+        .collect();
     if present.is_empty() {
         return ColumnType::Text;
     }
