@@ -1,12 +1,15 @@
-//! Throughput of the streaming hot path: SSE framing, provider stream parsing and `response_text`
-//! extraction, on recorded fixtures repeated to a few megabytes. Prints MB/s; asserts nothing (the machine
+//! Throughput of the streaming hot paths: SSE framing, provider stream parsing and `response_text`
+//! extraction on recorded fixtures repeated to a few megabytes, and CSV reading plus profiling of 100,000
+//! rows of the sample dataset. Prints MB/s; asserts nothing (the machine
 //! is shared and noisy). Run with `make bench` or `cargo bench -p datasage-shared --bench throughput`.
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use datasage_shared::csv::{CsvReader, Limits};
 use datasage_shared::extract::AnswerExtractor;
+use datasage_shared::profile::Profiler;
 use datasage_shared::provider::anthropic::AnthropicStream;
 use datasage_shared::provider::openai::OpenAiStream;
 use datasage_shared::provider::StreamParser;
@@ -95,4 +98,35 @@ fn main() {
         }
         black_box(x.finish());
     });
+
+    // 100,000 rows: the sample's rows repeated, read in 64 KB chunks as an upload arrives, then profiled.
+    let sample = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample_sales.csv"))
+        .expect("sample dataset");
+    let header_end = sample.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut csv = sample[..header_end].to_vec();
+    let body = &sample[header_end..];
+    let rows_per_copy = body.iter().filter(|&&b| b == b'\n').count();
+    for _ in 0..100_000usize.div_ceil(rows_per_copy) {
+        csv.extend_from_slice(body);
+    }
+    let mut rows = 0;
+    measure("CSV reading + profiling (64 KB chunks)", csv.len(), || {
+        let mut reader = CsvReader::new(Limits::default());
+        let mut profiler: Option<Profiler> = None;
+        rows = 0;
+        for chunk in csv.chunks(64 << 10).map(Some).chain([None]) {
+            let records = match chunk {
+                Some(c) => reader.push(c),
+                None => reader.finish(),
+            }
+            .expect("valid CSV");
+            let p = profiler.get_or_insert_with(|| Profiler::new(reader.header().unwrap_or_default()));
+            for r in &records {
+                p.observe(r);
+            }
+            rows += records.len();
+        }
+        black_box(profiler.map(Profiler::finish));
+    });
+    println!("    ({rows} rows)");
 }

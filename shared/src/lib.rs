@@ -11,6 +11,7 @@ pub mod jwt;
 pub mod llm;
 pub mod markdown;
 pub mod pricing;
+pub mod profile;
 pub mod prompt;
 pub mod provider;
 pub mod ratelimit;

@@ -126,28 +126,59 @@ fn is_date(s: &str) -> bool {
         && matches!(s.trim()[8..10].parse::<u8>(), Ok(1..=31))
 }
 
-/// The narrowest type every non-null value of the column fits.
+/// Narrows a column's type value by value, so the type can be inferred from a whole column even when it
+/// streams by: the narrowest type every non-null value fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeNarrower {
+    seen: bool,
+    int: bool,
+    float: bool,
+    boolean: bool,
+    date: bool,
+}
+
+impl Default for TypeNarrower {
+    fn default() -> Self {
+        Self {
+            seen: false,
+            int: true,
+            float: true,
+            boolean: true,
+            date: true,
+        }
+    }
+}
+
+impl TypeNarrower {
+    /// Takes one cell's text; blank cells are NULL and say nothing about the type.
+    pub fn observe(&mut self, cell: &str) {
+        let s = cell.trim();
+        if is_null(s) {
+            return;
+        }
+        self.seen = true;
+        self.int &= s.parse::<i64>().is_ok();
+        self.float &= s.parse::<f64>().is_ok_and(f64::is_finite);
+        self.boolean &= parse_bool(s).is_some();
+        self.date &= is_date(s);
+    }
+
+    pub fn result(&self) -> ColumnType {
+        match *self {
+            TypeNarrower { seen: false, .. } => ColumnType::Text,
+            TypeNarrower { int: true, .. } => ColumnType::Integer,
+            TypeNarrower { float: true, .. } => ColumnType::Float,
+            TypeNarrower { boolean: true, .. } => ColumnType::Boolean,
+            TypeNarrower { date: true, .. } => ColumnType::Date,
+            _ => ColumnType::Text,
+        }
+    }
+}
+
 fn infer_type(cells: &[Option<String>]) -> ColumnType {
-    let present: Vec<&str> = cells
-        .iter()
-        .flatten()
-        .map(|s| s.trim())
-        .filter(|s| !is_null(s))
-        .collect();
-    if present.is_empty() {
-        return ColumnType::Text;
-    }
-    if present.iter().all(|s| s.parse::<i64>().is_ok()) {
-        ColumnType::Integer
-    } else if present.iter().all(|s| s.parse::<f64>().is_ok_and(f64::is_finite)) {
-        ColumnType::Float
-    } else if present.iter().all(|s| parse_bool(s).is_some()) {
-        ColumnType::Boolean
-    } else if present.iter().all(|s| is_date(s)) {
-        ColumnType::Date
-    } else {
-        ColumnType::Text
-    }
+    let mut t = TypeNarrower::default();
+    cells.iter().flatten().for_each(|c| t.observe(c));
+    t.result()
 }
 
 fn convert(cell: &str, ty: ColumnType) -> Value {
