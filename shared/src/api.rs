@@ -169,6 +169,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     RateLimited,
     ProviderError,
+    /// An upload that is not a readable table; `reason` holds the CSV_* code and `line` the line.
+    InvalidCsv,
     /// The client went away before the answer was complete.
     Cancelled,
     Internal,
@@ -185,6 +187,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::ProviderError => 502,
+            ErrorCode::InvalidCsv => 400,
             ErrorCode::Cancelled => 499,
             ErrorCode::Internal => 500,
         }
@@ -199,6 +202,12 @@ pub struct ErrorBody {
     /// Seconds to wait before retrying, for `RATE_LIMITED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// A finer-grained stable code, e.g. `CSV_RAGGED_ROW` under `INVALID_CSV`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The line of the input the error is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 /// The one JSON shape of every non-2xx response: `{"error": {"code", "message", ...}}`.
@@ -214,6 +223,8 @@ impl ApiError {
                 code,
                 message: message.into(),
                 retry_after_secs: None,
+                reason: None,
+                line: None,
             },
         }
     }
@@ -230,6 +241,56 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         self.error.code.http_status()
     }
+}
+
+/// Why an upload could not be read: `PAYLOAD_TOO_LARGE` past the size limit, else `INVALID_CSV`, with the
+/// CSV error's own code as `reason` and its line.
+impl From<crate::csv::CsvError> for ApiError {
+    fn from(e: crate::csv::CsvError) -> Self {
+        let code = match e {
+            crate::csv::CsvError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            _ => ErrorCode::InvalidCsv,
+        };
+        let mut err = ApiError::new(code, e.to_string());
+        err.error.reason = Some(e.code().to_owned());
+        err.error.line = e.line();
+        err
+    }
+}
+
+/// One of the caller's datasets, as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub id: String,
+    pub name: String,
+    /// A content hash of the uploaded bytes.
+    pub version: String,
+    pub row_count: u64,
+    pub column_count: u64,
+    pub size_bytes: u64,
+    pub created_at: String,
+}
+
+/// `GET /api/v1/datasets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetList {
+    pub datasets: Vec<DatasetSummary>,
+}
+
+/// `GET /api/v1/datasets/{id}` and the answer to an upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetDetail {
+    #[serde(flatten)]
+    pub summary: DatasetSummary,
+    pub profile: crate::profile::Profile,
+}
+
+/// `GET /api/v1/datasets/{id}/rows`: a page of rows, values as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetRows {
+    pub columns: Vec<String>,
+    pub offset: u64,
+    pub rows: Vec<Vec<serde_json::Value>>,
 }
 
 /// `GET /health`.

@@ -138,6 +138,26 @@ impl Visitor for Checker<'_> {
     }
 }
 
+/// A SQLite identifier, quoted so any column name (spaces, quotes, keywords) is safe.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The expression turning a staged text column into its inferred type.
+pub fn typed_column(name: &str, ty: crate::analyst::table::ColumnType) -> String {
+    use crate::analyst::table::ColumnType;
+    let c = quote_ident(name);
+    match ty {
+        ColumnType::Integer => format!("CAST(trim({c}) AS INTEGER) AS {c}"),
+        ColumnType::Float => format!("CAST(trim({c}) AS REAL) AS {c}"),
+        ColumnType::Boolean => format!(
+            "CASE lower(trim({c})) WHEN 'true' THEN 1 WHEN 'yes' THEN 1 WHEN 'false' THEN 0 WHEN 'no' THEN 0 END AS {c}"
+        ),
+        ColumnType::Date => format!("trim({c}) AS {c}"),
+        ColumnType::Text => c,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +184,16 @@ mod tests {
                 "{out}"
             );
         }
+    }
+
+    #[test]
+    fn any_column_name_quotes_safely() {
+        assert_eq!(quote_ident("unit \"price\""), "\"unit \"\"price\"\"\"");
+        let q = format!("SELECT {} FROM ds_sales", quote_ident("a\"; DROP TABLE x; --"));
+        assert!(
+            validate(&q, T, 5).is_ok(),
+            "one identifier, not a second statement"
+        );
     }
 
     #[test]

@@ -14,8 +14,10 @@ use datasage_tests::mock_provider::MockProvider;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+mod datasets;
 mod llm;
 
+use datasets::*;
 use llm::*;
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
@@ -76,6 +78,10 @@ fn main() -> ExitCode {
         a_disconnected_client_still_gets_its_call_logged,
         provider_failure_ends_the_stream_with_a_clear_error,
         usage_is_counted_when_the_provider_reports_none,
+        an_upload_lands_whole_with_profile_preview_and_delete,
+        the_sample_uploaded_profiles_like_an_independent_computation,
+        bad_uploads_are_refused_with_a_code_and_line_and_store_nothing,
+        another_users_dataset_does_not_exist_for_them,
         non_streaming_chat_returns_the_same_answer_shape,
         the_21st_request_in_a_minute_is_rate_limited_before_the_provider,
         concurrent_requests_admit_exactly_the_limit,

@@ -102,6 +102,30 @@ impl Api {
         self.post("/api/v1/chat", Some(token), &body).await
     }
 
+    /// `POST /api/v1/datasets?name=…` with a raw CSV body.
+    pub async fn upload(&self, token: &str, name: &str, csv: impl Into<reqwest::Body>) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url("/api/v1/datasets"))
+            .query(&[("name", name)])
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("upload: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> u16 {
+        let resp = self.http.delete(self.url(path)).bearer_auth(token).send().await;
+        resp.unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
+            .status()
+            .as_u16()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = self.http.get(self.url(path));
         if let Some(t) = token {

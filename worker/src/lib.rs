@@ -6,6 +6,7 @@
 mod auth;
 mod chat;
 mod config;
+mod datasets;
 mod db;
 mod error;
 mod providers;

@@ -4,7 +4,7 @@
 
 use datasage_shared::analyst::{chart, profile_markdown};
 use datasage_shared::api::{
-    AnswerMetadata, ChartConfig, ChatAnswer, Confidence, ErrorBody, ErrorCode, Phase, Usage,
+    AnswerMetadata, ApiError, ChartConfig, ChatAnswer, Confidence, ErrorBody, ErrorCode, Phase, Usage,
 };
 use datasage_shared::extract::{AnswerExtractor, Extracted, JsonOutcome};
 use datasage_shared::llm::{Collected, LlmEvent, LlmRequest, Message, TokenUsage};
@@ -124,11 +124,7 @@ pub async fn answer(
 }
 
 fn provider_error(message: String) -> ErrorBody {
-    ErrorBody {
-        code: ErrorCode::ProviderError,
-        message,
-        retry_after_secs: None,
-    }
+    ApiError::new(ErrorCode::ProviderError, message).error
 }
 
 const EMPTY_TWICE: &str =

@@ -8,7 +8,7 @@ mod llm;
 use std::sync::OnceLock;
 
 use datasage_shared::analyst::Table;
-use datasage_shared::api::{ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent};
+use datasage_shared::api::{ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent};
 use datasage_shared::pricing::PriceTable;
 use datasage_shared::prompt::Turn;
 use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus};
@@ -171,9 +171,5 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
 
 /// The result of an answer whose client went away.
 fn cancelled() -> ErrorBody {
-    ErrorBody {
-        code: ErrorCode::Cancelled,
-        message: "the client disconnected".into(),
-        retry_after_secs: None,
-    }
+    ApiError::new(ErrorCode::Cancelled, "the client disconnected").error
 }

@@ -1,6 +1,7 @@
 //! The router: matches method and path, then hands off to a thin handler.
 
 mod chat;
+mod datasets;
 mod dev_token;
 mod health;
 mod sessions;
@@ -23,12 +24,18 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Get, ["api", "v1", "sessions", id, "llm-calls"]) => {
             sessions::llm_calls(&req, &env, id).await
         }
+        (Method::Post, ["api", "v1", "datasets"]) => datasets::upload(req, &env).await,
+        (Method::Get, ["api", "v1", "datasets"]) => datasets::list(&req, &env).await,
+        (Method::Get, ["api", "v1", "datasets", id]) => datasets::get(&req, &env, id).await,
+        (Method::Delete, ["api", "v1", "datasets", id]) => datasets::delete(&req, &env, id).await,
+        (Method::Get, ["api", "v1", "datasets", id, "rows"]) => datasets::rows(&req, &env, id).await,
         (
             _,
             ["health"]
             | ["api", "v1", "auth", "dev-token"]
             | ["api", "v1", "chat", ..]
-            | ["api", "v1", "sessions", _, "llm-calls"],
+            | ["api", "v1", "sessions", _, "llm-calls"]
+            | ["api", "v1", "datasets", ..],
         ) => Err(Failure::api(
             ErrorCode::MethodNotAllowed,
             format!("{} is not allowed on {path}", req.method()),

@@ -1,0 +1,299 @@
+//! Dataset storage in D1. An upload streams into its own staging table as text; once the whole file has
+//! been read, one batch (a transaction) creates the typed table from it, drops the staging table and
+//! registers the dataset. Until that batch commits nothing is visible; if anything fails the staging
+//! table is dropped, and nothing already stored changes.
+
+use datasage_shared::api::{ApiError, DatasetDetail, DatasetRows, DatasetSummary, ErrorCode};
+use datasage_shared::csv::{CsvReader, Limits, Record};
+use datasage_shared::profile::{Profile, Profiler};
+use datasage_shared::sql::{quote_ident, typed_column};
+use futures::StreamExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use wasm_bindgen::JsValue;
+use worker::{ByteStream, D1Database, D1PreparedStatement};
+
+use crate::error::{Failure, Result};
+use crate::util::{now_iso, random_uuid};
+
+/// D1 binds at most 100 parameters per statement.
+const MAX_PARAMS: usize = 100;
+/// Statements sent per D1 batch while loading.
+const STATEMENTS_PER_BATCH: usize = 50;
+
+fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+    db.prepare(sql).bind(args).map_err(Failure::from)
+}
+
+/// Reads an upload, loads it and registers it; returns the new dataset.
+pub async fn upload(
+    db: &D1Database,
+    user_id: &str,
+    name: &str,
+    mut body: ByteStream,
+    limits: Limits,
+) -> Result<DatasetDetail> {
+    let id = random_uuid()?;
+    let table = format!("ds_{}", id.replace('-', ""));
+    let staging = format!("{table}_staging");
+    let loaded = load(db, &staging, &mut body, limits).await;
+    let (header, profile, version, size) = match loaded {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = db
+                .exec(&format!("DROP TABLE IF EXISTS {}", quote_ident(&staging)))
+                .await;
+            return Err(e);
+        }
+    };
+    let columns: Vec<String> = header
+        .iter()
+        .zip(&profile.columns)
+        .map(|(name, col)| typed_column(name, col.ty))
+        .collect();
+    let summary = DatasetSummary {
+        id: id.clone(),
+        name: name.to_owned(),
+        version,
+        row_count: profile.rows,
+        column_count: header.len() as u64,
+        size_bytes: size,
+        created_at: now_iso(),
+    };
+    let profile_json = serde_json::to_string(&profile).map_err(|e| Failure::Internal(e.to_string()))?;
+    let commit = db
+        .batch(vec![
+            stmt(
+                db,
+                &format!("CREATE TABLE {} AS SELECT {} FROM {}", quote_ident(&table), columns.join(", "), quote_ident(&staging)),
+                &[],
+            )?,
+            stmt(db, &format!("DROP TABLE {}", quote_ident(&staging)), &[])?,
+            stmt(
+                db,
+                "INSERT INTO datasets (id, user_id, name, table_name, version, row_count, column_count, size_bytes, profile, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                &[
+                    id.as_str().into(),
+                    user_id.into(),
+                    name.into(),
+                    table.as_str().into(),
+                    summary.version.as_str().into(),
+                    JsValue::from_f64(summary.row_count as f64),
+                    JsValue::from_f64(summary.column_count as f64),
+                    JsValue::from_f64(size as f64),
+                    profile_json.into(),
+                    summary.created_at.as_str().into(),
+                ],
+            )?,
+        ])
+        .await;
+    if let Err(e) = commit {
+        let _ = db
+            .exec(&format!("DROP TABLE IF EXISTS {}", quote_ident(&staging)))
+            .await;
+        return Err(e.into());
+    }
+    Ok(DatasetDetail { summary, profile })
+}
+
+/// Streams the body into the staging table; returns the header, profile, content hash and size.
+async fn load(
+    db: &D1Database,
+    staging: &str,
+    body: &mut ByteStream,
+    limits: Limits,
+) -> Result<(Vec<String>, Profile, String, u64)> {
+    let mut reader = CsvReader::new(limits);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut profiler: Option<Profiler> = None;
+    let mut pending: Vec<Record> = Vec::new();
+    loop {
+        let chunk = body.next().await;
+        let records = match &chunk {
+            Some(Ok(bytes)) => {
+                hasher.update(bytes);
+                size += bytes.len() as u64;
+                reader.push(bytes)
+            }
+            Some(Err(_)) => return Err(Failure::api(ErrorCode::BadRequest, "the upload was interrupted")),
+            None => reader.finish(),
+        }
+        .map_err(|e| Failure::Api(ApiError::from(e)))?;
+        if profiler.is_none() {
+            if let Some(header) = reader.header() {
+                let cols: Vec<String> = header
+                    .iter()
+                    .map(|h| format!("{} TEXT", quote_ident(h)))
+                    .collect();
+                db.exec(&format!(
+                    "CREATE TABLE {} ({})",
+                    quote_ident(staging),
+                    cols.join(", ")
+                ))
+                .await?;
+                profiler = Some(Profiler::new(header));
+            }
+        }
+        if let Some(p) = profiler.as_mut() {
+            records.iter().for_each(|r| p.observe(r));
+        }
+        pending.extend(records);
+        let header_len = reader.header().map_or(1, <[String]>::len).max(1);
+        let rows_per_statement = (MAX_PARAMS / header_len).max(1);
+        let full = rows_per_statement * STATEMENTS_PER_BATCH;
+        if pending.len() >= full || (chunk.is_none() && !pending.is_empty()) {
+            insert(
+                db,
+                staging,
+                header_len,
+                rows_per_statement,
+                std::mem::take(&mut pending),
+            )
+            .await?;
+        }
+        if chunk.is_none() {
+            break;
+        }
+    }
+    let header = reader.header().map(<[String]>::to_vec).unwrap_or_default();
+    let profile = profiler
+        .map(Profiler::finish)
+        .ok_or_else(|| Failure::Api(ApiError::from(datasage_shared::csv::CsvError::Empty)))?;
+    Ok((header, profile, format!("{:x}", hasher.finalize()), size))
+}
+
+async fn insert(
+    db: &D1Database,
+    staging: &str,
+    ncols: usize,
+    per_statement: usize,
+    rows: Vec<Record>,
+) -> Result<()> {
+    let row_sql = format!("({})", vec!["?"; ncols].join(", "));
+    for batch_rows in rows.chunks(per_statement * STATEMENTS_PER_BATCH) {
+        let mut statements = Vec::new();
+        for group in batch_rows.chunks(per_statement) {
+            let values = vec![row_sql.as_str(); group.len()].join(", ");
+            let args: Vec<JsValue> = group
+                .iter()
+                .flatten()
+                .map(|v| v.as_deref().map_or(JsValue::NULL, JsValue::from_str))
+                .collect();
+            statements.push(stmt(
+                db,
+                &format!("INSERT INTO {} VALUES {values}", quote_ident(staging)),
+                &args,
+            )?);
+        }
+        db.batch(statements).await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    name: String,
+    table_name: String,
+    version: String,
+    row_count: f64,
+    column_count: f64,
+    size_bytes: f64,
+    profile: String,
+    created_at: String,
+}
+
+impl Row {
+    fn summary(&self) -> DatasetSummary {
+        DatasetSummary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            row_count: self.row_count as u64,
+            column_count: self.column_count as u64,
+            size_bytes: self.size_bytes as u64,
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, name, table_name, version, row_count, column_count, size_bytes, profile, created_at";
+
+pub async fn list(db: &D1Database, user_id: &str) -> Result<Vec<DatasetSummary>> {
+    let rows: Vec<Row> = stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM datasets WHERE user_id = ?1 ORDER BY created_at DESC"),
+        &[user_id.into()],
+    )?
+    .all()
+    .await?
+    .results()?;
+    Ok(rows.iter().map(Row::summary).collect())
+}
+
+/// The caller's dataset, or 404 — another user's dataset does not exist for them.
+async fn owned(db: &D1Database, user_id: &str, id: &str) -> Result<Row> {
+    stmt(
+        db,
+        &format!("SELECT {COLUMNS} FROM datasets WHERE id = ?1 AND user_id = ?2"),
+        &[id.into(), user_id.into()],
+    )?
+    .first::<Row>(None)
+    .await?
+    .ok_or_else(|| Failure::api(ErrorCode::NotFound, "dataset not found"))
+}
+
+pub async fn detail(db: &D1Database, user_id: &str, id: &str) -> Result<DatasetDetail> {
+    let row = owned(db, user_id, id).await?;
+    let profile =
+        serde_json::from_str(&row.profile).map_err(|e| Failure::Internal(format!("stored profile: {e}")))?;
+    Ok(DatasetDetail {
+        summary: row.summary(),
+        profile,
+    })
+}
+
+pub async fn rows(db: &D1Database, user_id: &str, id: &str, offset: u64, limit: u64) -> Result<DatasetRows> {
+    let row = owned(db, user_id, id).await?;
+    let profile: Profile =
+        serde_json::from_str(&row.profile).map_err(|e| Failure::Internal(format!("stored profile: {e}")))?;
+    let columns: Vec<String> = profile.columns.iter().map(|c| c.name.clone()).collect();
+    let select: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+    let values: Vec<Vec<serde_json::Value>> = stmt(
+        db,
+        &format!(
+            "SELECT {} FROM {} ORDER BY rowid LIMIT ?1 OFFSET ?2",
+            select.join(", "),
+            quote_ident(&row.table_name)
+        ),
+        &[JsValue::from_f64(limit as f64), JsValue::from_f64(offset as f64)],
+    )?
+    .raw()
+    .await?;
+    Ok(DatasetRows {
+        columns,
+        offset,
+        rows: values,
+    })
+}
+
+pub async fn delete(db: &D1Database, user_id: &str, id: &str) -> Result<()> {
+    let row = owned(db, user_id, id).await?;
+    db.batch(vec![
+        stmt(
+            db,
+            "DELETE FROM datasets WHERE id = ?1",
+            &[row.id.as_str().into()],
+        )?,
+        stmt(
+            db,
+            &format!("DROP TABLE IF EXISTS {}", quote_ident(&row.table_name)),
+            &[],
+        )?,
+    ])
+    .await?;
+    Ok(())
+}
