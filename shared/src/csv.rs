@@ -462,15 +462,10 @@ mod tests {
                 text.push_str(&r.iter().map(quote).collect::<Vec<_>>().join(","));
                 text.push_str(eol);
             }
-            let bytes = text.as_bytes();
-            let mut points: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
-            points.sort_unstable();
             let mut reader = CsvReader::new(Limits::default());
             let mut got = Vec::new();
-            let mut prev = 0;
-            for p in points.into_iter().chain([bytes.len()]) {
-                got.extend(reader.push(&bytes[prev..p]).unwrap());
-                prev = p;
+            for chunk in crate::test_support::split_bytes(text.as_bytes(), &cuts) {
+                got.extend(reader.push(chunk).unwrap());
             }
             got.extend(reader.finish().unwrap());
             let want: Vec<Record> = rows.iter().map(|r| r.iter().map(|f| Some(f.clone())).collect()).collect();

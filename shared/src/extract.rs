@@ -396,14 +396,7 @@ mod tests {
         #[test]
         fn any_chunking_of_any_text_round_trips(text in "\\PC{0,80}", cuts in proptest::collection::vec(0usize..200, 0..10)) {
             let json = serde_json::json!({"confidence": "medium", "response_text": text, "chart_config": null}).to_string();
-            let mut points: Vec<usize> = cuts.into_iter().map(|c| c % (json.len() + 1)).filter(|c| json.is_char_boundary(*c)).collect();
-            points.sort_unstable();
-            let mut chunks = Vec::new();
-            let mut prev = 0;
-            for p in points.into_iter().chain([json.len()]) {
-                chunks.push(&json[prev..p]);
-                prev = p;
-            }
+            let chunks = crate::test_support::split_str(&json, &cuts);
             let (streamed, e) = run(&chunks);
             prop_assert_eq!(&streamed, &text);
             prop_assert_eq!(e.json, JsonOutcome::Complete);

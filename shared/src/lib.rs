@@ -17,6 +17,8 @@ pub mod provider;
 pub mod ratelimit;
 pub mod sql;
 pub mod sse;
+#[cfg(test)]
+mod test_support;
 pub mod text;
 pub mod tokens;
 pub mod tree;

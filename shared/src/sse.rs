@@ -192,15 +192,7 @@ mod tests {
             cuts in proptest::collection::vec(0usize..400, 0..20),
         ) {
             let stream: String = payloads.iter().map(|p| encode_data(p)).collect();
-            let bytes = stream.as_bytes();
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
-            cuts.sort_unstable();
-            let mut chunks = Vec::new();
-            let mut prev = 0;
-            for c in cuts.into_iter().chain([bytes.len()]) {
-                chunks.push(&bytes[prev..c]);
-                prev = c;
-            }
+            let chunks = crate::test_support::split_bytes(stream.as_bytes(), &cuts);
             let expected: Vec<SseEvent> = payloads.iter().map(|p| data(p)).collect();
             prop_assert_eq!(parse_all(&chunks), expected);
         }
