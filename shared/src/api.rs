@@ -119,6 +119,9 @@ pub struct AnswerMetadata {
     /// Dollars spent on the answer's LLM calls; `None` when a model has no known price.
     #[serde(default)]
     pub cost_usd: Option<f64>,
+    /// The dataset (and its version) the answer was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<DatasetRef>,
 }
 
 /// The final answer: the `complete` event's data, and the body of `POST /api/v1/chat`.
@@ -135,7 +138,10 @@ pub struct ChatAnswer {
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Analyzing,
-    Computing,
+    /// A model is choosing the queries to run.
+    Planning,
+    /// SQL is running over the dataset.
+    Querying,
     CallingModel,
     Writing,
 }
@@ -164,6 +170,8 @@ impl StreamEvent {
 pub enum ErrorCode {
     BadRequest,
     Unauthorized,
+    /// The resource exists but cannot be changed by the caller (the built-in sample dataset).
+    Forbidden,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -182,6 +190,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
@@ -269,6 +278,28 @@ pub struct DatasetSummary {
     pub column_count: u64,
     pub size_bytes: u64,
     pub created_at: String,
+    /// Privacy mode: only the schema and aggregate statistics (and the results a question needs) go to
+    /// external providers, never sample rows.
+    #[serde(default)]
+    pub privacy: bool,
+    /// The built-in sample every user has; it cannot be deleted.
+    #[serde(default)]
+    pub builtin: bool,
+}
+
+/// `PATCH /api/v1/datasets/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetUpdate {
+    pub privacy: bool,
+}
+
+/// Which data an answer was computed from, recorded with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetRef {
+    pub id: String,
+    pub name: String,
+    pub version: String,
 }
 
 /// `GET /api/v1/datasets`.

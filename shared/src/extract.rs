@@ -39,6 +39,14 @@ pub enum JsonOutcome {
     Missing,
 }
 
+/// One query a model asked for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PlannedQuery {
+    pub sql: String,
+    #[serde(default)]
+    pub purpose: String,
+}
+
 /// What a finished answer held.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extracted {
@@ -46,6 +54,8 @@ pub struct Extracted {
     pub response_text: Option<String>,
     pub chart_config: Option<Value>,
     pub confidence: Option<Confidence>,
+    /// Queries the model asked to run before answering (the plan's query reply).
+    pub queries: Vec<PlannedQuery>,
     pub json: JsonOutcome,
     /// Everything the model sent.
     pub raw: String,
@@ -274,6 +284,7 @@ impl AnswerExtractor {
                 response_text: blank_to_none(self.text),
                 chart_config: None,
                 confidence: None,
+                queries: Vec::new(),
                 json,
                 raw: self.raw,
             };
@@ -291,6 +302,13 @@ impl AnswerExtractor {
                     confidence: obj
                         .remove("confidence")
                         .and_then(|v| serde_json::from_value(v).ok()),
+                    queries: obj
+                        .remove("queries")
+                        .and_then(|v| serde_json::from_value::<Vec<PlannedQuery>>(v).ok())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|q| !q.sql.trim().is_empty())
+                        .collect(),
                     json: JsonOutcome::Complete,
                     raw: self.raw,
                 }
@@ -300,6 +318,7 @@ impl AnswerExtractor {
                 response_text: blank_to_none(self.text),
                 chart_config: None,
                 confidence: None,
+                queries: Vec::new(),
                 json: JsonOutcome::Malformed(other.err().unwrap_or_else(|| "not a JSON object".into())),
                 raw: self.raw,
             },
@@ -316,6 +335,29 @@ mod tests {
         let mut x = AnswerExtractor::new();
         let streamed: String = chunks.iter().map(|c| x.push(c)).collect();
         (streamed, x.finish())
+    }
+
+    #[test]
+    fn a_query_reply_streams_no_text_and_yields_its_queries() {
+        let (streamed, e) = run(&[
+            r#"{"queries": [{"sql": "SELECT COUNT(*) FROM data", "purpose": "rows"}, "#,
+            r#"{"sql": "  "}, {"sql": "SELECT 1 FROM data"}]}"#,
+        ]);
+        assert_eq!(streamed, "");
+        assert_eq!(e.response_text, None);
+        assert_eq!(
+            e.queries,
+            vec![
+                PlannedQuery {
+                    sql: "SELECT COUNT(*) FROM data".into(),
+                    purpose: "rows".into()
+                },
+                PlannedQuery {
+                    sql: "SELECT 1 FROM data".into(),
+                    purpose: String::new()
+                }
+            ]
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub mod pricing;
 pub mod profile;
 pub mod prompt;
 pub mod provider;
+pub mod query;
 pub mod ratelimit;
+pub mod schema;
 pub mod sql;
 pub mod sse;
 #[cfg(test)]

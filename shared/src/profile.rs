@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyst::table::{ColumnType, TypeNarrower};
 use crate::csv::Record;
+use crate::schema::{is_date, is_datetime, ColumnType, TypeNarrower};
 
 /// Rows kept as examples.
 pub const SAMPLE_ROWS: usize = 5;
@@ -183,7 +183,7 @@ impl ColumnState {
                 }
             }
         }
-        if cell.len() == 10 {
+        if is_date(cell) || is_datetime(cell) {
             let d = cell.to_owned();
             self.dates = Some(match self.dates.take() {
                 None => (d.clone(), d),
@@ -241,7 +241,7 @@ impl ColumnState {
             distinct_exact,
             numeric,
             top_values,
-            date_range: if ty == ColumnType::Date { self.dates } else { None },
+            date_range: if ty.is_temporal() { self.dates } else { None },
         }
     }
 }

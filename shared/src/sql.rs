@@ -12,6 +12,20 @@ use sqlparser::ast::{Expr, ObjectName, Query, SetExpr, Statement, Visit, Visitor
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
+use crate::schema::ColumnType;
+
+/// The name queries use for the dataset's table, whatever its storage name: short, readable in the
+/// execution tree, and the same for every dataset.
+pub const TABLE_ALIAS: &str = "data";
+
+/// The statement that runs a query validated against [`TABLE_ALIAS`] on the dataset stored in `table`.
+pub fn bind_table(validated: &str, table: &str) -> String {
+    format!(
+        "WITH {TABLE_ALIAS} AS (SELECT * FROM {}) {validated}",
+        quote_ident(table)
+    )
+}
+
 /// Why a query was refused; the reason is written to be given back to the model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("query rejected: {reason}")]
@@ -144,8 +158,7 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 /// The expression turning a staged text column into its inferred type.
-pub fn typed_column(name: &str, ty: crate::analyst::table::ColumnType) -> String {
-    use crate::analyst::table::ColumnType;
+pub fn typed_column(name: &str, ty: ColumnType) -> String {
     let c = quote_ident(name);
     match ty {
         ColumnType::Integer => format!("CAST(trim({c}) AS INTEGER) AS {c}"),
@@ -153,7 +166,7 @@ pub fn typed_column(name: &str, ty: crate::analyst::table::ColumnType) -> String
         ColumnType::Boolean => format!(
             "CASE lower(trim({c})) WHEN 'true' THEN 1 WHEN 'yes' THEN 1 WHEN 'false' THEN 0 WHEN 'no' THEN 0 END AS {c}"
         ),
-        ColumnType::Date => format!("trim({c}) AS {c}"),
+        ColumnType::Date | ColumnType::Datetime => format!("trim({c}) AS {c}"),
         ColumnType::Text => c,
     }
 }

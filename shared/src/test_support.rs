@@ -25,3 +25,90 @@ pub fn split_str<'a>(text: &'a str, cuts: &[usize]) -> Vec<&'a str> {
         .map(|b| std::str::from_utf8(b).unwrap_or_default())
         .collect()
 }
+
+/// A CSV loaded into an in-memory SQLite database exactly as the worker loads an upload into D1 (a text
+/// staging table, then one typed `CREATE TABLE … AS SELECT`), so SQL the analyst or a model writes is
+/// tested against a real SQLite engine.
+pub struct SqliteDataset {
+    pub profile: crate::profile::Profile,
+    conn: rusqlite::Connection,
+}
+
+const STORED: &str = "ds_test";
+
+impl SqliteDataset {
+    pub fn load(csv: &str) -> Self {
+        use crate::sql::{quote_ident, typed_column};
+        let (header, records) = crate::csv::read_all(csv.as_bytes(), crate::csv::Limits::default()).unwrap();
+        let profile = profile_of(csv);
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let cols: Vec<String> = header
+            .iter()
+            .map(|h| format!("{} TEXT", quote_ident(h)))
+            .collect();
+        conn.execute_batch(&format!("CREATE TABLE staging ({})", cols.join(", ")))
+            .unwrap();
+        let marks = vec!["?"; header.len()].join(", ");
+        let mut insert = conn
+            .prepare(&format!("INSERT INTO staging VALUES ({marks})"))
+            .unwrap();
+        for r in &records {
+            insert.execute(rusqlite::params_from_iter(r.iter())).unwrap();
+        }
+        drop(insert);
+        let typed: Vec<String> = header
+            .iter()
+            .zip(&profile.columns)
+            .map(|(h, c)| typed_column(h, c.ty))
+            .collect();
+        conn.execute_batch(&format!(
+            "CREATE TABLE {STORED} AS SELECT {} FROM staging",
+            typed.join(", ")
+        ))
+        .unwrap();
+        Self { profile, conn }
+    }
+
+    /// Validates `sql` as the worker does and runs it; panics on a rejected or failing query.
+    pub fn query(&self, sql: &str) -> crate::query::QueryResult {
+        self.try_query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub fn try_query(&self, sql: &str) -> Result<crate::query::QueryResult, String> {
+        use rusqlite::types::ValueRef;
+        let validated =
+            crate::sql::validate(sql, crate::sql::TABLE_ALIAS, 1_000).map_err(|e| e.to_string())?;
+        let mut stmt = self
+            .conn
+            .prepare(&crate::sql::bind_table(&validated, STORED))
+            .map_err(|e| e.to_string())?;
+        let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+        let n = columns.len();
+        let rows = stmt
+            .query_map([], |row| {
+                (0..n)
+                    .map(|i| {
+                        Ok(match row.get_ref(i)? {
+                            ValueRef::Null => serde_json::Value::Null,
+                            ValueRef::Integer(v) => v.into(),
+                            ValueRef::Real(v) => v.into(),
+                            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                            ValueRef::Blob(_) => serde_json::Value::Null,
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| e.to_string())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| e.to_string())?;
+        Ok(crate::query::QueryResult { columns, rows })
+    }
+}
+
+/// The profile of a CSV text.
+pub fn profile_of(csv: &str) -> crate::profile::Profile {
+    let (header, records) = crate::csv::read_all(csv.as_bytes(), crate::csv::Limits::default()).unwrap();
+    let mut profiler = crate::profile::Profiler::new(&header);
+    records.iter().for_each(|r| profiler.observe(r));
+    profiler.finish()
+}

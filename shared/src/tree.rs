@@ -37,6 +37,16 @@ pub struct LlmCallInfo {
     pub retries: u32,
 }
 
+/// Facts about one SQL query over the dataset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryInfo {
+    /// The SQL as it ran (or as proposed, when it was refused).
+    pub sql: String,
+    /// Rows returned; `None` when the query was refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
 /// One node of the tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TreeNode {
@@ -52,6 +62,8 @@ pub struct TreeNode {
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<LlmCallInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<QueryInfo>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<TreeNode>,
 }
@@ -116,6 +128,7 @@ impl TreeNode {
             duration_ms: None,
             detail: None,
             llm: None,
+            query: None,
             children: Vec::new(),
         }
     }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use datasage_shared::analyst::{profile_markdown, Table};
+use datasage_shared::analyst::profile_markdown;
+use datasage_shared::csv::{read_all, Limits};
+use datasage_shared::profile::Profiler;
 use datasage_shared::prompt::{build_messages, render, repair_messages, PromptInput, Turn};
 
 const SAMPLE: &str = include_str!("../../data/sample_sales.csv");
@@ -35,8 +37,10 @@ fn sample_input<'a>(profile: &'a str, history: &'a [Turn], question: &'a str) ->
 
 #[test]
 fn prompt_with_history_and_a_hostile_question_matches_golden() {
-    let table = Table::from_csv("sample_sales", SAMPLE).unwrap();
-    let profile = profile_markdown(&table);
+    let (header, records) = read_all(SAMPLE.as_bytes(), Limits::default()).unwrap();
+    let mut profiler = Profiler::new(&header);
+    records.iter().for_each(|r| profiler.observe(r));
+    let profile = profile_markdown("sample_sales", &profiler.finish(), false);
     let history = vec![
         Turn {
             question: "How many rows are there?".into(),

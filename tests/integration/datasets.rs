@@ -3,11 +3,58 @@
 
 use std::sync::Arc;
 
-use datasage_shared::analyst::{stats, Table};
-use datasage_tests::client::{fresh_user, token_for};
+use datasage_shared::api::StreamEvent;
+use datasage_tests::client::{fresh_user, token_for, Api};
 use serde_json::{json, Value};
 
-use super::Ctx;
+use super::{complete_of, logged_calls, Ctx};
+
+/// The sample's rows, split on commas (it has no quoted fields).
+fn sample_rows() -> Vec<Vec<String>> {
+    let csv =
+        std::fs::read_to_string(datasage_tests::repo_root().join("data/sample_sales.csv")).expect("sample");
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The sample's five products with the most revenue, computed independently of the worker.
+pub fn sample_top_products() -> Vec<(String, f64)> {
+    let mut sums: std::collections::BTreeMap<String, f64> = Default::default();
+    for r in sample_rows() {
+        *sums.entry(r[4].clone()).or_default() += r[10].parse::<f64>().unwrap_or(0.0);
+    }
+    let mut v: Vec<(String, f64)> = sums.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v.truncate(5);
+    v
+}
+
+/// The number in the markdown table cell after `key`'s cell, e.g. `| Desk | 1,234.50 |` → 1234.5.
+pub fn cell_after(markdown: &str, key: &str) -> Option<f64> {
+    let line = markdown.lines().find(|l| l.starts_with(&format!("| {key} |")))?;
+    line.split('|').nth(2)?.trim().replace(',', "").parse().ok()
+}
+
+/// The user's own datasets in a list (the shared sample left out).
+fn own(list: &Value) -> Vec<Value> {
+    list["datasets"]
+        .as_array()
+        .map(|ds| ds.iter().filter(|d| d["builtin"] != true).cloned().collect())
+        .unwrap_or_default()
+}
+
+async fn ask_about(
+    api: &Api,
+    token: &str,
+    session: &str,
+    dataset: &str,
+    question: &str,
+) -> Vec<datasage_tests::client::Timed> {
+    let body = json!({ "message": question, "session_id": session, "dataset_id": dataset });
+    api.stream(token, &body, |_| false).await
+}
 
 const AWKWARD: &[u8] = b"\xEF\xBB\xBFid,product name,price,in stock,added,note\r\n\
 1,\"Desk, oak\",449.5,true,2024-01-02,\"says \"\"hi\"\"\"\r\n\
@@ -50,7 +97,7 @@ pub async fn an_upload_lands_whole_with_profile_preview_and_delete(c: Arc<Ctx>) 
 
     let (status, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
     assert_eq!(status, 200);
-    assert_eq!(list["datasets"].as_array().map(Vec::len), Some(1));
+    assert_eq!(own(&list).len(), 1);
 
     let (status, page) = c
         .builtin
@@ -79,23 +126,25 @@ pub async fn an_upload_lands_whole_with_profile_preview_and_delete(c: Arc<Ctx>) 
         .await;
     assert_eq!((status, &body["error"]["code"]), (404, &json!("NOT_FOUND")));
     let (_, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
-    assert_eq!(list["datasets"], json!([]));
+    assert!(own(&list).is_empty());
 }
 
 pub async fn the_sample_uploaded_profiles_like_an_independent_computation(c: Arc<Ctx>) {
     let csv = std::fs::read(datasage_tests::repo_root().join("data/sample_sales.csv")).expect("sample");
-    let table = Table::from_csv("s", std::str::from_utf8(&csv).unwrap_or_default()).expect("sample parses");
-    let revenue = stats::numeric_summary(table.column("revenue").expect("revenue")).expect("numbers");
+    let revenue: Vec<f64> = sample_rows()
+        .iter()
+        .map(|r| r[10].parse().unwrap_or(0.0))
+        .collect();
+    let mean = revenue.iter().sum::<f64>() / revenue.len() as f64;
+    let min = revenue.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = revenue.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let token = token_for(&fresh_user("sample"));
     let (status, detail) = c.builtin.upload(&token, "sales", csv).await;
     assert_eq!(status, 201, "{detail}");
     assert_eq!(detail["row_count"], 3000);
     let r = &column(&detail, "revenue")["numeric"];
-    assert!((r["mean"].as_f64().unwrap_or(0.0) - revenue.mean).abs() < 1e-6);
-    assert_eq!(
-        (r["min"].as_f64(), r["max"].as_f64()),
-        (Some(revenue.min), Some(revenue.max))
-    );
+    assert!((r["mean"].as_f64().unwrap_or(0.0) - mean).abs() < 1e-6);
+    assert_eq!((r["min"].as_f64(), r["max"].as_f64()), (Some(min), Some(max)));
     assert_eq!(column(&detail, "region")["distinct"], 5);
 }
 
@@ -130,7 +179,7 @@ pub async fn bad_uploads_are_refused_with_a_code_and_line_and_store_nothing(c: A
         "a name is required"
     );
     let (_, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
-    assert_eq!(list["datasets"], json!([]), "nothing half-stored");
+    assert!(own(&list).is_empty(), "nothing half-stored");
 }
 
 pub async fn another_users_dataset_does_not_exist_for_them(c: Arc<Ctx>) {
@@ -154,10 +203,208 @@ pub async fn another_users_dataset_does_not_exist_for_them(c: Arc<Ctx>) {
         404
     );
     let (_, list) = c.builtin.get("/api/v1/datasets", Some(&other)).await;
-    assert_eq!(list["datasets"], json!([]));
+    assert!(own(&list).is_empty());
     let (status, _) = c
         .builtin
         .get(&format!("/api/v1/datasets/{id}"), Some(&owner))
         .await;
     assert_eq!(status, 200, "still there for its owner");
+}
+
+/// A shop's orders: Desk 1,000 + 250.50 = 1,250.50; Lamp 600; Chair 3 × 150 = 450; Rug 300; Vase 120;
+/// Mug 15 + NULL.
+const SHOP: &[u8] = b"order,product,revenue,day\n\
+1,Desk,1000,2024-01-05\n2,Lamp,600,2024-01-09\n3,Chair,150,2024-02-01\n4,Chair,150,2024-02-02\n\
+5,Chair,150,2024-02-03\n6,Rug,300,2024-02-20\n7,Desk,250.50,2024-03-01\n8,Vase,120,2024-03-02\n\
+9,Mug,15,2024-03-03\n10,Mug,,2024-03-04\n";
+
+pub async fn the_builtin_analyst_answers_on_an_upload_with_its_sql_in_the_tree(c: Arc<Ctx>) {
+    let user = fresh_user("shop");
+    let token = token_for(&user);
+    let (status, detail) = c.builtin.upload(&token, "shop orders", SHOP).await;
+    assert_eq!(status, 201, "{detail}");
+    let id = detail["id"].as_str().expect("id").to_owned();
+    let events = ask_about(
+        &c.builtin,
+        &token,
+        &user,
+        &id,
+        "What are the top 5 products by revenue?",
+    )
+    .await;
+    let answer = complete_of(&events);
+    assert!(
+        answer
+            .message
+            .starts_with("**Desk** leads with a total revenue of **1,250.50** (45.7% of the total)."),
+        "{}",
+        answer.message
+    );
+    for (product, revenue) in [
+        ("Desk", 1250.5),
+        ("Lamp", 600.0),
+        ("Chair", 450.0),
+        ("Rug", 300.0),
+        ("Vase", 120.0),
+    ] {
+        assert_eq!(
+            cell_after(&answer.message, product),
+            Some(revenue),
+            "{}",
+            answer.message
+        );
+    }
+    assert!(
+        answer.message.ends_with("Showing 5 of 6 groups."),
+        "{}",
+        answer.message
+    );
+    let chart = answer.chart_config.as_ref().expect("a bar chart");
+    assert_eq!(chart.x, "product");
+    let bars: Vec<(String, f64)> = chart
+        .data
+        .iter()
+        .map(|r| {
+            (
+                r["product"].as_str().unwrap_or("").to_owned(),
+                r["total revenue"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    assert_eq!(bars[0], ("Desk".to_owned(), 1250.5));
+    assert_eq!(bars.len(), 5);
+    let query = answer
+        .metadata
+        .execution_tree
+        .root
+        .children
+        .iter()
+        .find_map(|n| n.query.as_ref())
+        .expect("the SQL is in the tree");
+    assert!(
+        query.sql.contains("SUM(\"revenue\")") && query.sql.contains("LIMIT 5"),
+        "{}",
+        query.sql
+    );
+    assert_eq!(query.rows, Some(5));
+    let version = detail["version"].as_str().expect("version");
+    assert_eq!(
+        answer.metadata.dataset.as_ref().map(|d| d.version.as_str()),
+        Some(version)
+    );
+    assert!(events
+        .iter()
+        .any(|t| matches!(&t.event, StreamEvent::Status { message, .. } if message == "Running SQL…")));
+
+    let events = ask_about(&c.builtin, &token, &user, &id, "revenue by month").await;
+    let trend = complete_of(&events);
+    let points: Vec<(Value, Value)> = trend
+        .chart_config
+        .as_ref()
+        .expect("a line chart")
+        .data
+        .iter()
+        .map(|r| (r["month"].clone(), r["total revenue"].clone()))
+        .collect();
+    assert_eq!(
+        points,
+        [
+            (json!("2024-01"), json!(1600)),
+            (json!("2024-02"), json!(750)),
+            (json!("2024-03"), json!(385.5))
+        ]
+    );
+    let calls = logged_calls(&c.builtin, &token, &user, |calls| calls.len() == 2).await;
+    assert!(calls[0]["metadata"]["sql"]
+        .as_str()
+        .is_some_and(|s| s.contains("SUM")));
+}
+
+pub async fn chat_over_another_users_dataset_is_not_found(c: Arc<Ctx>) {
+    let (owner, other) = (fresh_user("mine"), fresh_user("theirs"));
+    let (status, detail) = c.builtin.upload(&token_for(&owner), "private", SHOP).await;
+    assert_eq!(status, 201, "{detail}");
+    let id = detail["id"].as_str().expect("id");
+    let body = json!({ "message": "How many rows?", "session_id": other, "dataset_id": id });
+    let (status, _, body) = c
+        .builtin
+        .post("/api/v1/chat", Some(&token_for(&other)), &body)
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("NOT_FOUND")),
+        "{body}"
+    );
+}
+
+pub async fn privacy_mode_keeps_rows_out_of_prompts_and_logs(c: Arc<Ctx>) {
+    let user = fresh_user("private");
+    let token = token_for(&user);
+    let (status, detail) = c
+        .llm
+        .upload_with(&token, "secret shop", SHOP, &[("privacy", "true")])
+        .await;
+    assert_eq!(status, 201, "{detail}");
+    assert_eq!(detail["privacy"], true);
+    let id = detail["id"].as_str().expect("id");
+    let question = format!("Total? [mock:sql=SELECT SUM(\"revenue\") AS total FROM data] {user}");
+    let events = ask_about(&c.llm, &token, &user, id, &question).await;
+    let answer = complete_of(&events);
+    assert!(
+        answer.message.contains("| 2735.5 |"),
+        "the results the question needs still go: {}",
+        answer.message
+    );
+    let reqs = c.mock.requests_containing(&user);
+    let system = reqs[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(system.contains("`product` | text"), "the schema goes: {system}");
+    assert!(
+        system.contains("min 15, max 1,000"),
+        "aggregate statistics go: {system}"
+    );
+    for value in ["Desk", "Chair", "Sample rows"] {
+        assert!(
+            !system.contains(value),
+            "{value} leaked into the prompt: {system}"
+        );
+    }
+    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 2).await;
+    assert_eq!(
+        calls[1]["prompt_excerpt"],
+        "<query results withheld: privacy mode>"
+    );
+
+    let (status, updated) = c
+        .llm
+        .patch(
+            &format!("/api/v1/datasets/{id}"),
+            &token,
+            &json!({"privacy": false}),
+        )
+        .await;
+    assert_eq!((status, &updated["privacy"]), (200, &json!(false)), "{updated}");
+}
+
+pub async fn the_sample_is_listed_for_everyone_and_cannot_be_deleted(c: Arc<Ctx>) {
+    let token = token_for(&fresh_user("sampler"));
+    let (status, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
+    assert_eq!(status, 200);
+    let sample = list["datasets"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["id"] == "sample"))
+        .cloned()
+        .expect("the sample is listed");
+    assert_eq!(
+        (sample["builtin"].clone(), sample["row_count"].clone()),
+        (json!(true), json!(3000))
+    );
+    assert_eq!(c.builtin.delete("/api/v1/datasets/sample", &token).await, 403);
+    let (status, _) = c
+        .builtin
+        .get("/api/v1/datasets/sample/rows?limit=2", Some(&token))
+        .await;
+    assert_eq!(status, 200, "still there");
 }

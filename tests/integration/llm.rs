@@ -133,7 +133,7 @@ pub async fn an_empty_answer_is_repaired_by_asking_again(c: Arc<Ctx>) {
         let calls = logged_calls(api, &token, &user, |calls| calls.len() == 2).await;
         assert_eq!(
             (&calls[0]["call_type"], &calls[0]["status"]),
-            (&json!("answer"), &json!("empty")),
+            (&json!("plan"), &json!("empty")),
             "{format}"
         );
         assert_eq!(
@@ -241,7 +241,8 @@ pub async fn calls_are_logged_with_usage_and_cost(c: Arc<Ctx>) {
     );
     assert_eq!(
         (&call["call_type"], &call["status"]),
-        (&json!("answer"), &json!("ok"))
+        (&json!("plan"), &json!("ok")),
+        "answered from the profile, in the first call"
     );
     assert_eq!(call["session_id"], user);
     assert_eq!(call["usage_source"], "reported");
@@ -300,29 +301,117 @@ pub async fn the_next_question_carries_the_conversation_so_far(c: Arc<Ctx>) {
         .is_some_and(|q| q.contains("And the runner-up?")));
 }
 
-pub async fn a_chart_the_model_asks_for_is_filled_from_the_data(c: Arc<Ctx>) {
-    let user = fresh_user("chart");
-    let events = ask(&c.llm, &user, "chart it [mock:chart=region,revenue]").await;
-    let answer = complete_of(&events);
-    let chart = answer.chart_config.as_ref().expect("a chart");
-    assert_eq!(
-        chart.data.len(),
-        5,
-        "one bar per region, computed — not the model's made-up row"
-    );
-    assert_eq!(chart.data[0]["region"], "West");
-    assert!((chart.data[0]["total revenue"].as_f64().unwrap_or(0.0) - 392_335.43).abs() < 0.01);
+const TOP_PRODUCTS_SQL: &str =
+    "SELECT \"product\", ROUND(SUM(\"revenue\"), 2) AS revenue FROM data GROUP BY 1 ORDER BY 2 DESC LIMIT 5";
 
-    let events = ask(&c.llm, &user, "chart [mock:chart=planet,revenue]").await;
-    let answer = complete_of(&events);
-    assert!(answer.chart_config.is_none(), "an invalid chart is dropped");
-    let note = find(&answer.metadata.execution_tree.root, &|n| {
-        n.detail.as_deref().is_some_and(|d| d.contains("chart dropped"))
-    });
-    assert!(note.is_some_and(|n| n
-        .detail
-        .as_deref()
-        .is_some_and(|d| d.contains("`planet` is not a column"))));
+pub async fn the_model_plans_sql_and_answers_from_the_results_with_a_chart_of_them(c: Arc<Ctx>) {
+    for (format, api) in both(&c) {
+        let user = fresh_user("plan");
+        let token = token_for(&user);
+        let question =
+            format!("Top 5 products by revenue? [mock:sql={TOP_PRODUCTS_SQL}][mock:chart=product,revenue]");
+        let events = ask(api, &user, &question).await;
+        let answer = complete_of(&events);
+        let expected = super::datasets::sample_top_products();
+        for (product, revenue) in &expected {
+            let shown = super::datasets::cell_after(&answer.message, product);
+            assert!(
+                shown.is_some_and(|v| (v - revenue).abs() < 0.006),
+                "{format}: the model saw the exact results for {product}: {}",
+                answer.message
+            );
+        }
+        let chart = answer.chart_config.as_ref().expect("a chart");
+        assert_eq!(
+            chart.data.len(),
+            5,
+            "{format}: the query's rows, not the model's made-up row"
+        );
+        for (row, (product, revenue)) in chart.data.iter().zip(&expected) {
+            assert_eq!(row["product"], json!(product));
+            assert!((row["revenue"].as_f64().unwrap_or(0.0) - revenue).abs() < 0.006);
+        }
+        let query = find(&answer.metadata.execution_tree.root, &|n| n.query.is_some()).expect("a query node");
+        let info = query.query.as_ref().expect("query info");
+        assert!(info.sql.contains("SUM(\"revenue\")"), "{format}: {}", info.sql);
+        assert_eq!(info.rows, Some(5));
+        assert!(query
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("5 rows in ")));
+        let statuses: Vec<String> = events
+            .iter()
+            .filter_map(|t| match &t.event {
+                StreamEvent::Status { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .collect();
+        for step in ["Planning query…", "Running SQL…", "Writing answer…"] {
+            assert!(
+                statuses.iter().any(|s| s == step),
+                "{format}: {step} in {statuses:?}"
+            );
+        }
+        assert_eq!(
+            answer.metadata.dataset.as_ref().map(|d| d.id.as_str()),
+            Some("sample")
+        );
+        let calls = logged_calls(api, &token, &user, |calls| calls.len() == 2).await;
+        let types: Vec<&str> = calls.iter().filter_map(|c| c["call_type"].as_str()).collect();
+        assert_eq!(
+            types,
+            ["plan", "answer"],
+            "{format}: every call of the plan logged"
+        );
+    }
+}
+
+pub async fn a_refused_query_goes_back_once_for_correction(c: Arc<Ctx>) {
+    let user = fresh_user("fix");
+    let token = token_for(&user);
+    let question =
+        format!("How many rows? [mock:sql=DELETE FROM data][mock:fix=SELECT COUNT(*) AS n FROM data] {user}");
+    let answer = complete_of(&ask(&c.llm, &user, &question).await).clone();
+    assert!(answer.message.contains("| 3000 |"), "{}", answer.message);
+    let calls = logged_calls(&c.llm, &token, &user, |calls| calls.len() == 3).await;
+    let types: Vec<&str> = calls.iter().filter_map(|c| c["call_type"].as_str()).collect();
+    assert_eq!(types, ["plan", "correction", "answer"]);
+    let reqs = c.mock.requests_containing(&user);
+    assert!(
+        reqs[1].question().contains("FAILED: query rejected"),
+        "the model is told why: {}",
+        reqs[1].question()
+    );
+    let refused = find(&answer.metadata.execution_tree.root, &|n| {
+        n.query.as_ref().is_some_and(|q| q.sql.contains("DELETE"))
+    })
+    .expect("the refused query is in the tree");
+    assert_eq!(refused.status, datasage_shared::tree::NodeStatus::Failed);
+    assert!(refused.detail.as_deref().is_some_and(|d| d.contains("rejected")));
+}
+
+pub async fn query_rounds_are_bounded(c: Arc<Ctx>) {
+    let user = fresh_user("rounds");
+    let events = ask(
+        &c.llm,
+        &user,
+        &format!("Loop [mock:sql-always=SELECT 1 AS one FROM data] {user}"),
+    )
+    .await;
+    match events.last().map(|t| &t.event) {
+        Some(StreamEvent::Error(e)) => {
+            assert_eq!(e.code, ErrorCode::ProviderError);
+            assert!(e.message.contains("within 3 rounds"), "{}", e.message);
+        }
+        other => panic!("expected an error event, got {other:?}"),
+    }
+    let reqs = c.mock.requests_containing(&user);
+    assert_eq!(
+        reqs.len(),
+        5,
+        "plan, 3 rounds of results, one re-ask — then it stops"
+    );
+    assert!(reqs[3].question().contains("No more queries can run"));
 }
 
 pub async fn a_disconnected_client_still_gets_its_call_logged(c: Arc<Ctx>) {

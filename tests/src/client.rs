@@ -104,16 +104,43 @@ impl Api {
 
     /// `POST /api/v1/datasets?name=…` with a raw CSV body.
     pub async fn upload(&self, token: &str, name: &str, csv: impl Into<reqwest::Body>) -> (u16, Value) {
+        self.upload_with(token, name, csv, &[]).await
+    }
+
+    /// Like [`Api::upload`], with more query parameters (`privacy=true`).
+    pub async fn upload_with(
+        &self,
+        token: &str,
+        name: &str,
+        csv: impl Into<reqwest::Body>,
+        params: &[(&str, &str)],
+    ) -> (u16, Value) {
         let resp = self
             .http
             .post(self.url("/api/v1/datasets"))
             .query(&[("name", name)])
+            .query(params)
             .bearer_auth(token)
             .header("content-type", "text/csv")
             .body(csv)
             .send()
             .await
             .unwrap_or_else(|e| panic!("upload: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// `PATCH` with a JSON body.
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PATCH {path}: {e}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))

@@ -11,7 +11,11 @@
 //! - `[mock:fixture=openai/text_with_usage]`: a recorded stream replayed from the fixtures, `[mock:pace=MS]`
 //!   pausing between its chunks;
 //! - `[mock:status=500]`: an HTTP error in the provider's own error format; `[mock:cut]`: a stream that
-//!   breaks off before finishing.
+//!   breaks off before finishing;
+//! - `[mock:sql=SELECT …]`: the SQL plan — first a query reply asking for that query; once results come
+//!   back, an answer quoting the results verbatim (with `[mock:chart=X,Y]`, a chart of those result
+//!   columns); `[mock:fix=SELECT …]` is the corrected query sent when a result says `FAILED`;
+//!   `[mock:sql-always=SELECT …]` asks for queries in every reply, never answering.
 //!
 //! Every request is recorded, so tests can assert on the prompt and headers.
 
@@ -163,7 +167,12 @@ async fn handle(
         Format::OpenAi
     };
     let marks = markers(&rec.conversation());
-    let is_repair = rec.question().contains("empty or missing");
+    let last = rec.question();
+    let is_repair = last.contains("empty or missing");
+    let results = last
+        .split_once("<results>\n")
+        .and_then(|(_, rest)| rest.split_once("</results>"))
+        .map(|(inside, _)| inside.trim().to_owned());
     let model = rec.body["model"].as_str().unwrap_or("mock-model").to_owned();
     if let Ok(mut r) = shared.requests.lock() {
         r.push(rec);
@@ -188,6 +197,13 @@ async fn handle(
         .unwrap_or(Duration::ZERO);
     if let Some(name) = mark("fixture") {
         return replay_fixture(name, pace);
+    }
+    if let Some(reply) = plan_reply(&mark, results.as_deref(), is_repair) {
+        let frames = match format {
+            Format::OpenAi => openai_frames(&model, &split(&reply), true),
+            Format::Anthropic => anthropic_frames(&model, &split(&reply), true),
+        };
+        return sse_response(frames, pace);
     }
     let (pieces, delay) = match (mark("paced"), mark("answer"), mark("chart")) {
         (Some(_), _, _) => {
@@ -229,6 +245,33 @@ async fn handle(
         Format::Anthropic => anthropic_frames(&model, &pieces, finish),
     };
     sse_response(frames, delay)
+}
+
+/// The SQL plan's replies: queries first, then an answer from the results (see the module docs).
+fn plan_reply<'a>(
+    mark: &dyn Fn(&str) -> Option<&'a str>,
+    results: Option<&str>,
+    is_repair: bool,
+) -> Option<String> {
+    let queries = |sql: &str| json!({"queries": [{"sql": sql, "purpose": "mock query"}]}).to_string();
+    if let Some(sql) = mark("sql-always") {
+        return Some(queries(sql));
+    }
+    match results {
+        Some(r) if r.contains("FAILED:") && mark("fix").is_some() => mark("fix").map(queries),
+        Some(r) if mark("sql").is_some() => {
+            let chart = mark("chart").map(|spec| {
+                let (x, y) = spec.split_once(',').unwrap_or((spec, "revenue"));
+                json!({"type": "bar", "x": x, "y": y, "title": "Mock chart", "data": [{"made": "up"}]})
+            });
+            Some(
+                json!({"response_text": format!("From the results:\n\n{r}"), "chart_config": chart, "confidence": "high"})
+                    .to_string(),
+            )
+        }
+        None if !is_repair => mark("sql").map(queries),
+        _ => None,
+    }
 }
 
 fn answer_json(text: &str) -> String {

@@ -2,19 +2,22 @@
 //! been read, one batch (a transaction) creates the typed table from it, drops the staging table and
 //! registers the dataset. Until that batch commits nothing is visible; if anything fails the staging
 //! table is dropped, and nothing already stored changes.
+//!
+//! The bundled sample is stored the same way (owned by [`SHARED_OWNER`], visible to everyone), loaded on
+//! first use, so every question — on the sample or an upload — is answered by SQL over D1.
 
-use datasage_shared::api::{ApiError, DatasetDetail, DatasetRows, DatasetSummary, ErrorCode};
+use datasage_shared::api::{ApiError, DatasetDetail, DatasetRef, DatasetRows, DatasetSummary, ErrorCode};
 use datasage_shared::csv::{CsvReader, Limits, Record};
 use datasage_shared::profile::{Profile, Profiler};
 use datasage_shared::sql::{quote_ident, typed_column};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::JsValue;
-use worker::{ByteStream, D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement};
 
 use crate::error::{Failure, Result};
-use crate::util::{now_iso, random_uuid};
+use crate::util::{now_iso, now_ms, random_uuid};
 
 /// D1 binds at most 100 parameters per statement.
 const MAX_PARAMS: usize = 100;
@@ -25,17 +28,60 @@ fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatem
     db.prepare(sql).bind(args).map_err(Failure::from)
 }
 
+/// The id of the bundled sample dataset.
+pub const SAMPLE_ID: &str = "sample";
+const SAMPLE_NAME: &str = "sample_sales";
+const SAMPLE_CSV: &[u8] = include_bytes!("../../data/sample_sales.csv");
+/// The owner of datasets every user can read (the sample).
+const SHARED_OWNER: &str = "*";
+
+/// Prefix of staging tables; one older than an upload can take is left over from a killed worker.
+const STAGING_PREFIX: &str = "staging_";
+
+/// A dataset a question is asked about.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub id: String,
+    pub name: String,
+    pub table_name: String,
+    pub version: String,
+    pub profile: Profile,
+    pub privacy: bool,
+}
+
+impl Dataset {
+    pub fn reference(&self) -> DatasetRef {
+        DatasetRef {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+        }
+    }
+}
+
+/// What an upload is stored as.
+pub struct NewDataset<'a> {
+    pub owner: &'a str,
+    pub id: String,
+    pub name: &'a str,
+    pub privacy: bool,
+    pub limits: Limits,
+}
+
 /// Reads an upload, loads it and registers it; returns the new dataset.
-pub async fn upload(
-    db: &D1Database,
-    user_id: &str,
-    name: &str,
-    mut body: ByteStream,
-    limits: Limits,
-) -> Result<DatasetDetail> {
-    let id = random_uuid()?;
+pub async fn upload<S>(db: &D1Database, new: NewDataset<'_>, mut body: S) -> Result<DatasetDetail>
+where
+    S: Stream<Item = worker::Result<Vec<u8>>> + Unpin,
+{
+    let NewDataset {
+        owner: user_id,
+        id,
+        name,
+        privacy,
+        limits,
+    } = new;
     let table = format!("ds_{}", id.replace('-', ""));
-    let staging = format!("{table}_staging");
+    let staging = format!("{STAGING_PREFIX}{}_{}", now_ms(), random_uuid()?.replace('-', ""));
     let loaded = load(db, &staging, &mut body, limits).await;
     let (header, profile, version, size) = match loaded {
         Ok(done) => done,
@@ -59,6 +105,8 @@ pub async fn upload(
         column_count: header.len() as u64,
         size_bytes: size,
         created_at: now_iso(),
+        privacy,
+        builtin: user_id == SHARED_OWNER,
     };
     let profile_json = serde_json::to_string(&profile).map_err(|e| Failure::Internal(e.to_string()))?;
     let commit = db
@@ -71,8 +119,8 @@ pub async fn upload(
             stmt(db, &format!("DROP TABLE {}", quote_ident(&staging)), &[])?,
             stmt(
                 db,
-                "INSERT INTO datasets (id, user_id, name, table_name, version, row_count, column_count, size_bytes, profile, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO datasets (id, user_id, name, table_name, version, row_count, column_count, size_bytes, profile, created_at, privacy) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 &[
                     id.as_str().into(),
                     user_id.into(),
@@ -84,6 +132,7 @@ pub async fn upload(
                     JsValue::from_f64(size as f64),
                     profile_json.into(),
                     summary.created_at.as_str().into(),
+                    JsValue::from_f64(f64::from(u8::from(privacy))),
                 ],
             )?,
         ])
@@ -98,12 +147,15 @@ pub async fn upload(
 }
 
 /// Streams the body into the staging table; returns the header, profile, content hash and size.
-async fn load(
+async fn load<S>(
     db: &D1Database,
     staging: &str,
-    body: &mut ByteStream,
+    body: &mut S,
     limits: Limits,
-) -> Result<(Vec<String>, Profile, String, u64)> {
+) -> Result<(Vec<String>, Profile, String, u64)>
+where
+    S: Stream<Item = worker::Result<Vec<u8>>> + Unpin,
+{
     let mut reader = CsvReader::new(limits);
     let mut hasher = Sha256::new();
     let mut size = 0u64;
@@ -203,6 +255,8 @@ struct Row {
     size_bytes: f64,
     profile: String,
     created_at: String,
+    user_id: String,
+    privacy: f64,
 }
 
 impl Row {
@@ -215,18 +269,83 @@ impl Row {
             column_count: self.column_count as u64,
             size_bytes: self.size_bytes as u64,
             created_at: self.created_at.clone(),
+            privacy: self.privacy != 0.0,
+            builtin: self.user_id == SHARED_OWNER,
         }
+    }
+
+    fn profile(&self) -> Result<Profile> {
+        serde_json::from_str(&self.profile).map_err(|e| Failure::Internal(format!("stored profile: {e}")))
     }
 }
 
 const COLUMNS: &str =
-    "id, name, table_name, version, row_count, column_count, size_bytes, profile, created_at";
+    "id, name, table_name, version, row_count, column_count, size_bytes, profile, created_at, user_id, privacy";
+
+/// Loads the bundled sample on first use. Concurrent first uses may both load it; only one registers it
+/// (its table name is unique), and the other's staging table is dropped.
+async fn ensure_sample(db: &D1Database) -> Result<()> {
+    let exists = |db: &D1Database| {
+        let q = stmt(db, "SELECT id FROM datasets WHERE id = ?1", &[SAMPLE_ID.into()]);
+        async move { Ok::<bool, Failure>(q?.first::<serde_json::Value>(Some("id")).await?.is_some()) }
+    };
+    if exists(db).await? {
+        return Ok(());
+    }
+    let body = futures::stream::iter([Ok(SAMPLE_CSV.to_vec())]);
+    let new = NewDataset {
+        owner: SHARED_OWNER,
+        id: SAMPLE_ID.to_owned(),
+        name: SAMPLE_NAME,
+        privacy: false,
+        limits: Limits::default(),
+    };
+    match upload(db, new, body).await {
+        Ok(_) => Ok(()),
+        Err(_) if exists(db).await? => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Drops staging tables left behind by uploads that never finished (a worker killed mid-upload): any
+/// older than an hour. Runs after each upload, so leftovers never pile up.
+pub async fn sweep_staging(db: &D1Database) -> Result<()> {
+    #[derive(Deserialize)]
+    struct Name {
+        name: String,
+    }
+    let names: Vec<Name> = stmt(
+        db,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?1",
+        &[format!("{STAGING_PREFIX}%").into()],
+    )?
+    .all()
+    .await?
+    .results()?;
+    let cutoff = now_ms().saturating_sub(60 * 60 * 1000);
+    for n in names {
+        let started = n
+            .name
+            .strip_prefix(STAGING_PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|ms| ms.parse::<u64>().ok());
+        if started.is_some_and(|ms| ms < cutoff) {
+            db.exec(&format!("DROP TABLE IF EXISTS {}", quote_ident(&n.name)))
+                .await?;
+        }
+    }
+    Ok(())
+}
 
 pub async fn list(db: &D1Database, user_id: &str) -> Result<Vec<DatasetSummary>> {
+    ensure_sample(db).await?;
     let rows: Vec<Row> = stmt(
         db,
-        &format!("SELECT {COLUMNS} FROM datasets WHERE user_id = ?1 ORDER BY created_at DESC"),
-        &[user_id.into()],
+        &format!(
+            "SELECT {COLUMNS} FROM datasets WHERE user_id = ?1 OR user_id = ?2 \
+             ORDER BY user_id = ?2, created_at DESC"
+        ),
+        &[user_id.into(), SHARED_OWNER.into()],
     )?
     .all()
     .await?
@@ -234,12 +353,15 @@ pub async fn list(db: &D1Database, user_id: &str) -> Result<Vec<DatasetSummary>>
     Ok(rows.iter().map(Row::summary).collect())
 }
 
-/// The caller's dataset, or 404 — another user's dataset does not exist for them.
+/// The caller's dataset (or the shared sample), or 404 — another user's dataset does not exist for them.
 async fn owned(db: &D1Database, user_id: &str, id: &str) -> Result<Row> {
+    if id == SAMPLE_ID {
+        ensure_sample(db).await?;
+    }
     stmt(
         db,
-        &format!("SELECT {COLUMNS} FROM datasets WHERE id = ?1 AND user_id = ?2"),
-        &[id.into(), user_id.into()],
+        &format!("SELECT {COLUMNS} FROM datasets WHERE id = ?1 AND (user_id = ?2 OR user_id = ?3)"),
+        &[id.into(), user_id.into(), SHARED_OWNER.into()],
     )?
     .first::<Row>(None)
     .await?
@@ -248,18 +370,53 @@ async fn owned(db: &D1Database, user_id: &str, id: &str) -> Result<Row> {
 
 pub async fn detail(db: &D1Database, user_id: &str, id: &str) -> Result<DatasetDetail> {
     let row = owned(db, user_id, id).await?;
-    let profile =
-        serde_json::from_str(&row.profile).map_err(|e| Failure::Internal(format!("stored profile: {e}")))?;
     Ok(DatasetDetail {
         summary: row.summary(),
-        profile,
+        profile: row.profile()?,
+    })
+}
+
+/// The dataset a question is about, if the caller may read it.
+pub async fn find(db: &D1Database, user_id: &str, id: &str) -> Result<Dataset> {
+    let row = owned(db, user_id, id).await?;
+    Ok(Dataset {
+        profile: row.profile()?,
+        privacy: row.privacy != 0.0,
+        id: row.id,
+        name: row.name,
+        table_name: row.table_name,
+        version: row.version,
+    })
+}
+
+/// Switches a dataset's privacy mode.
+pub async fn set_privacy(db: &D1Database, user_id: &str, id: &str, privacy: bool) -> Result<DatasetSummary> {
+    let row = owned(db, user_id, id).await?;
+    if row.user_id == SHARED_OWNER {
+        return Err(Failure::api(
+            ErrorCode::Forbidden,
+            "the built-in sample dataset cannot be changed",
+        ));
+    }
+    stmt(
+        db,
+        "UPDATE datasets SET privacy = ?1 WHERE id = ?2",
+        &[
+            JsValue::from_f64(f64::from(u8::from(privacy))),
+            row.id.as_str().into(),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(DatasetSummary {
+        privacy,
+        ..row.summary()
     })
 }
 
 pub async fn rows(db: &D1Database, user_id: &str, id: &str, offset: u64, limit: u64) -> Result<DatasetRows> {
     let row = owned(db, user_id, id).await?;
-    let profile: Profile =
-        serde_json::from_str(&row.profile).map_err(|e| Failure::Internal(format!("stored profile: {e}")))?;
+    let profile = row.profile()?;
     let columns: Vec<String> = profile.columns.iter().map(|c| c.name.clone()).collect();
     let select: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
     let values: Vec<Vec<serde_json::Value>> = stmt(
@@ -282,6 +439,12 @@ pub async fn rows(db: &D1Database, user_id: &str, id: &str, offset: u64, limit: 
 
 pub async fn delete(db: &D1Database, user_id: &str, id: &str) -> Result<()> {
     let row = owned(db, user_id, id).await?;
+    if row.user_id == SHARED_OWNER {
+        return Err(Failure::api(
+            ErrorCode::Forbidden,
+            "the built-in sample dataset cannot be deleted",
+        ));
+    }
     db.batch(vec![
         stmt(
             db,

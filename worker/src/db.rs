@@ -1,7 +1,7 @@
 //! D1 access: sessions, messages and the LLM call log. Every write of one answer goes in one batch, so a
 //! failure stores nothing rather than half of it.
 
-use datasage_shared::api::{LlmCallRecord, Usage};
+use datasage_shared::api::{DatasetRef, LlmCallRecord, Usage};
 use datasage_shared::prompt::Turn;
 use datasage_shared::text::excerpt;
 use serde::Deserialize;
@@ -38,6 +38,8 @@ pub struct AnswerLog {
     pub user_id: String,
     pub session_id: String,
     pub question: String,
+    /// The dataset the question was about, and its version.
+    pub dataset: DatasetRef,
     /// The final answer text; `None` when the answer failed or was cancelled.
     pub answer: Option<(String, serde_json::Value)>,
     pub calls: Vec<CallLog>,
@@ -90,14 +92,23 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
     let now = now_iso();
     let mut batch = vec![stmt(
         db,
-        "INSERT INTO chat_messages (id, session_id, user_id, role, content, created_at) VALUES (?1, ?2, ?3, 'user', ?4, ?5)",
-        &[random_uuid()?.into(), log.session_id.as_str().into(), log.user_id.as_str().into(), log.question.as_str().into(), now.as_str().into()],
+        "INSERT INTO chat_messages (id, session_id, user_id, role, content, created_at, dataset_id, dataset_version) \
+         VALUES (?1, ?2, ?3, 'user', ?4, ?5, ?6, ?7)",
+        &[
+            random_uuid()?.into(),
+            log.session_id.as_str().into(),
+            log.user_id.as_str().into(),
+            log.question.as_str().into(),
+            now.as_str().into(),
+            log.dataset.id.as_str().into(),
+            log.dataset.version.as_str().into(),
+        ],
     )?];
     if let Some((text, metadata)) = &log.answer {
         batch.push(stmt(
             db,
-            "INSERT INTO chat_messages (id, session_id, user_id, role, content, metadata, created_at) \
-             VALUES (?1, ?2, ?3, 'assistant', ?4, ?5, ?6)",
+            "INSERT INTO chat_messages (id, session_id, user_id, role, content, metadata, created_at, dataset_id, \
+             dataset_version) VALUES (?1, ?2, ?3, 'assistant', ?4, ?5, ?6, ?7, ?8)",
             &[
                 random_uuid()?.into(),
                 log.session_id.as_str().into(),
@@ -105,6 +116,8 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
                 text.as_str().into(),
                 metadata.to_string().into(),
                 now.as_str().into(),
+                log.dataset.id.as_str().into(),
+                log.dataset.version.as_str().into(),
             ],
         )?);
     }

@@ -10,6 +10,7 @@ mod datasets;
 mod db;
 mod error;
 mod providers;
+mod query;
 mod rate_limiter;
 mod routes;
 mod util;

@@ -1,16 +1,14 @@
-//! Charts a model asks for, filled with data computed from the table: the model chooses the chart and
-//! names the columns; the numbers never come from the model.
+//! Charts a model asks for, filled with the rows its queries returned: the model chooses the chart and
+//! names the result columns; the numbers never come from the model.
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use super::format::label;
-use super::stats::{self, Agg};
-use super::table::{ColumnType, Table};
 use crate::api::{ChartConfig, ChartType};
+use crate::query::QueryResult;
 
-/// Most groups a chart shows.
-pub const MAX_GROUPS: usize = 50;
+/// Most points a chart shows.
+pub const MAX_POINTS: usize = 500;
 
 #[derive(Deserialize)]
 struct Spec {
@@ -19,53 +17,63 @@ struct Spec {
     x: String,
     y: String,
     #[serde(default)]
+    series: Option<String>,
+    #[serde(default)]
     title: Option<String>,
 }
 
-/// Validates a model's `chart_config` against the table and computes its data: `y` summed per `x` value
-/// (or rows counted, when `y` is `count`). The error says why a chart was dropped.
-pub fn fill(table: &Table, spec: &Json) -> Result<ChartConfig, String> {
+/// Validates a model's `chart_config` against the query results (the newest result holding its columns
+/// is used) and fills its data from that result's rows. The error says why a chart was dropped.
+pub fn fill(results: &[QueryResult], spec: &Json) -> Result<ChartConfig, String> {
     let spec: Spec =
         serde_json::from_value(spec.clone()).map_err(|e| format!("chart_config is not valid: {e}"))?;
-    let x = table
-        .column(&spec.x)
-        .ok_or_else(|| format!("chart x `{}` is not a column", spec.x))?;
-    if x.ty.is_numeric() && spec.chart_type != ChartType::Scatter {
-        return Err(format!(
-            "chart x `{}` is numeric; a category or date column is needed",
-            spec.x
-        ));
+    if results.is_empty() {
+        return Err("no query ran, so there is no data to chart".into());
     }
-    let (metric, agg, y_label) = if spec.y.eq_ignore_ascii_case("count") {
-        (None, Agg::Count, "count".to_owned())
-    } else {
-        let y = table
-            .column(&spec.y)
-            .ok_or_else(|| format!("chart y `{}` is not a column", spec.y))?;
-        if !y.ty.is_numeric() {
-            return Err(format!("chart y `{}` is not numeric", spec.y));
-        }
-        (Some(y), Agg::Sum, format!("total {}", label(&y.name)))
-    };
-    let mut groups = stats::group_by(x, metric, agg);
-    if x.ty == ColumnType::Date || spec.chart_type == ChartType::Line {
-        groups.sort_by(|a, b| a.0.cmp(&b.0)); // chronological, not by size
+    let wanted: Vec<&str> = [
+        Some(spec.x.as_str()),
+        Some(spec.y.as_str()),
+        spec.series.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let r = results
+        .iter()
+        .rev()
+        .find(|r| wanted.iter().all(|c| r.column(c).is_some()))
+        .ok_or_else(|| {
+            let available: Vec<String> = results
+                .iter()
+                .flat_map(|r| r.columns.iter().map(|c| format!("`{c}`")))
+                .collect();
+            format!(
+                "no query result has the columns {}; available: {}",
+                wanted
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                available.join(", ")
+            )
+        })?;
+    let indexes: Vec<usize> = wanted.iter().filter_map(|c| r.column(c)).collect();
+    let y = indexes[1];
+    if spec.chart_type != ChartType::Table && !r.rows.iter().any(|row| row[y].is_number()) {
+        return Err(format!("chart y `{}` has no numbers", spec.y));
     }
-    if groups.is_empty() {
+    if r.rows.is_empty() {
         return Err("the chart would have no data".into());
     }
-    groups.truncate(MAX_GROUPS);
-    let data = groups
-        .into_iter()
-        .map(|(k, v)| {
-            let mut row = Map::new();
-            row.insert(x.name.clone(), Json::String(k));
-            let rounded = (v * 100.0).round() / 100.0;
-            row.insert(
-                y_label.clone(),
-                serde_json::Number::from_f64(rounded).map_or(Json::Null, Json::Number),
-            );
-            row
+    let data: Vec<Map<String, Json>> = r
+        .rows
+        .iter()
+        .take(MAX_POINTS)
+        .map(|row| {
+            indexes
+                .iter()
+                .map(|&i| (r.columns[i].clone(), row[i].clone()))
+                .collect()
         })
         .collect();
     Ok(ChartConfig {
@@ -73,10 +81,10 @@ pub fn fill(table: &Table, spec: &Json) -> Result<ChartConfig, String> {
         title: spec
             .title
             .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| format!("{y_label} by {}", label(&x.name))),
-        x: x.name.clone(),
-        y: y_label,
-        series: None,
+            .unwrap_or_else(|| format!("{} by {}", r.columns[y], r.columns[indexes[0]])),
+        x: r.columns[indexes[0]].clone(),
+        y: r.columns[y].clone(),
+        series: spec.series.and(indexes.get(2).map(|&i| r.columns[i].clone())),
         data,
     })
 }
@@ -86,66 +94,50 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn t() -> Table {
-        Table::from_csv(
-            "t",
-            "day,region,revenue\n2024-01-02,N,10\n2024-01-01,S,5\n2024-01-02,S,2.5\n",
+    fn results() -> Vec<QueryResult> {
+        vec![
+            QueryResult {
+                columns: vec!["n".into()],
+                rows: vec![vec![json!(5)]],
+            },
+            QueryResult {
+                columns: vec!["product".into(), "revenue".into()],
+                rows: vec![vec![json!("Desk"), json!(120.5)], vec![json!("Lamp"), json!(80)]],
+            },
+        ]
+    }
+
+    #[test]
+    fn the_chart_data_is_the_query_rows_not_the_models_numbers() {
+        let c = fill(
+            &results(),
+            &json!({"type": "bar", "x": "product", "y": "revenue", "data": [{"product": "Desk", "revenue": 1e9}]}),
         )
-        .unwrap()
+        .unwrap();
+        assert_eq!(c.chart_type, ChartType::Bar);
+        assert_eq!(c.title, "revenue by product");
+        assert_eq!(c.data.len(), 2);
+        assert_eq!(c.data[0]["revenue"], json!(120.5));
     }
 
     #[test]
-    fn a_valid_spec_gets_computed_data_whatever_numbers_the_model_sent() {
-        let spec = json!({"type": "bar", "x": "region", "y": "revenue", "title": "Rev", "data": [{"region": "N", "revenue": 1e9}]});
-        let c = fill(&t(), &spec).unwrap();
-        assert_eq!(c.title, "Rev");
-        assert_eq!(
-            c.data,
-            vec![
-                json!({"region": "N", "total revenue": 10.0})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-                json!({"region": "S", "total revenue": 7.5})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            ]
+    fn a_chart_of_columns_no_query_returned_is_dropped_with_the_reason() {
+        let why = fill(&results(), &json!({"type": "bar", "x": "region", "y": "revenue"})).unwrap_err();
+        assert!(
+            why.contains("`region`") && why.contains("available: `n`, `product`, `revenue`"),
+            "{why}"
         );
-    }
-
-    #[test]
-    fn dates_are_charted_in_order_and_count_needs_no_column() {
-        let c = fill(&t(), &json!({"type": "line", "x": "day", "y": "count"})).unwrap();
-        assert_eq!(c.data[0]["day"], "2024-01-01");
-        assert_eq!(c.data[1]["count"], json!(2.0));
-        assert_eq!(c.title, "count by day");
-    }
-
-    #[test]
-    fn invalid_specs_are_refused_with_a_reason() {
-        let t = t();
-        for (spec, why) in [
-            (
-                json!({"type": "donut", "x": "region", "y": "revenue"}),
-                "not valid",
-            ),
-            (
-                json!({"type": "bar", "x": "nope", "y": "revenue"}),
-                "`nope` is not a column",
-            ),
-            (
-                json!({"type": "bar", "x": "region", "y": "region"}),
-                "not numeric",
-            ),
-            (
-                json!({"type": "bar", "x": "revenue", "y": "revenue"}),
-                "is numeric",
-            ),
-            (json!("bar chart please"), "not valid"),
-        ] {
-            let err = fill(&t, &spec).unwrap_err();
-            assert!(err.contains(why), "{spec}: {err}");
-        }
+        let why = fill(
+            &results(),
+            &json!({"type": "bar", "x": "revenue", "y": "product"}),
+        )
+        .unwrap_err();
+        assert!(why.contains("no numbers"), "{why}");
+        assert!(fill(&[], &json!({"type": "bar", "x": "a", "y": "b"})).is_err());
+        assert!(fill(
+            &results(),
+            &json!({"type": "donut", "x": "product", "y": "revenue"})
+        )
+        .is_err());
     }
 }

@@ -3,8 +3,64 @@
 //! Columns are recognised by their own names (`unit_price` as "unit price", plurals too), so the same
 //! rules work for any table, not only the sample.
 
-use super::stats::Agg;
-use super::table::{ColumnType, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::profile::ColumnProfile;
+use crate::schema::ColumnType;
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Agg {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Agg {
+    pub fn label(self) -> &'static str {
+        match self {
+            Agg::Count => "count",
+            Agg::Sum => "total",
+            Agg::Avg => "average",
+            Agg::Min => "minimum",
+            Agg::Max => "maximum",
+        }
+    }
+
+    /// The SQL aggregate over `expr`.
+    pub fn sql(self, expr: &str) -> String {
+        match self {
+            Agg::Count => "COUNT(*)".to_owned(),
+            Agg::Sum => format!("SUM({expr})"),
+            Agg::Avg => format!("AVG({expr})"),
+            Agg::Min => format!("MIN({expr})"),
+            Agg::Max => format!("MAX({expr})"),
+        }
+    }
+}
+
+/// The period a trend is bucketed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Grain {
+    pub fn word(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+            Grain::Year => "year",
+        }
+    }
+}
 
 /// A computable reading of the question. Column fields are indexes into the table's columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +77,13 @@ pub enum Intent {
         agg: Agg,
         metric: Option<usize>,
         group: Option<usize>,
+    },
+    /// An aggregate per period of a date column, in time order.
+    Trend {
+        agg: Agg,
+        metric: Option<usize>,
+        date: usize,
+        grain: Grain,
     },
     /// The `n` groups with the largest (or smallest) aggregate.
     TopN {
@@ -131,20 +194,67 @@ fn explicit_agg(toks: &[String]) -> Option<Agg> {
 }
 
 /// The measure to use when the question names none: a column named like an amount, else the first float.
-pub fn default_metric(table: &Table) -> Option<usize> {
-    let numeric = |i: &usize| table.columns[*i].ty.is_numeric();
+pub fn default_metric(cols: &[ColumnProfile]) -> Option<usize> {
+    let numeric = |i: &usize| cols[*i].ty.is_numeric();
     MEASURE_HINTS
         .iter()
         .find_map(|h| {
-            (0..table.columns.len())
+            (0..cols.len())
                 .filter(numeric)
-                .find(|&i| table.columns[i].name.to_lowercase().contains(h))
+                .find(|&i| cols[i].name.to_lowercase().contains(h))
         })
-        .or_else(|| table.columns.iter().position(|c| c.ty == ColumnType::Float))
+        .or_else(|| cols.iter().position(|c| c.ty == ColumnType::Float))
+}
+
+/// The period a question asks to bucket by, if it asks about change over time.
+fn grain(toks: &[String]) -> Option<Grain> {
+    let any = |ws: &[&str]| has(toks, ws);
+    if any(&["daily", "day", "days"]) {
+        Some(Grain::Day)
+    } else if any(&["weekly", "week", "weeks"]) {
+        Some(Grain::Week)
+    } else if any(&["monthly", "month", "months"]) {
+        Some(Grain::Month)
+    } else if any(&["yearly", "annual", "annually", "year", "years"]) {
+        Some(Grain::Year)
+    } else if any(&["trend", "trends", "trending", "evolve", "evolution"]) || phrase(toks, "over time") {
+        Some(Grain::Month)
+    } else {
+        None
+    }
+}
+
+fn trend(
+    cols: &[ColumnProfile],
+    toks: &[String],
+    mentioned: &[(usize, usize)],
+    metric: Option<usize>,
+    counting: bool,
+) -> Option<Intent> {
+    let grain = grain(toks)?;
+    let date = mentioned
+        .iter()
+        .map(|&(_, i)| i)
+        .find(|&i| cols[i].ty.is_temporal())
+        .or_else(|| cols.iter().position(|c| c.ty.is_temporal()))?;
+    let (agg, metric) = match metric {
+        Some(m) => (explicit_agg(toks).unwrap_or(Agg::Sum), Some(m)),
+        None if counting || has(toks, ROW_NOUNS) => (Agg::Count, None),
+        None => (
+            explicit_agg(toks).unwrap_or(Agg::Sum),
+            Some(default_metric(cols)?),
+        ),
+    };
+    Some(Intent::Trend {
+        agg: if metric.is_none() { Agg::Count } else { agg },
+        metric,
+        date,
+        grain,
+    })
 }
 
 /// Reads the question against the table's columns.
-pub fn parse(table: &Table, question: &str) -> Intent {
+pub fn parse(cols: &[ColumnProfile], question: &str) -> Intent {
     let toks = tokens(question);
     let counting = phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]);
     let row_noun = has(&toks, ROW_NOUNS);
@@ -157,8 +267,7 @@ pub fn parse(table: &Table, question: &str) -> Intent {
     }
 
     // Mentioned columns, in the order they appear in the question.
-    let mut mentioned: Vec<(usize, usize)> = table
-        .columns
+    let mut mentioned: Vec<(usize, usize)> = cols
         .iter()
         .enumerate()
         .filter_map(|(i, c)| mention(&c.name, &toks).map(|p| (p, i)))
@@ -167,11 +276,15 @@ pub fn parse(table: &Table, question: &str) -> Intent {
     let metric = mentioned
         .iter()
         .map(|&(_, i)| i)
-        .find(|&i| table.columns[i].ty.is_numeric());
+        .find(|&i| cols[i].ty.is_numeric());
     let group = mentioned
         .iter()
         .map(|&(_, i)| i)
-        .find(|&i| matches!(table.columns[i].ty, ColumnType::Text | ColumnType::Boolean));
+        .find(|&i| matches!(cols[i].ty, ColumnType::Text | ColumnType::Boolean));
+
+    if let Some(trend) = trend(cols, &toks, &mentioned, metric, counting) {
+        return trend;
+    }
 
     let high = has(&toks, HIGH_WORDS);
     let low = has(&toks, LOW_WORDS);
@@ -205,7 +318,7 @@ pub fn parse(table: &Table, question: &str) -> Intent {
     if let Some(g) = group {
         if (high || low) && (ranking || agg.is_some()) {
             let default_n = if has(&toks, &["top", "bottom"]) { 5 } else { 1 };
-            let (agg, metric) = match metric.or_else(|| default_metric(table)) {
+            let (agg, metric) = match metric.or_else(|| default_metric(cols)) {
                 Some(m) if !(row_noun && metric.is_none()) => (agg.unwrap_or(Agg::Sum), Some(m)),
                 _ => (Agg::Count, None),
             };
@@ -224,7 +337,7 @@ pub fn parse(table: &Table, question: &str) -> Intent {
         } else {
             None
         });
-        if let Some(m) = metric.or_else(|| grouped_agg.and_then(|_| default_metric(table))) {
+        if let Some(m) = metric.or_else(|| grouped_agg.and_then(|_| default_metric(cols))) {
             return Intent::Aggregate {
                 agg: grouped_agg.unwrap_or(Agg::Sum),
                 metric: Some(m),
@@ -242,7 +355,7 @@ pub fn parse(table: &Table, question: &str) -> Intent {
     });
     match (
         overall,
-        metric.or_else(|| overall.and_then(|_| default_metric(table))),
+        metric.or_else(|| overall.and_then(|_| default_metric(cols))),
     ) {
         (Some(a), Some(m)) => Intent::Aggregate {
             agg: a,
@@ -257,17 +370,48 @@ pub fn parse(table: &Table, question: &str) -> Intent {
 mod tests {
     use super::*;
 
-    fn sample() -> Table {
-        Table::from_csv(
-            "s",
+    fn sample() -> Vec<ColumnProfile> {
+        crate::test_support::profile_of(
             "order_id,order_date,region,category,quantity,unit_price,revenue,returned\n\
              SO-1,2024-01-01,North,Furniture,2,10.5,21,false\n",
         )
-        .unwrap()
+        .columns
     }
 
-    fn col(t: &Table, name: &str) -> usize {
-        t.columns.iter().position(|c| c.name == name).unwrap()
+    fn col(t: &[ColumnProfile], name: &str) -> usize {
+        t.iter().position(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn trends_over_time_by_day_week_month_or_year() {
+        let t = sample();
+        let (date, revenue) = (col(&t, "order_date"), col(&t, "revenue"));
+        let trend = |agg, metric, grain| Intent::Trend {
+            agg,
+            metric,
+            date,
+            grain,
+        };
+        assert_eq!(
+            parse(&t, "revenue by month"),
+            trend(Agg::Sum, Some(revenue), Grain::Month)
+        );
+        assert_eq!(
+            parse(&t, "What is the revenue trend?"),
+            trend(Agg::Sum, Some(revenue), Grain::Month)
+        );
+        assert_eq!(
+            parse(&t, "weekly average quantity"),
+            trend(Agg::Avg, Some(col(&t, "quantity")), Grain::Week)
+        );
+        assert_eq!(
+            parse(&t, "how many orders per day"),
+            trend(Agg::Count, None, Grain::Day)
+        );
+        assert_eq!(
+            parse(&t, "sales per year"),
+            trend(Agg::Sum, Some(revenue), Grain::Year)
+        );
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! The built-in analyst: answers the question shapes it can compute exactly, with no LLM and no key.
 //!
-//! Flow: [`intent::parse`] maps the question onto a computable [`intent::Intent`] using the table's own
-//! column names, [`answer::run`] computes it over the [`table::Table`], and the result is markdown text, an
-//! optional chart whose data came from the computation, and the steps for the execution tree.
+//! Flow: [`intent::parse`] maps the question onto a computable [`intent::Intent`] using the dataset's own
+//! column names, [`plan::plan`] turns it into SQL over the dataset's table, the worker validates and runs
+//! that SQL like any model-proposed query, and [`answer::write`] turns the rows into markdown text and an
+//! optional chart whose data is those rows.
 
 pub mod answer;
 pub mod chart;
 pub mod format;
 pub mod intent;
-pub mod stats;
-pub mod table;
+pub mod plan;
 
-pub use answer::{profile_markdown, run, Analysis};
-pub use table::Table;
+pub use answer::{profile_markdown, write, Analysis};
+
+#[cfg(test)]
+mod sample_tests;

@@ -1,10 +1,11 @@
-//! The no-key path: the built-in analyst computes the answer from the data and streams it in word-sized
-//! chunks, paced like an LLM so the product feels the same with or without a key.
+//! The no-key path: the built-in analyst reads the question, plans the SQL that computes it, runs that SQL
+//! over the dataset like any model-proposed query, and streams the answer written from the rows in
+//! word-sized chunks, paced like an LLM so the product feels the same with or without a key.
 
 use std::time::Duration;
 
-use datasage_shared::analyst;
-use datasage_shared::api::{AnswerMetadata, ChatAnswer, ErrorBody, Phase, Usage};
+use datasage_shared::analyst::{self, intent, plan};
+use datasage_shared::api::{AnswerMetadata, ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, Usage};
 use datasage_shared::text::stream_chunks;
 use datasage_shared::tree::{NodeKind, NodeStatus};
 use worker::Delay;
@@ -19,24 +20,29 @@ const STREAM_BUDGET_MS: u64 = 1_500;
 
 pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, Vec<CallLog>) {
     let started = now_ms();
+    let columns = &job.dataset.profile.columns;
     let node = em.start(NodeKind::Step, "Analyze question");
-    let analysis = analyst::run(job.table, &job.question);
-    em.finish(
-        node,
-        NodeStatus::Done,
-        Some(format!("read as: {}", analysis.reading)),
-    );
+    let intent = intent::parse(columns, &job.question);
+    let plan = plan::plan(&intent, columns);
+    em.finish(node, NodeStatus::Done, Some(format!("read as: {}", plan.reading)));
 
-    em.status(
-        Phase::Computing,
-        format!(
-            "Computing over {} rows of {}…",
-            analyst::format::number(job.table.row_count() as f64),
-            job.table.name
-        ),
-    );
-    let node = em.start(NodeKind::Query, format!("Compute over {}", job.table.name));
-    em.finish(node, NodeStatus::Done, Some(analysis.computation.clone()));
+    let mut executed_sql = None;
+    let result = match &plan.sql {
+        None => None,
+        Some(sql) => {
+            let executed = super::run_query(job, em, &plan.reading, sql).await;
+            executed_sql = Some(executed.sql);
+            match executed.result {
+                Ok(rows) => Some(rows),
+                Err(why) => {
+                    let error =
+                        ApiError::new(ErrorCode::Internal, format!("the analyst's query failed: {why}"));
+                    return (Err(error.error), Vec::new());
+                }
+            }
+        }
+    };
+    let analysis = analyst::write(&intent, &job.dataset.name, &job.dataset.profile, result.as_ref());
 
     em.status(Phase::Writing, "Writing answer…");
     let node = em.start(NodeKind::Step, "Write answer");
@@ -79,7 +85,7 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
         usage_source: "reported",
         cost_usd: Some(0.0),
         latency_ms,
-        metadata: serde_json::json!({ "reading": analysis.reading, "computation": analysis.computation }),
+        metadata: serde_json::json!({ "reading": plan.reading, "sql": executed_sql }),
     };
     let result = if cancelled {
         Err(super::cancelled())
@@ -95,6 +101,7 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
                 model: MODEL.into(),
                 latency_ms,
                 cost_usd: Some(0.0),
+                dataset: Some(job.dataset.reference()),
             },
         })
     };

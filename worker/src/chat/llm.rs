@@ -1,6 +1,9 @@
-//! The LLM path: the prompt (dataset profile, recent history, the question) goes to a provider whose
-//! normalized stream feeds the `response_text` extractor, so the answer's text reaches the client at the
-//! model's pace. An empty or missing answer gets one corrective re-ask; a blank bubble is never the result.
+//! The LLM path, as a small plan: the model sees the dataset profile (sample rows only outside privacy
+//! mode), recent history and the question, and replies either with read-only SQL queries or with its
+//! answer. The worker validates and runs the queries on D1 and gives the results back; a failed query goes
+//! back once for correction, and the number of query rounds is bounded. The answer's text streams to the
+//! client as the model writes it; its chart is filled from the query results. An empty or missing answer
+//! gets one corrective re-ask; a blank bubble is never the result.
 
 use datasage_shared::analyst::{chart, profile_markdown};
 use datasage_shared::api::{
@@ -9,8 +12,10 @@ use datasage_shared::api::{
 use datasage_shared::extract::{AnswerExtractor, Extracted, JsonOutcome};
 use datasage_shared::llm::{Collected, LlmEvent, LlmRequest, Message, TokenUsage};
 use datasage_shared::prompt::{
-    build_messages, estimate_tokens, repair_messages, PromptInput, DEFAULT_HISTORY_BUDGET,
+    build_messages, estimate_tokens, repair_messages, results_messages, PromptInput, QueryReport,
+    DEFAULT_HISTORY_BUDGET,
 };
+use datasage_shared::query::QueryResult;
 use datasage_shared::text::{excerpt, stream_chunks};
 use datasage_shared::tokens;
 use datasage_shared::tree::{LlmCallInfo, NodeKind, NodeStatus};
@@ -23,6 +28,10 @@ use crate::util::now_ms;
 
 const TEMPERATURE: f32 = 0.2;
 const MAX_TOKENS: u32 = 1_500;
+/// Rounds of queries a model may ask for before it must answer.
+pub const MAX_QUERY_ROUNDS: usize = 3;
+/// Queries run per round; any beyond are ignored.
+const MAX_QUERIES_PER_ROUND: usize = 3;
 
 /// How one model call ended.
 enum Outcome {
@@ -37,16 +46,41 @@ struct Attempt {
     cost: Option<f64>,
 }
 
+/// Why the model is called, as logged in `llm_calls.call_type`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CallType {
+    /// The first call: choose queries (or answer from the profile).
+    Plan,
+    /// After a failed query: fix it.
+    Correction,
+    /// After query results: answer (or ask for more).
+    Answer,
+    /// After an empty reply: the same request again, insisting on an answer.
+    Repair,
+}
+
+impl CallType {
+    fn as_str(self) -> &'static str {
+        match self {
+            CallType::Plan => "plan",
+            CallType::Correction => "correction",
+            CallType::Answer => "answer",
+            CallType::Repair => "repair",
+        }
+    }
+}
+
 pub async fn answer(
     provider: &dyn Provider,
     job: &Job,
     em: &mut Emitter,
 ) -> (Result<ChatAnswer, ErrorBody>, Vec<CallLog>) {
     let started = now_ms();
+    let ds = &job.dataset;
     let node = em.start(NodeKind::Step, "Assemble prompt");
-    let profile = profile_markdown(job.table);
-    let messages = build_messages(&PromptInput {
-        dataset_name: &job.table.name,
+    let profile = profile_markdown(&ds.name, &ds.profile, ds.privacy);
+    let mut messages = build_messages(&PromptInput {
+        dataset_name: &ds.name,
         dataset_context: &profile,
         history: &job.history,
         question: &job.question,
@@ -54,54 +88,115 @@ pub async fn answer(
     });
     let prompt_tokens: usize = messages.iter().map(|m| estimate_tokens(&m.content)).sum();
     let detail = format!(
-        "profile of {}, {} earlier turn(s), question — about {prompt_tokens} tokens",
-        job.table.name,
+        "profile of {}{}, {} earlier turn(s), question — about {prompt_tokens} tokens",
+        ds.name,
+        if ds.privacy {
+            " (privacy mode: schema and statistics only)"
+        } else {
+            " with sample rows"
+        },
         job.history.len()
     );
     em.finish(node, NodeStatus::Done, Some(detail));
 
     let mut calls = Vec::new();
-    let first = call(provider, job, em, &messages, "answer", &mut calls).await;
-    let mut attempts = vec![(first.usage, first.cost)];
-    let result = match first.outcome {
-        Outcome::Cancelled => Err(super::cancelled()),
-        Outcome::Failed(message) => Err(provider_error(message)),
-        Outcome::Answered(ex) if ex.response_text.is_some() => Ok(ex),
-        Outcome::Answered(empty) => {
-            em.status(
-                Phase::CallingModel,
-                "The answer came back empty — asking the model again…",
-            );
-            let repair = call(
-                provider,
-                job,
-                em,
-                &repair_messages(&messages, &empty.raw),
-                "repair",
-                &mut calls,
-            )
-            .await;
-            attempts.push((repair.usage, repair.cost));
-            match repair.outcome {
-                Outcome::Cancelled => Err(super::cancelled()),
-                Outcome::Answered(ex) if ex.response_text.is_some() => Ok(ex),
-                Outcome::Answered(ex) => fallback(em, &[&ex, &empty], EMPTY_TWICE.into()),
-                Outcome::Failed(message) => fallback(em, &[&empty], message),
+    let mut attempts = Vec::new();
+    let mut results: Vec<QueryResult> = Vec::new();
+    let mut rounds = 0;
+    let mut corrected = false;
+    let mut empty: Option<Extracted> = None;
+    let mut call_type = CallType::Plan;
+    let result = loop {
+        let attempt = call(provider, job, em, &messages, call_type, &mut calls).await;
+        attempts.push((attempt.usage, attempt.cost));
+        let ex = match attempt.outcome {
+            Outcome::Cancelled => break Err(super::cancelled()),
+            Outcome::Failed(message) => match empty.as_ref() {
+                Some(first) => break fallback(em, &[first], message),
+                None => break Err(provider_error(message)),
+            },
+            Outcome::Answered(ex) => ex,
+        };
+        if ex.response_text.is_some() {
+            break Ok(ex);
+        }
+        if !ex.queries.is_empty() && rounds < MAX_QUERY_ROUNDS {
+            rounds += 1;
+            let mut executed = Vec::new();
+            for q in ex.queries.iter().take(MAX_QUERIES_PER_ROUND) {
+                executed.push(super::run_query(job, em, &q.purpose, &q.sql).await);
+                if em.client_gone() {
+                    break;
+                }
+            }
+            if em.client_gone() {
+                break Err(super::cancelled());
+            }
+            let failed = executed.iter().any(|e| e.result.is_err());
+            // One correction for failed queries; after that the model answers from what it has.
+            let rounds_left = if failed && corrected {
+                0
+            } else {
+                MAX_QUERY_ROUNDS - rounds
+            };
+            call_type = if failed && !corrected {
+                corrected = true;
+                CallType::Correction
+            } else {
+                CallType::Answer
+            };
+            let reports: Vec<QueryReport<'_>> = ex
+                .queries
+                .iter()
+                .zip(&executed)
+                .map(|(q, e)| QueryReport {
+                    purpose: &q.purpose,
+                    sql: &e.sql,
+                    outcome: e.result.as_ref().map_err(String::clone),
+                })
+                .collect();
+            messages.extend(results_messages(&ex.raw, &reports, rounds_left));
+            results.extend(executed.into_iter().filter_map(|e| e.result.ok()));
+            continue;
+        }
+        // Neither an answer nor (allowed) queries: ask once more, then fall back.
+        match empty.take() {
+            None if call_type != CallType::Repair => {
+                em.status(
+                    Phase::CallingModel,
+                    "The answer came back empty — asking the model again…",
+                );
+                messages = repair_messages(&messages, &ex.raw);
+                call_type = CallType::Repair;
+                empty = Some(ex);
+            }
+            first => {
+                let why = if ex.queries.is_empty() {
+                    EMPTY_TWICE.to_owned()
+                } else {
+                    format!("The model did not answer within {MAX_QUERY_ROUNDS} rounds of queries. Please try a simpler question.")
+                };
+                let candidates: Vec<&Extracted> = [Some(&ex), first.as_ref()].into_iter().flatten().collect();
+                break fallback(em, &candidates, why);
             }
         }
     };
-    let usage = attempts
-        .iter()
-        .fold(TokenUsage::default(), |acc, (u, _)| TokenUsage {
+    let usage = attempts.iter().fold(
+        TokenUsage::default(),
+        |acc, (u, _): &(TokenUsage, Option<f64>)| TokenUsage {
             input_tokens: acc.input_tokens + u.input_tokens,
             output_tokens: acc.output_tokens + u.output_tokens,
             reasoning_tokens: acc.reasoning_tokens + u.reasoning_tokens,
             cached_input_tokens: acc.cached_input_tokens + u.cached_input_tokens,
-        });
+        },
+    );
     let costs: Vec<f64> = attempts.iter().filter_map(|(_, c)| *c).collect();
     let cost_usd = (!costs.is_empty()).then(|| costs.iter().sum());
     let result = result.map(|ex| {
-        let chart_config = ex.chart_config.as_ref().and_then(|spec| chart_for(job, em, spec));
+        let chart_config = ex
+            .chart_config
+            .as_ref()
+            .and_then(|spec| chart_for(&results, em, spec));
         let confidence = match ex.json {
             JsonOutcome::Complete => ex.confidence.unwrap_or(Confidence::Medium),
             _ => Confidence::Low,
@@ -117,6 +212,7 @@ pub async fn answer(
                 model: provider.model().to_owned(),
                 latency_ms: now_ms().saturating_sub(started),
                 cost_usd,
+                dataset: Some(ds.reference()),
             },
         }
     });
@@ -149,15 +245,16 @@ fn fallback(em: &mut Emitter, candidates: &[&Extracted], error: String) -> Resul
         response_text: Some(prose),
         chart_config: None,
         confidence: Some(Confidence::Low),
+        queries: Vec::new(),
         json: JsonOutcome::Missing,
         raw: String::new(),
     })
 }
 
-/// Fills the model's chart from the data, or drops it with a note in the tree.
-fn chart_for(job: &Job, em: &mut Emitter, spec: &serde_json::Value) -> Option<ChartConfig> {
-    let node = em.start(NodeKind::Query, "Compute chart data");
-    match chart::fill(job.table, spec) {
+/// Fills the model's chart from the query results, or drops it with a note in the tree.
+fn chart_for(results: &[QueryResult], em: &mut Emitter, spec: &serde_json::Value) -> Option<ChartConfig> {
+    let node = em.start(NodeKind::Step, "Fill chart from query results");
+    match chart::fill(results, spec) {
         Ok(c) => {
             let kind = serde_json::to_value(c.chart_type)
                 .ok()
@@ -186,21 +283,28 @@ async fn call(
     job: &Job,
     em: &mut Emitter,
     messages: &[Message],
-    call_type: &str,
+    call_type: CallType,
     calls: &mut Vec<CallLog>,
 ) -> Attempt {
-    if call_type != "repair" {
-        // A repair keeps the status that says why the model is asked again.
-        em.status(
+    match call_type {
+        CallType::Plan => em.status(Phase::Planning, "Planning query…"),
+        CallType::Correction => em.status(Phase::Planning, "Correcting the query…"),
+        CallType::Answer => em.status(
             Phase::CallingModel,
-            format!("Asking {} ({})…", provider.model(), provider.name()),
-        );
+            format!(
+                "Reading the results with {} ({})…",
+                provider.model(),
+                provider.name()
+            ),
+        ),
+        // A repair keeps the status that says why the model is asked again.
+        CallType::Repair => {}
     }
     let label = format!(
-        "{} · {}{}",
+        "{} · {} ({})",
         provider.name(),
         provider.model(),
-        if call_type == "repair" { " (repair)" } else { "" }
+        call_type.as_str()
     );
     let node = em.start(NodeKind::LlmCall, label);
     let started = now_ms();
@@ -300,13 +404,19 @@ async fn call(
         detail,
     );
 
-    let question = messages.last().map(|m| m.content.clone()).unwrap_or_default();
+    // The log keeps the newest message; in privacy mode query results never reach the log.
+    let prompt = match (call_type, job.dataset.privacy) {
+        (CallType::Correction | CallType::Answer, true) => {
+            "<query results withheld: privacy mode>".to_owned()
+        }
+        _ => messages.last().map(|m| m.content.clone()).unwrap_or_default(),
+    };
     calls.push(CallLog {
         provider: provider.name().to_owned(),
         model: provider.model().to_owned(),
-        call_type: call_type.to_owned(),
+        call_type: call_type.as_str().to_owned(),
         status: status.to_owned(),
-        prompt: question,
+        prompt,
         response: extracted.raw.clone(),
         usage: Usage::new(usage.input_tokens, usage.output_tokens),
         usage_source,

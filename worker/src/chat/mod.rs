@@ -5,30 +5,18 @@
 mod builtin;
 mod llm;
 
-use std::sync::OnceLock;
-
-use datasage_shared::analyst::Table;
 use datasage_shared::api::{ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent};
 use datasage_shared::pricing::PriceTable;
 use datasage_shared::prompt::Turn;
-use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus};
+use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus, QueryInfo};
 use futures::channel::mpsc::UnboundedSender;
+use worker::D1Database;
 
+use crate::datasets::Dataset;
 use crate::db::AnswerLog;
 use crate::providers::Provider;
+use crate::query::{self, Executed};
 use crate::util::now_ms;
-
-/// The dataset every user has without uploading anything.
-pub const SAMPLE_DATASET_ID: &str = "sample";
-const SAMPLE_CSV: &str = include_str!("../../../data/sample_sales.csv");
-
-/// The bundled sample, parsed once per isolate.
-pub fn sample_table() -> Option<&'static Table> {
-    static SAMPLE: OnceLock<Option<Table>> = OnceLock::new();
-    SAMPLE
-        .get_or_init(|| Table::from_csv("sample_sales", SAMPLE_CSV).ok())
-        .as_ref()
-}
 
 /// Sends events to the client (if one is listening) and keeps the execution tree.
 pub struct Emitter {
@@ -130,7 +118,8 @@ pub struct Job {
     pub user_id: String,
     pub session_id: String,
     pub question: String,
-    pub table: &'static Table,
+    pub dataset: Dataset,
+    pub db: D1Database,
     /// The LLM provider to use; `None` means the built-in analyst.
     pub provider: Option<Box<dyn Provider>>,
     /// Earlier exchanges of the session, oldest first (loaded only for LLM providers).
@@ -156,6 +145,7 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
             "usage": a.metadata.usage,
             "cost_usd": a.metadata.cost_usd,
             "latency_ms": a.metadata.latency_ms,
+            "dataset": a.metadata.dataset,
         });
         (a.message.clone(), meta)
     });
@@ -163,10 +153,51 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
         user_id: job.user_id,
         session_id: job.session_id,
         question: job.question,
+        dataset: job.dataset.reference(),
         answer,
         calls,
     };
     (result, log)
+}
+
+/// Runs one query over the job's dataset, shown in the tree as it runs: the SQL, then its row count and
+/// duration, or why it was refused or failed.
+async fn run_query(job: &Job, em: &mut Emitter, purpose: &str, sql: &str) -> Executed {
+    em.status(Phase::Querying, "Running SQL…");
+    let label = if purpose.trim().is_empty() {
+        "Run SQL".to_owned()
+    } else {
+        format!("Run SQL: {}", datasage_shared::text::excerpt(purpose.trim(), 80))
+    };
+    let node = em.start(NodeKind::Query, label);
+    if let Some(n) = em.tree.node_mut(node) {
+        n.query = Some(QueryInfo {
+            sql: sql.trim().to_owned(),
+            rows: None,
+        });
+    }
+    let executed = query::run(&job.db, &job.dataset, sql).await;
+    let rows = executed.result.as_ref().ok().map(|r| r.rows.len() as u64);
+    if let Some(n) = em.tree.node_mut(node) {
+        n.query = Some(QueryInfo {
+            sql: executed.sql.clone(),
+            rows,
+        });
+    }
+    let (status, detail) = match &executed.result {
+        Ok(r) => (
+            NodeStatus::Done,
+            format!(
+                "{} row{} in {} ms",
+                r.rows.len(),
+                if r.rows.len() == 1 { "" } else { "s" },
+                executed.duration_ms
+            ),
+        ),
+        Err(why) => (NodeStatus::Failed, why.clone()),
+    };
+    em.finish(node, status, Some(detail));
+    executed
 }
 
 /// The result of an answer whose client went away.

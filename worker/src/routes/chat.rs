@@ -12,8 +12,9 @@ use futures::StreamExt;
 use worker::{console_error, Context, Env, Headers, Request, Response};
 
 use crate::auth::authenticate;
-use crate::chat::{self, Emitter, Job, SAMPLE_DATASET_ID};
+use crate::chat::{self, Emitter, Job};
 use crate::config::Config;
+use crate::datasets::{self, SAMPLE_ID};
 use crate::db::{self, AnswerLog};
 use crate::error::{Failure, Result};
 use crate::providers;
@@ -39,13 +40,6 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
         ));
     }
     let chat_req = ChatRequest::parse(&body)?;
-    if chat_req
-        .dataset_id
-        .as_deref()
-        .is_some_and(|d| d != SAMPLE_DATASET_ID)
-    {
-        return Err(Failure::api(ErrorCode::NotFound, "dataset not found"));
-    }
     let config = Config::from_env(env);
     let decision = rate_limiter::check(env, &user_id, config.rate_limit_per_minute).await?;
     if let Some(secs) = decision
@@ -55,11 +49,11 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
         return Err(ApiError::rate_limited(secs).into());
     }
     let db = env.d1("DB")?;
+    // Another user's dataset does not exist for this one: 404, before the session is touched.
+    let dataset = datasets::find(&db, &user_id, chat_req.dataset_id.as_deref().unwrap_or(SAMPLE_ID)).await?;
     if !db::claim_session(&db, &chat_req.session_id, &user_id, &chat_req.message).await? {
         return Err(Failure::api(ErrorCode::NotFound, "session not found"));
     }
-    let table =
-        chat::sample_table().ok_or_else(|| Failure::Internal("the sample dataset does not parse".into()))?;
     let provider = config.providers.first().cloned().map(providers::build);
     let history = match provider {
         Some(_) => db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS).await?,
@@ -69,7 +63,8 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
         user_id,
         session_id: chat_req.session_id,
         question: chat_req.message,
-        table,
+        dataset,
+        db,
         provider,
         history,
         prices: config.prices,

@@ -28,6 +28,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Get, ["api", "v1", "datasets"]) => datasets::list(&req, &env).await,
         (Method::Get, ["api", "v1", "datasets", id]) => datasets::get(&req, &env, id).await,
         (Method::Delete, ["api", "v1", "datasets", id]) => datasets::delete(&req, &env, id).await,
+        (Method::Patch, ["api", "v1", "datasets", id]) => {
+            let id = (*id).to_owned();
+            datasets::update(req, &env, &id).await
+        }
         (Method::Get, ["api", "v1", "datasets", id, "rows"]) => datasets::rows(&req, &env, id).await,
         (
             _,

@@ -1,0 +1,177 @@
+//! Maps an [`Intent`] onto the SQL that computes it over the dataset's table ([`TABLE_ALIAS`]). The
+//! built-in analyst runs these through the same validator and engine as model-proposed queries, so its
+//! answers are grounded the same way and its SQL shows in the execution tree.
+
+use super::format::label;
+use super::intent::{Agg, Grain, Intent};
+use crate::profile::ColumnProfile;
+use crate::sql::{quote_ident, TABLE_ALIAS};
+
+/// Most groups a grouped answer computes (a chart and a table beyond that stop being readable).
+pub const MAX_GROUPS: usize = 50;
+/// Most periods a trend computes.
+pub const MAX_PERIODS: usize = 1_000;
+
+/// Output column names the answers read back.
+pub const ROW_COUNT: &str = "row_count";
+pub const VALUE: &str = "value";
+pub const COUNTED: &str = "counted";
+pub const GROUPS: &str = "groups";
+pub const GRAND_TOTAL: &str = "all_groups";
+pub const DISTINCT: &str = "distinct_values";
+
+/// How the question was read, and the query that answers it (`None` when the profile already does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// e.g. `top 5 product by total revenue`.
+    pub reading: String,
+    pub sql: Option<String>,
+}
+
+/// The label of the aggregated measure, e.g. `total revenue` or `number of rows`.
+pub fn measure_label(agg: Agg, metric: Option<&str>) -> String {
+    match (agg, metric) {
+        (Agg::Count, _) | (_, None) => "number of rows".into(),
+        (agg, Some(m)) => format!("{} {}", agg.label(), label(m)),
+    }
+}
+
+/// The SQL expression bucketing a date or datetime column by `grain`.
+pub fn bucket(column: &str, grain: Grain) -> String {
+    let c = quote_ident(column);
+    match grain {
+        Grain::Day => format!("date({c})"),
+        // The Monday on or before the day.
+        Grain::Week => format!("date({c}, '-6 days', 'weekday 1')"),
+        Grain::Month => format!("strftime('%Y-%m', {c})"),
+        Grain::Year => format!("strftime('%Y', {c})"),
+    }
+}
+
+fn grouped(
+    group: &str,
+    agg: Agg,
+    metric: Option<&str>,
+    order: &str,
+    limit: usize,
+    with_total: bool,
+) -> String {
+    let what = measure_label(agg, metric);
+    let g = quote_ident(group);
+    let value = agg.sql(&metric.map(quote_ident).unwrap_or_default());
+    let mut filter = format!("{g} IS NOT NULL");
+    if let (Some(m), false) = (metric, agg == Agg::Count) {
+        filter.push_str(&format!(" AND {} IS NOT NULL", quote_ident(m)));
+    }
+    let total = if with_total {
+        format!(", SUM({value}) OVER () AS {GRAND_TOTAL}")
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT {g}, {value} AS {}, COUNT(*) OVER () AS {GROUPS}{total} FROM {TABLE_ALIAS} WHERE {filter} \
+         GROUP BY {g} ORDER BY 2 {order}, 1 LIMIT {limit}",
+        quote_ident(&what)
+    )
+}
+
+/// The plan for `intent` over the table with columns `cols`.
+pub fn plan(intent: &Intent, cols: &[ColumnProfile]) -> Plan {
+    let name = |i: usize| cols[i].name.as_str();
+    match *intent {
+        Intent::RowCount => Plan {
+            reading: "row count".into(),
+            sql: Some(format!("SELECT COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}")),
+        },
+        Intent::ColumnCount => Plan {
+            reading: "column count".into(),
+            sql: None,
+        },
+        Intent::Describe => Plan {
+            reading: "describe columns".into(),
+            sql: None,
+        },
+        Intent::Unknown => Plan {
+            reading: "not a question the built-in analyst can compute".into(),
+            sql: None,
+        },
+        Intent::Distinct { column } => {
+            let c = quote_ident(name(column));
+            Plan {
+                reading: format!("distinct values of {}", name(column)),
+                sql: Some(format!(
+                    "SELECT {c}, COUNT(*) AS {ROW_COUNT}, COUNT(*) OVER () AS {DISTINCT} FROM {TABLE_ALIAS} \
+                     WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY 2 DESC, 1 LIMIT 10"
+                )),
+            }
+        }
+        Intent::Aggregate {
+            agg,
+            metric,
+            group: None,
+        } => {
+            let m = metric.map(name);
+            let counted = m.map_or("COUNT(*)".to_owned(), |m| format!("COUNT({})", quote_ident(m)));
+            Plan {
+                reading: measure_label(agg, m),
+                sql: Some(format!(
+                    "SELECT {} AS {VALUE}, {counted} AS {COUNTED}, COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}",
+                    agg.sql(&m.map(quote_ident).unwrap_or_default())
+                )),
+            }
+        }
+        Intent::Aggregate {
+            agg,
+            metric,
+            group: Some(g),
+        } => Plan {
+            reading: format!("{} by {}", measure_label(agg, metric.map(name)), name(g)),
+            sql: Some(grouped(name(g), agg, metric.map(name), "DESC", MAX_GROUPS, false)),
+        },
+        Intent::TopN {
+            n,
+            ascending,
+            agg,
+            metric,
+            group,
+        } => Plan {
+            reading: format!(
+                "{} {n} {} by {}",
+                if ascending { "bottom" } else { "top" },
+                name(group),
+                measure_label(agg, metric.map(name))
+            ),
+            sql: Some(grouped(
+                name(group),
+                agg,
+                metric.map(name),
+                if ascending { "ASC" } else { "DESC" },
+                n,
+                matches!(agg, Agg::Sum | Agg::Count),
+            )),
+        },
+        Intent::Trend {
+            agg,
+            metric,
+            date,
+            grain,
+        } => {
+            let what = measure_label(agg, metric.map(name));
+            let period = bucket(name(date), grain);
+            let mut filter = format!("{period} IS NOT NULL");
+            if let (Some(m), false) = (metric, agg == Agg::Count) {
+                filter.push_str(&format!(" AND {} IS NOT NULL", quote_ident(name(m))));
+            }
+            Plan {
+                reading: format!("{what} per {} of {}", grain.word(), name(date)),
+                sql: Some(format!(
+                    "SELECT {period} AS {}, {} AS {} FROM {TABLE_ALIAS} WHERE {filter} GROUP BY 1 ORDER BY 1 \
+                     LIMIT {MAX_PERIODS}",
+                    quote_ident(grain.word()),
+                    agg.sql(&metric.map(|m| quote_ident(name(m))).unwrap_or_default()),
+                    quote_ident(&what)
+                )),
+            }
+        }
+    }
+}
