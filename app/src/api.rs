@@ -1,12 +1,21 @@
-//! The API client: the anonymous dev token, and the streaming chat request read incrementally from the
-//! `fetch` body as it arrives.
+//! The API client: the anonymous dev token, JSON requests, uploads with progress, and the streaming chat
+//! request read incrementally from the `fetch` body as it arrives.
 
-use datasage_shared::api::{ApiError, ChatRequest, DevToken, ErrorCode, StreamEvent};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use datasage_shared::api::{ApiError, ChatRequest, DevToken, ErrorBody, ErrorCode, StreamEvent};
 use datasage_shared::sse::SseParser;
-use js_sys::{Reflect, Uint8Array};
+use futures::future::{LocalBoxFuture, Shared};
+use futures::FutureExt;
+use js_sys::{Promise, Reflect, Uint8Array};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit, Response};
+use web_sys::{
+    File, Headers, ProgressEvent, ReadableStreamDefaultReader, RequestInit, Response, XmlHttpRequest,
+};
 
 const TOKEN_KEY: &str = "datasage.token";
 
@@ -25,6 +34,8 @@ pub enum ClientError {
         code: ErrorCode,
         message: String,
     },
+    /// An upload was refused: the reason (a `CSV_*` code) and the line where the file went wrong.
+    Upload(ErrorBody),
 }
 
 impl ClientError {
@@ -41,6 +52,12 @@ impl ClientError {
                 format!("Network problem: {m}. Check your connection and send again.")
             }
             ClientError::Server { message, .. } => message.clone(),
+            ClientError::Upload(e) => match e.line {
+                Some(line) if !e.message.contains(&format!("line {line}")) => {
+                    format!("{} (line {line})", e.message)
+                }
+                _ => e.message.clone(),
+            },
         }
     }
 }
@@ -129,13 +146,15 @@ async fn error_of(resp: &Response) -> ClientError {
     }
 }
 
-/// The stored token, or a fresh anonymous one from the server.
-async fn token(fresh: bool) -> Result<String, ClientError> {
-    if !fresh {
-        if let Some(t) = storage().and_then(|s| s.get_item(TOKEN_KEY).ok().flatten()) {
-            return Ok(t);
-        }
-    }
+type TokenFuture = Shared<LocalBoxFuture<'static, Result<String, ClientError>>>;
+
+thread_local! {
+    /// The sign-in in flight: everyone who needs a token while it runs waits for the same one, so two
+    /// requests at page load never end up signed in as two different users.
+    static SIGNING_IN: RefCell<Option<TokenFuture>> = const { RefCell::new(None) };
+}
+
+async fn fetch_token() -> Result<String, ClientError> {
     let resp = fetch("POST", "/api/v1/auth/dev-token", None, None).await?;
     if !resp.ok() {
         return Err(error_of(&resp).await);
@@ -146,6 +165,128 @@ async fn token(fresh: bool) -> Result<String, ClientError> {
         let _ = s.set_item(TOKEN_KEY, &t.token);
     }
     Ok(t.token)
+}
+
+/// The stored token, or a fresh anonymous one from the server.
+async fn token(fresh: bool) -> Result<String, ClientError> {
+    if !fresh {
+        if let Some(t) = storage().and_then(|s| s.get_item(TOKEN_KEY).ok().flatten()) {
+            return Ok(t);
+        }
+    }
+    let pending = SIGNING_IN.with(|s| {
+        s.borrow_mut()
+            .get_or_insert_with(|| fetch_token().boxed_local().shared())
+            .clone()
+    });
+    let token = pending.await;
+    SIGNING_IN.with(|s| s.borrow_mut().take());
+    token
+}
+
+/// A JSON request with the stored token, retried once with a fresh token if it was refused.
+async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Response, ClientError> {
+    let mut resp = fetch(method, path, Some(&token(false).await?), body.clone()).await?;
+    if resp.status() == 401 {
+        resp = fetch(method, path, Some(&token(true).await?), body).await?;
+    }
+    if resp.ok() {
+        Ok(resp)
+    } else {
+        Err(error_of(&resp).await)
+    }
+}
+
+/// `GET` a JSON resource.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+    let resp = authed("GET", path, None).await?;
+    serde_json::from_str(&text(&resp).await?)
+        .map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
+}
+
+/// A request with a JSON body, answered with JSON.
+pub async fn send_json<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<T, ClientError> {
+    let body = serde_json::to_string(body).map_err(|e| ClientError::Network(e.to_string()))?;
+    let resp = authed(method, path, Some(body)).await?;
+    serde_json::from_str(&text(&resp).await?)
+        .map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
+}
+
+pub async fn delete(path: &str) -> Result<(), ClientError> {
+    authed("DELETE", path, None).await.map(|_| ())
+}
+
+/// Uploads `file` as a dataset, reporting the fraction sent to `on_progress` (fetch cannot report upload
+/// progress, so this uses XMLHttpRequest). The answer is the new dataset, or why it was refused.
+pub async fn upload<T: DeserializeOwned>(
+    file: &File,
+    privacy: bool,
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<T, ClientError> {
+    let on_progress: Rc<dyn Fn(f64)> = Rc::new(on_progress);
+    let path = format!(
+        "/api/v1/datasets?name={}&privacy={privacy}",
+        String::from(js_sys::encode_uri_component(&file.name()))
+    );
+    let mut xhr = send_file(&path, file, &token(false).await?, on_progress.clone()).await?;
+    if xhr.status().unwrap_or(0) == 401 {
+        xhr = send_file(&path, file, &token(true).await?, on_progress).await?;
+    }
+    let status = xhr.status().unwrap_or(0);
+    let body = xhr.response_text().ok().flatten().unwrap_or_default();
+    if (200..300).contains(&status) {
+        return serde_json::from_str(&body)
+            .map_err(|e| ClientError::Network(format!("unexpected answer: {e}")));
+    }
+    match (status, serde_json::from_str::<ApiError>(&body)) {
+        (429, Ok(e)) => Err(ClientError::RateLimited {
+            retry_after_secs: e.error.retry_after_secs.unwrap_or(60),
+        }),
+        (_, Ok(e)) => Err(ClientError::Upload(e.error)),
+        (s, Err(_)) => Err(ClientError::Server {
+            code: ErrorCode::Internal,
+            message: format!("the upload failed with HTTP {s}"),
+        }),
+    }
+}
+
+async fn send_file(
+    path: &str,
+    file: &File,
+    token: &str,
+    on_progress: Rc<dyn Fn(f64)>,
+) -> Result<XmlHttpRequest, ClientError> {
+    let xhr = XmlHttpRequest::new().map_err(js_err)?;
+    xhr.open("POST", path).map_err(js_err)?;
+    xhr.set_request_header("authorization", &format!("Bearer {token}"))
+        .map_err(js_err)?;
+    xhr.set_request_header("content-type", "text/csv")
+        .map_err(js_err)?;
+    let total = file.size();
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
+        let of = if ev.length_computable() { ev.total() } else { total };
+        if of > 0.0 {
+            on_progress((ev.loaded() / of).min(1.0));
+        }
+    });
+    xhr.upload()
+        .map_err(js_err)?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    let done = Promise::new(&mut |resolve, reject| {
+        xhr.set_onload(Some(&resolve));
+        xhr.set_onerror(Some(&reject));
+        xhr.set_onabort(Some(&reject));
+    });
+    xhr.send_with_opt_blob(Some(file)).map_err(js_err)?;
+    let sent = JsFuture::from(done).await;
+    // The progress handler must outlive the request; it is released only now.
+    drop(progress);
+    sent.map_err(|_| ClientError::Network("the upload was interrupted".into()))?;
+    Ok(xhr)
 }
 
 /// Makes sure the app holds a token, fetching one on first load.

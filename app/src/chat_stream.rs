@@ -51,19 +51,24 @@ pub struct ChatStream {
     pub status: RwSignal<Option<String>>,
     pub is_streaming: RwSignal<bool>,
     pub error: RwSignal<Option<ClientError>>,
+    /// The dataset questions are asked about.
+    dataset: Signal<String>,
     session_id: StoredValue<String>,
     next_id: StoredValue<usize>,
 }
 
-pub fn use_chat_stream() -> ChatStream {
+/// The conversation about the dataset `dataset` names; choosing another dataset starts a new one.
+pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
     let chat = ChatStream {
         messages: RwSignal::new(Vec::new()),
         status: RwSignal::new(None),
         is_streaming: RwSignal::new(false),
         error: RwSignal::new(None),
+        dataset,
         session_id: StoredValue::new(api::random_id()),
         next_id: StoredValue::new(0),
     };
+    Effect::watch(move || dataset.get(), move |_, _, _| chat.start_over(), false);
     spawn_local(async move {
         if let Err(e) = api::sign_in().await {
             chat.error.set(Some(e));
@@ -73,6 +78,16 @@ pub fn use_chat_stream() -> ChatStream {
 }
 
 impl ChatStream {
+    /// A new, empty conversation (the old one stays stored on the server).
+    fn start_over(&self) {
+        if self.is_streaming.get_untracked() {
+            return;
+        }
+        self.messages.set(Vec::new());
+        self.error.set(None);
+        self.session_id.set_value(api::random_id());
+    }
+
     fn push(&self, author: Author, content: String) -> Message {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
@@ -97,7 +112,7 @@ impl ChatStream {
         let req = ChatRequest {
             message: text,
             session_id: chat.session_id.get_value(),
-            dataset_id: None,
+            dataset_id: Some(chat.dataset.get_untracked()),
         };
         spawn_local(async move {
             if let Err(e) = api::stream_chat(&req, |ev| chat.apply(reply, ev)).await {

@@ -3,6 +3,7 @@
 mod api;
 mod chat_stream;
 mod components;
+mod datasets;
 
 fn main() {
     console_error_panic_hook::set_once();

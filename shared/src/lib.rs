@@ -17,6 +17,7 @@ pub mod provider;
 pub mod query;
 pub mod ratelimit;
 pub mod schema;
+pub mod seed;
 pub mod sql;
 pub mod sse;
 #[cfg(test)]

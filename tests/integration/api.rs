@@ -81,6 +81,7 @@ fn main() -> ExitCode {
         chat_over_another_users_dataset_is_not_found,
         privacy_mode_keeps_rows_out_of_prompts_and_logs,
         the_sample_is_listed_for_everyone_and_cannot_be_deleted,
+        every_awkward_csv_uploads_as_the_corpus_expects,
         a_disconnected_client_still_gets_its_call_logged,
         provider_failure_ends_the_stream_with_a_clear_error,
         usage_is_counted_when_the_provider_reports_none,

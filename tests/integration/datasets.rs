@@ -408,3 +408,47 @@ pub async fn the_sample_is_listed_for_everyone_and_cannot_be_deleted(c: Arc<Ctx>
         .await;
     assert_eq!(status, 200, "still there");
 }
+
+pub async fn every_awkward_csv_uploads_as_the_corpus_expects(c: Arc<Ctx>) {
+    let dir = datasage_tests::repo_root().join("tests/fixtures/csv");
+    let expected: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"))
+            .expect("corpus manifest");
+    let token = token_for(&fresh_user("corpus"));
+    for case in &expected {
+        let file = case["file"].as_str().unwrap_or_default();
+        let bytes = std::fs::read(dir.join(file)).expect("corpus file");
+        let (status, body) = c.builtin.upload(&token, file, bytes).await;
+        if let Some(code) = case["error"].as_str() {
+            assert_eq!(status, 400, "{file}: {body}");
+            assert_eq!(body["error"]["reason"], code, "{file}");
+            assert_eq!(body["error"]["line"], case["line"], "{file}");
+            continue;
+        }
+        assert_eq!(status, 201, "{file}: {body}");
+        assert_eq!(body["row_count"], case["rows"], "{file}");
+        for (name, ty) in case["types"].as_object().into_iter().flatten() {
+            assert_eq!(column(&body, name)["type"], *ty, "{file}: {name}");
+        }
+        if let Some([row, name, value]) = case["cell"].as_array().map(Vec::as_slice) {
+            let id = body["id"].as_str().unwrap_or_default();
+            let path = format!(
+                "/api/v1/datasets/{id}/rows?offset={}&limit=1",
+                row.as_u64().unwrap_or(0)
+            );
+            let (_, page) = c.builtin.get(&path, Some(&token)).await;
+            let col = page["columns"]
+                .as_array()
+                .and_then(|cs| cs.iter().position(|c| c == name))
+                .expect("column in the preview");
+            let stored = match &page["rows"][0][col] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(Some(stored.as_str()), value.as_str(), "{file}: stored as read");
+        }
+    }
+    let (_, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
+    let stored = expected.iter().filter(|c| c["error"].is_null()).count();
+    assert_eq!(own(&list).len(), stored, "every refused file left nothing behind");
+}

@@ -3,8 +3,8 @@
 //! registers the dataset. Until that batch commits nothing is visible; if anything fails the staging
 //! table is dropped, and nothing already stored changes.
 //!
-//! The bundled sample is stored the same way (owned by [`SHARED_OWNER`], visible to everyone), loaded on
-//! first use, so every question — on the sample or an upload — is answered by SQL over D1.
+//! The bundled sample is stored the same way by a generated migration (owned by [`SHARED_OWNER`], visible
+//! to everyone), so every question — on the sample or an upload — is answered by SQL over D1.
 
 use datasage_shared::api::{ApiError, DatasetDetail, DatasetRef, DatasetRows, DatasetSummary, ErrorCode};
 use datasage_shared::csv::{CsvReader, Limits, Record};
@@ -28,10 +28,8 @@ fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatem
     db.prepare(sql).bind(args).map_err(Failure::from)
 }
 
-/// The id of the bundled sample dataset.
+/// The id of the bundled sample dataset (see `migrations/0005_sample_dataset.sql`).
 pub const SAMPLE_ID: &str = "sample";
-const SAMPLE_NAME: &str = "sample_sales";
-const SAMPLE_CSV: &[u8] = include_bytes!("../../data/sample_sales.csv");
 /// The owner of datasets every user can read (the sample).
 const SHARED_OWNER: &str = "*";
 
@@ -282,31 +280,6 @@ impl Row {
 const COLUMNS: &str =
     "id, name, table_name, version, row_count, column_count, size_bytes, profile, created_at, user_id, privacy";
 
-/// Loads the bundled sample on first use. Concurrent first uses may both load it; only one registers it
-/// (its table name is unique), and the other's staging table is dropped.
-async fn ensure_sample(db: &D1Database) -> Result<()> {
-    let exists = |db: &D1Database| {
-        let q = stmt(db, "SELECT id FROM datasets WHERE id = ?1", &[SAMPLE_ID.into()]);
-        async move { Ok::<bool, Failure>(q?.first::<serde_json::Value>(Some("id")).await?.is_some()) }
-    };
-    if exists(db).await? {
-        return Ok(());
-    }
-    let body = futures::stream::iter([Ok(SAMPLE_CSV.to_vec())]);
-    let new = NewDataset {
-        owner: SHARED_OWNER,
-        id: SAMPLE_ID.to_owned(),
-        name: SAMPLE_NAME,
-        privacy: false,
-        limits: Limits::default(),
-    };
-    match upload(db, new, body).await {
-        Ok(_) => Ok(()),
-        Err(_) if exists(db).await? => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 /// Drops staging tables left behind by uploads that never finished (a worker killed mid-upload): any
 /// older than an hour. Runs after each upload, so leftovers never pile up.
 pub async fn sweep_staging(db: &D1Database) -> Result<()> {
@@ -338,7 +311,6 @@ pub async fn sweep_staging(db: &D1Database) -> Result<()> {
 }
 
 pub async fn list(db: &D1Database, user_id: &str) -> Result<Vec<DatasetSummary>> {
-    ensure_sample(db).await?;
     let rows: Vec<Row> = stmt(
         db,
         &format!(
@@ -355,9 +327,6 @@ pub async fn list(db: &D1Database, user_id: &str) -> Result<Vec<DatasetSummary>>
 
 /// The caller's dataset (or the shared sample), or 404 — another user's dataset does not exist for them.
 async fn owned(db: &D1Database, user_id: &str, id: &str) -> Result<Row> {
-    if id == SAMPLE_ID {
-        ensure_sample(db).await?;
-    }
     stmt(
         db,
         &format!("SELECT {COLUMNS} FROM datasets WHERE id = ?1 AND (user_id = ?2 OR user_id = ?3)"),

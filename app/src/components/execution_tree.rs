@@ -1,4 +1,4 @@
-//! The execution tree: every step and LLM call of an answer, updated live while it streams.
+//! The execution tree: every step, LLM call and SQL query of an answer, updated live while it streams.
 
 use datasage_shared::tree::{NodeStatus, TreeNode};
 use leptos::prelude::*;
@@ -21,6 +21,10 @@ pub fn TreeView(node: TreeNode) -> impl IntoView {
             l.provider, l.model, l.prompt_tokens, l.completion_tokens
         )
     });
+    // The row count and duration are in the node's detail line.
+    let query = node
+        .query
+        .map(|q| view! { <pre class="tree-sql" aria-label="SQL"><code>{q.sql}</code></pre> });
     let children = node.children;
     view! {
         <div class=format!("tree-node {class}")>
@@ -30,6 +34,7 @@ pub fn TreeView(node: TreeNode) -> impl IntoView {
                 <span class="tree-duration">{duration}</span>
             </div>
             {llm.map(|l| view! { <div class="tree-detail">{l}</div> })}
+            {query}
             {node.detail.map(|d| view! { <div class="tree-detail">{d}</div> })}
             <div class="tree-children">
                 {children.into_iter().map(|c| view! { <TreeView node=c/> }.into_any()).collect_view()}

@@ -4,6 +4,7 @@
 use datasage_shared::markdown::to_safe_html;
 use leptos::prelude::*;
 
+use super::chart::ChartView;
 use super::execution_tree::TreeView;
 use crate::chat_stream::{Author, Message};
 
@@ -28,6 +29,12 @@ pub fn MessageView(message: Message) -> impl IntoView {
                         <Show when=move || message.failed.with(Option::is_some)>
                             <p class="failed">{move || message.failed.get().unwrap_or_default()}</p>
                         </Show>
+                        {move || {
+                            message
+                                .answer
+                                .with(|a| a.as_ref().and_then(|a| a.chart_config.clone()))
+                                .map(|c| view! { <ChartView config=c/> })
+                        }}
                         <AnswerFacts message=message/>
                     </div>
                     <Show when=move || message.tree.with(Option::is_some)>

@@ -1,6 +1,8 @@
 //! The page, one component per concern.
 
+mod chart;
 mod composer;
+mod datasets;
 mod error_banner;
 mod execution_tree;
 mod message;
@@ -9,13 +11,39 @@ use leptos::html::Main;
 use leptos::prelude::*;
 
 use crate::chat_stream::use_chat_stream;
+use crate::datasets::use_datasets;
 use composer::Composer;
+use datasets::DatasetPanel;
 use error_banner::ErrorBanner;
 use message::MessageView;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let chat = use_chat_stream();
+    let datasets = use_datasets();
+    let chat = use_chat_stream(datasets.selected.into());
+    // The datasets panel starts open where there is room beside the conversation; on a phone it covers
+    // the conversation, so choosing a dataset closes it.
+    let wide = || {
+        web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w > 900.0)
+    };
+    let panel_open = RwSignal::new(wide());
+    Effect::watch(
+        move || datasets.selected.get(),
+        move |_, _, _| {
+            if !wide() {
+                panel_open.set(false);
+            }
+        },
+        false,
+    );
+    let dataset_name = move || {
+        datasets
+            .current()
+            .map_or_else(|| "sample_sales".to_owned(), |d| d.name)
+    };
     let conversation: NodeRef<Main> = NodeRef::new();
     // Follow the answer as it grows, unless the person scrolled up to read something.
     let pinned = StoredValue::new(true);
@@ -39,14 +67,30 @@ pub fn App() -> impl IntoView {
     let examples = [
         "How many rows are there?",
         "Top 5 categories by revenue",
+        "Revenue by month",
         "Describe the columns",
     ];
     view! {
+        <div class="layout" class:panel-open=move || panel_open.get()>
+        <aside class="sidebar" id="datasets-panel">
+            <button class="close-panel" on:click=move |_| panel_open.set(false) aria-label="Close the datasets panel">
+                "✕"
+            </button>
+            <DatasetPanel datasets=datasets/>
+        </aside>
         <div class="app">
             <header class="topbar">
                 <span class="logo" aria-hidden="true">"◆"</span>
                 <h1>"DataSage"</h1>
-                <span class="dataset-chip" title="The dataset answers come from">"Dataset: sample_sales"</span>
+                <button
+                    class="dataset-chip"
+                    title="The dataset answers come from — click to change it"
+                    aria-controls="datasets-panel"
+                    aria-expanded=move || panel_open.get().to_string()
+                    on:click=move |_| panel_open.update(|o| *o = !*o)
+                >
+                    {move || format!("Dataset: {}", dataset_name())}
+                </button>
             </header>
             <main class="conversation" aria-label="Conversation" node_ref=conversation on:scroll=on_scroll>
                 <Show when=move || chat.messages.with(Vec::is_empty)>
@@ -77,6 +121,7 @@ pub fn App() -> impl IntoView {
                 <ErrorBanner error=chat.error/>
                 <Composer chat=chat/>
             </footer>
+        </div>
         </div>
     }
 }

@@ -236,7 +236,8 @@ fn capitalize(s: &str) -> String {
         .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
-fn column_summary(col: &ColumnProfile, rows: u64, privacy: bool) -> String {
+/// One line about a column: its statistics, or its most common values (withheld in privacy mode).
+pub fn column_summary(col: &ColumnProfile, rows: u64, privacy: bool) -> String {
     let mut summary = if let Some(n) = &col.numeric {
         format!(
             "min {}, max {}, mean {}, std dev {}, median {}",

@@ -89,6 +89,23 @@ pub fn fill(results: &[QueryResult], spec: &Json) -> Result<ChartConfig, String>
     })
 }
 
+/// The points a chart draws, in order: the `x` value as text and the `y` value; rows whose `y` is not a
+/// number are skipped.
+pub fn points(c: &ChartConfig) -> Vec<(String, f64)> {
+    c.data
+        .iter()
+        .filter_map(|row| {
+            let y = row.get(&c.y)?.as_f64()?;
+            let x = match row.get(&c.x) {
+                None | Some(Json::Null) => "(empty)".to_owned(),
+                Some(Json::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            Some((x, y))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +135,36 @@ mod tests {
         assert_eq!(c.title, "revenue by product");
         assert_eq!(c.data.len(), 2);
         assert_eq!(c.data[0]["revenue"], json!(120.5));
+    }
+
+    #[test]
+    fn points_are_drawn_in_row_order_skipping_rows_without_a_number() {
+        let mut c = fill(
+            &results(),
+            &json!({"type": "line", "x": "product", "y": "revenue"}),
+        )
+        .unwrap();
+        c.data.push(
+            [
+                ("product".to_owned(), Json::Null),
+                ("revenue".to_owned(), json!("n/a")),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        c.data.push(
+            [("product".to_owned(), json!(7)), ("revenue".to_owned(), json!(1))]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(
+            points(&c),
+            vec![
+                ("Desk".to_owned(), 120.5),
+                ("Lamp".to_owned(), 80.0),
+                ("7".to_owned(), 1.0)
+            ]
+        );
     }
 
     #[test]

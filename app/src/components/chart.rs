@@ -1,0 +1,214 @@
+//! An answer's chart, drawn as SVG by plotters from the `chart_config` the worker filled with query rows.
+//! Colours are set from the stylesheet (the SVG's own fills are overridden), so charts follow the theme.
+
+use datasage_shared::analyst::chart::points;
+use datasage_shared::analyst::format::number;
+use datasage_shared::api::{ChartConfig, ChartType};
+use datasage_shared::query::display;
+use leptos::prelude::*;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+const SIZE: (u32, u32) = (640, 360);
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(79, 70, 229),
+    RGBColor(14, 165, 233),
+    RGBColor(16, 185, 129),
+    RGBColor(245, 158, 11),
+    RGBColor(239, 68, 68),
+    RGBColor(168, 85, 247),
+];
+/// Characters of an axis label before it is cut.
+const LABEL_CHARS: usize = 14;
+
+#[component]
+pub fn ChartView(config: ChartConfig) -> impl IntoView {
+    if config.chart_type == ChartType::Table {
+        return table(&config).into_any();
+    }
+    let label = format!("{} ({} points)", config.title, config.data.len());
+    match render(&config) {
+        Ok(svg) => view! {
+            <figure class="chart" role="img" aria-label=label inner_html=svg></figure>
+        }
+        .into_any(),
+        Err(why) => {
+            view! { <p class="chart-error">{format!("The chart could not be drawn: {why}")}</p> }.into_any()
+        }
+    }
+}
+
+fn table(c: &ChartConfig) -> impl IntoView {
+    let columns: Vec<String> = c
+        .data
+        .first()
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = c
+        .data
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|k| r.get(k).map(display).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    view! {
+        <figure class="chart chart-table">
+            <figcaption>{c.title.clone()}</figcaption>
+            <table>
+                <thead><tr>{columns.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|r| view! { <tr>{r.into_iter().map(|v| view! { <td>{v}</td> }).collect_view()}</tr> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </figure>
+    }
+}
+
+fn short(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        label.to_owned()
+    } else {
+        format!("{}…", label.chars().take(LABEL_CHARS - 1).collect::<String>())
+    }
+}
+
+/// The chart as an SVG document.
+fn render(c: &ChartConfig) -> Result<String, String> {
+    let pts = points(c);
+    if pts.is_empty() {
+        return Err("it has no numeric values".into());
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let drawn = match c.chart_type {
+            ChartType::Pie => pie(&root, c, &pts),
+            ChartType::Line => cartesian(&root, c, &pts, false),
+            ChartType::Scatter => scatter(&root, c, &pts),
+            ChartType::Bar | ChartType::Table => cartesian(&root, c, &pts, true),
+        };
+        drawn.map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+fn value_range(pts: &[(String, f64)]) -> std::ops::Range<f64> {
+    let lo = pts.iter().map(|p| p.1).fold(0.0, f64::min);
+    let hi = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    (if lo < 0.0 { lo - pad } else { 0.0 })..(hi + pad)
+}
+
+/// Bars (one per point) or a line through the points, over categorical x.
+fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], bars: bool) -> Drawn {
+    let n = pts.len();
+    let labels: Vec<String> = pts.iter().map(|(x, _)| short(x)).collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(&c.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(76)
+        // A segmented range holds one segment per value of `0..=n-1`.
+        .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), value_range(pts))?;
+    // At most ~12 x labels, evenly spaced, so long series stay readable.
+    let step = n.div_ceil(12).max(1);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .x_desc(&c.x)
+        .y_desc(&c.y)
+        .x_labels(n)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if i % step == 0 => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| number(*v))
+        .draw()?;
+    if bars {
+        chart.draw_series(pts.iter().enumerate().map(|(i, (_, y))| {
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), *y)],
+                PALETTE[0].filled(),
+            );
+            bar.set_margin(0, 0, 4, 4);
+            bar
+        }))?;
+    } else {
+        let at = |i: usize, y: f64| (SegmentValue::CenterOf(i), y);
+        chart.draw_series(LineSeries::new(
+            pts.iter().enumerate().map(|(i, (_, y))| at(i, *y)),
+            PALETTE[0].stroke_width(2),
+        ))?;
+        chart.draw_series(
+            pts.iter()
+                .enumerate()
+                .map(|(i, (_, y))| Circle::new(at(i, *y), 3, PALETTE[0].filled())),
+        )?;
+    }
+    Ok(())
+}
+
+/// Points over numeric x (or the row order when x is not a number).
+fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
+    let xy: Vec<(f64, f64)> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, (x, y))| (x.parse().unwrap_or(i as f64), *y))
+        .collect();
+    let (xlo, xhi) = xy.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        (lo.min(p.0), hi.max(p.0))
+    });
+    let pad = ((xhi - xlo) * 0.05).max(1e-9);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&c.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(76)
+        .build_cartesian_2d((xlo - pad)..(xhi + pad), value_range(pts))?;
+    chart
+        .configure_mesh()
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .x_desc(&c.x)
+        .y_desc(&c.y)
+        .x_label_formatter(&|v| number(*v))
+        .y_label_formatter(&|v| number(*v))
+        .draw()?;
+    chart.draw_series(
+        xy.iter()
+            .map(|p| Circle::new(*p, 4, PALETTE[0].mix(0.7).filled())),
+    )?;
+    Ok(())
+}
+
+/// Slices for the positive values, largest first as given.
+fn pie(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
+    let slices: Vec<&(String, f64)> = pts.iter().filter(|p| p.1 > 0.0).collect();
+    let titled = root.titled(&c.title, ("sans-serif", 18))?;
+    let (w, h) = titled.dim_in_pixel();
+    let center = (w as i32 / 2, h as i32 / 2);
+    let radius = f64::from(w.min(h)) * 0.36;
+    let sizes: Vec<f64> = slices.iter().map(|p| p.1).collect();
+    let colors: Vec<RGBColor> = (0..slices.len()).map(|i| PALETTE[i % PALETTE.len()]).collect();
+    let total: f64 = sizes.iter().sum();
+    let labels: Vec<String> = slices
+        .iter()
+        .map(|(x, y)| format!("{} ({:.0}%)", short(x), y / total * 100.0))
+        .collect();
+    let mut pie = Pie::new(&center, &radius, &sizes, &colors, &labels);
+    pie.label_style(("sans-serif", 13).into_font());
+    titled.draw(&pie)?;
+    Ok(())
+}
