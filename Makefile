@@ -20,6 +20,8 @@ bench: setup
 	wasm-bindgen --target nodejs --out-dir benches/tokenizer-wasm/pkg \
 	  target/wasm32-unknown-unknown/release/datasage_bench_tokenizer_wasm.wasm
 	node benches/tokenizer-wasm/run.mjs
+	bash scripts/build-worker.sh
+	cargo run --release -p datasage-tests --bin bench-datasets
 
 setup:
 	bash scripts/setup.sh
