@@ -10,6 +10,7 @@ pub mod extract;
 pub mod jwt;
 pub mod llm;
 pub mod markdown;
+pub mod multipart;
 pub mod pricing;
 pub mod profile;
 pub mod prompt;

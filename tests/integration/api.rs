@@ -37,7 +37,8 @@ struct Ctx {
     /// Points at the mock provider as Anthropic.
     claude: Api,
     mock: MockProvider,
-    _instances: Vec<WorkerInstance>,
+    /// The instances behind `builtin`, `llm` and `claude`, in that order.
+    instances: Vec<WorkerInstance>,
 }
 
 fn main() -> ExitCode {
@@ -82,6 +83,8 @@ fn main() -> ExitCode {
         privacy_mode_keeps_rows_out_of_prompts_and_logs,
         the_sample_is_listed_for_everyone_and_cannot_be_deleted,
         every_awkward_csv_uploads_as_the_corpus_expects,
+        a_form_upload_streams_its_file_part_with_its_fields,
+        an_upload_sweeps_staging_tables_left_by_killed_uploads,
         a_disconnected_client_still_gets_its_call_logged,
         provider_failure_ends_the_stream_with_a_clear_error,
         usage_is_counted_when_the_provider_reports_none,
@@ -162,7 +165,7 @@ async fn start() -> std::io::Result<Ctx> {
         llm: Api::new(&llm.base_url),
         claude: Api::new(&claude.base_url),
         mock,
-        _instances: vec![builtin, llm, claude],
+        instances: vec![builtin, llm, claude],
     })
 }
 

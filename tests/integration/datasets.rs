@@ -452,3 +452,97 @@ pub async fn every_awkward_csv_uploads_as_the_corpus_expects(c: Arc<Ctx>) {
     let stored = expected.iter().filter(|c| c["error"].is_null()).count();
     assert_eq!(own(&list).len(), stored, "every refused file left nothing behind");
 }
+
+pub async fn a_form_upload_streams_its_file_part_with_its_fields(c: Arc<Ctx>) {
+    let token = token_for(&fresh_user("form"));
+    let form = reqwest::multipart::Form::new()
+        .text("name", "Shop from a form")
+        .text("privacy", "true")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(SHOP.to_vec())
+                .file_name("shop.csv")
+                .mime_str("text/csv")
+                .expect("mime"),
+        );
+    let resp = reqwest::Client::new()
+        .post(c.builtin.url("/api/v1/datasets"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status().as_u16(), 201);
+    let detail: Value = resp.json().await.expect("json");
+    assert_eq!(
+        (&detail["name"], &detail["privacy"], &detail["row_count"]),
+        (&json!("Shop from a form"), &json!(true), &json!(10))
+    );
+    assert_eq!(column(&detail, "revenue")["type"], "float");
+
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"a,b\n1,2\n3,4\n".to_vec()).file_name("named by file.csv"),
+    );
+    let resp = reqwest::Client::new()
+        .post(c.builtin.url("/api/v1/datasets"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let detail: Value = resp.json().await.expect("json");
+    assert_eq!(detail["name"], "named by file.csv", "{detail}");
+
+    // A form cut off before its closing boundary is refused, and nothing is stored.
+    let truncated =
+        b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\na,b\n1,2\n"
+            .to_vec();
+    let resp = reqwest::Client::new()
+        .post(c.builtin.url("/api/v1/datasets"))
+        .bearer_auth(&token)
+        .header("content-type", "multipart/form-data; boundary=B")
+        .body(truncated)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("closing boundary")),
+        "{body}"
+    );
+    let (_, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
+    assert_eq!(own(&list).len(), 2);
+}
+
+pub async fn an_upload_sweeps_staging_tables_left_by_killed_uploads(c: Arc<Ctx>) {
+    let builtin = &c.instances[0];
+    let two_hours_ago = (std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let stale = format!("staging_{two_hours_ago}_killedupload");
+    let fresh = format!("staging_{}_inprogress", two_hours_ago + 7_000_000);
+    builtin
+        .d1_execute(&format!(
+            "CREATE TABLE {stale} (a TEXT); CREATE TABLE {fresh} (a TEXT);"
+        ))
+        .expect("create leftovers");
+    let (status, body) = c
+        .builtin
+        .upload(&token_for(&fresh_user("sweep")), "t", &b"a\n1\n"[..])
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let tables = builtin
+        .d1_execute("SELECT name FROM sqlite_master WHERE name LIKE 'staging_%'")
+        .expect("list tables")
+        .to_string();
+    assert!(!tables.contains(&stale), "the leftover is dropped: {tables}");
+    assert!(
+        tables.contains(&fresh),
+        "an upload still in progress is left alone: {tables}"
+    );
+}

@@ -19,6 +19,8 @@ pub struct WorkerInstance {
     pub base_url: String,
     child: Child,
     pub log_path: PathBuf,
+    /// The local D1 and Durable Object state.
+    state: PathBuf,
 }
 
 fn free_port() -> io::Result<u16> {
@@ -99,9 +101,36 @@ impl WorkerInstance {
             base_url: format!("http://127.0.0.1:{port}"),
             child,
             log_path,
+            state,
         };
         instance.wait_ready(Duration::from_secs(120))?;
         Ok(instance)
+    }
+
+    /// Runs SQL directly on the instance's local D1 (what an operator's `wrangler d1 execute` does), for
+    /// tests that must set up or inspect what the API cannot reach.
+    pub fn d1_execute(&self, sql: &str) -> io::Result<serde_json::Value> {
+        let state = self.state.display().to_string();
+        let out = wrangler(&[
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--persist-to",
+            &state,
+            "--json",
+            "--command",
+            sql,
+        ])
+        .output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "d1 execute failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        serde_json::from_slice(&out.stdout).map_err(io::Error::other)
     }
 
     fn wait_ready(&self, timeout: Duration) -> io::Result<()> {

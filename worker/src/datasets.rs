@@ -69,7 +69,7 @@ pub struct NewDataset<'a> {
 /// Reads an upload, loads it and registers it; returns the new dataset.
 pub async fn upload<S>(db: &D1Database, new: NewDataset<'_>, mut body: S) -> Result<DatasetDetail>
 where
-    S: Stream<Item = worker::Result<Vec<u8>>> + Unpin,
+    S: Stream<Item = Result<Vec<u8>>> + Unpin,
 {
     let NewDataset {
         owner: user_id,
@@ -152,7 +152,7 @@ async fn load<S>(
     limits: Limits,
 ) -> Result<(Vec<String>, Profile, String, u64)>
 where
-    S: Stream<Item = worker::Result<Vec<u8>>> + Unpin,
+    S: Stream<Item = Result<Vec<u8>>> + Unpin,
 {
     let mut reader = CsvReader::new(limits);
     let mut hasher = Sha256::new();
@@ -161,13 +161,13 @@ where
     let mut pending: Vec<Record> = Vec::new();
     loop {
         let chunk = body.next().await;
-        let records = match &chunk {
-            Some(Ok(bytes)) => {
+        let records = match chunk {
+            Some(Ok(ref bytes)) => {
                 hasher.update(bytes);
                 size += bytes.len() as u64;
                 reader.push(bytes)
             }
-            Some(Err(_)) => return Err(Failure::api(ErrorCode::BadRequest, "the upload was interrupted")),
+            Some(Err(e)) => return Err(e),
             None => reader.finish(),
         }
         .map_err(|e| Failure::Api(ApiError::from(e)))?;

@@ -3,8 +3,11 @@
 
 use datasage_shared::api::{DatasetList, DatasetUpdate, ErrorCode};
 use datasage_shared::csv::Limits;
+use datasage_shared::multipart::{self, MultipartReader};
+use futures::stream::{self, LocalBoxStream};
+use futures::StreamExt;
 use serde::Deserialize;
-use worker::{console_error, Env, Request, Response};
+use worker::{console_error, ByteStream, Env, Request, Response};
 
 use crate::auth::authenticate;
 use crate::datasets::{self, NewDataset};
@@ -20,27 +23,94 @@ struct UploadQuery {
     privacy: Option<bool>,
 }
 
-/// `POST /api/v1/datasets?name=…[&privacy=true]` with the CSV as the raw body.
+fn interrupted() -> Failure {
+    Failure::api(ErrorCode::BadRequest, "the upload was interrupted")
+}
+
+fn bad_form(e: multipart::MultipartError) -> Failure {
+    Failure::api(ErrorCode::BadRequest, e.to_string())
+}
+
+/// What a form upload said besides the file.
+struct Form {
+    name: Option<String>,
+    privacy: Option<bool>,
+}
+
+/// A `multipart/form-data` body as the stream of its file part's bytes. The fields before the file (and
+/// its filename) are read first, so the upload's name is known before any row is.
+async fn form_file(
+    mut body: ByteStream,
+    boundary: &str,
+) -> Result<(Form, LocalBoxStream<'static, Result<Vec<u8>>>)> {
+    let mut parser = MultipartReader::new(boundary);
+    let mut first = Vec::new();
+    while !parser.in_file() {
+        match body.next().await {
+            Some(Ok(chunk)) => first.extend(parser.push(&chunk).map_err(bad_form)?),
+            Some(Err(_)) => return Err(interrupted()),
+            None => {
+                parser.finish().map_err(bad_form)?;
+                return Err(bad_form(multipart::MultipartError::NoFile));
+            }
+        }
+    }
+    let form = Form {
+        name: parser.field("name").or(parser.file_name()).map(str::to_owned),
+        privacy: parser.field("privacy").map(|p| p == "true" || p == "on"),
+    };
+    let rest = stream::unfold(Some((body, parser)), |state| async move {
+        let (mut body, mut parser) = state?;
+        match body.next().await {
+            Some(Ok(chunk)) => match parser.push(&chunk) {
+                Ok(bytes) => Some((Ok(bytes), Some((body, parser)))),
+                Err(e) => Some((Err(bad_form(e)), None)),
+            },
+            Some(Err(_)) => Some((Err(interrupted()), None)),
+            None => parser.finish().err().map(|e| (Err(bad_form(e)), None)),
+        }
+    });
+    Ok((
+        form,
+        stream::once(async move { Ok(first) }).chain(rest).boxed_local(),
+    ))
+}
+
+/// `POST /api/v1/datasets?name=…[&privacy=true]` with the CSV as the raw body, or a `multipart/form-data`
+/// form whose `file` part is the CSV (its `name` and `privacy` fields, or the filename, stand in for the
+/// query parameters).
 pub async fn upload(mut req: Request, env: &Env) -> Result<Response> {
     let user_id = authenticate(&req, env)?;
     let query: UploadQuery = req
         .query()
         .map_err(|_| Failure::api(ErrorCode::BadRequest, "bad query string"))?;
+    let content_type = req.headers().get("content-type")?.unwrap_or_default();
+    let body = req
+        .stream()
+        .map_err(|_| Failure::api(ErrorCode::BadRequest, "the upload has no body"))?;
+    let (form, body) = match multipart::boundary(&content_type) {
+        None => (
+            Form {
+                name: None,
+                privacy: None,
+            },
+            body.map(|c| c.map_err(|_| interrupted())).boxed_local(),
+        ),
+        Some(boundary) => form_file(body, &boundary.map_err(bad_form)?).await?,
+    };
     let name = query
         .name
+        .or(form.name)
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty() && n.chars().count() <= 200);
     let name =
         name.ok_or_else(|| Failure::api(ErrorCode::BadRequest, "`name` (1-200 characters) is required"))?;
-    let body = req
-        .stream()
-        .map_err(|_| Failure::api(ErrorCode::BadRequest, "the upload has no body"))?;
     let db = env.d1("DB")?;
     let new = NewDataset {
         owner: &user_id,
         id: random_uuid()?,
         name: &name,
-        privacy: query.privacy.unwrap_or(false),
+        privacy: query.privacy.or(form.privacy).unwrap_or(false),
         limits: limits(env),
     };
     let detail = datasets::upload(&db, new, body).await?;
