@@ -2,10 +2,11 @@
 // answer stream in.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, launchBrowser, screenshot } from "./harness.mjs";
+import { startWorker, launchBrowser, openPage as open, screenshot } from "./harness.mjs";
 
 let worker;
 let browser;
+const openPage = (...args) => open(browser, worker.base, ...args);
 
 before(async () => {
   worker = await startWorker("chat", {
@@ -24,15 +25,6 @@ after(async () => {
   worker?.stop();
 });
 
-async function openPage(colorScheme = "light", viewport = { width: 1200, height: 800 }) {
-  const context = await browser.newContext({ colorScheme, viewport });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(worker.base);
-  await page.getByLabel("Your question").waitFor();
-  return { page, context, errors };
-}
 
 /** Records, from inside the page, the answer's text length and the status line each time they change —
  * so a fast answer on a busy machine cannot slip between two polls. */

@@ -3,10 +3,11 @@
 // and the SQL in the execution tree; a broken file is refused with the reason and the line.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, launchBrowser, screenshot } from "./harness.mjs";
+import { startWorker, launchBrowser, openPage as open, screenshot } from "./harness.mjs";
 
 let worker;
 let browser;
+const openPage = (...args) => open(browser, worker.base, ...args);
 
 before(async () => {
   worker = await startWorker("datasets", {
@@ -36,15 +37,6 @@ const SHOP = `order,product,revenue,day
 9,Mug,15,2024-03-03
 `;
 
-async function openPage(colorScheme, viewport) {
-  const context = await browser.newContext({ colorScheme, viewport });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(worker.base);
-  await page.getByLabel("Your question").waitFor();
-  return { page, context, errors };
-}
 
 async function upload(page, name, text) {
   await page.locator('.dropzone input[type="file"]').setInputFiles({

@@ -74,6 +74,17 @@ export async function launchBrowser() {
   });
 }
 
+/** A fresh browser context on the app, once the question box is there; `errors` collects page errors. */
+export async function openPage(browser, base, colorScheme = "light", viewport = { width: 1200, height: 800 }) {
+  const context = await browser.newContext({ colorScheme, viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(base);
+  await page.getByLabel("Your question").waitFor();
+  return { page, context, errors };
+}
+
 export async function screenshot(page, name) {
   mkdirSync(artifacts, { recursive: true });
   const path = join(artifacts, `${name}.png`);

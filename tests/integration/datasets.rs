@@ -453,6 +453,19 @@ pub async fn every_awkward_csv_uploads_as_the_corpus_expects(c: Arc<Ctx>) {
     assert_eq!(own(&list).len(), stored, "every refused file left nothing behind");
 }
 
+/// `POST /api/v1/datasets` with a multipart form.
+async fn upload_form(api: &Api, token: &str, form: reqwest::multipart::Form) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(api.url("/api/v1/datasets"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 pub async fn a_form_upload_streams_its_file_part_with_its_fields(c: Arc<Ctx>) {
     let token = token_for(&fresh_user("form"));
     let form = reqwest::multipart::Form::new()
@@ -465,15 +478,8 @@ pub async fn a_form_upload_streams_its_file_part_with_its_fields(c: Arc<Ctx>) {
                 .mime_str("text/csv")
                 .expect("mime"),
         );
-    let resp = reqwest::Client::new()
-        .post(c.builtin.url("/api/v1/datasets"))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(resp.status().as_u16(), 201);
-    let detail: Value = resp.json().await.expect("json");
+    let (status, detail) = upload_form(&c.builtin, &token, form).await;
+    assert_eq!(status, 201, "{detail}");
     assert_eq!(
         (&detail["name"], &detail["privacy"], &detail["row_count"]),
         (&json!("Shop from a form"), &json!(true), &json!(10))
@@ -484,14 +490,7 @@ pub async fn a_form_upload_streams_its_file_part_with_its_fields(c: Arc<Ctx>) {
         "file",
         reqwest::multipart::Part::bytes(b"a,b\n1,2\n3,4\n".to_vec()).file_name("named by file.csv"),
     );
-    let resp = reqwest::Client::new()
-        .post(c.builtin.url("/api/v1/datasets"))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let detail: Value = resp.json().await.expect("json");
+    let (_, detail) = upload_form(&c.builtin, &token, form).await;
     assert_eq!(detail["name"], "named by file.csv", "{detail}");
 
     // A form cut off before its closing boundary is refused, and nothing is stored.
