@@ -128,7 +128,9 @@ impl ChatStream {
         match ev {
             StreamEvent::Status { message, .. } => self.status.set(Some(message)),
             StreamEvent::Content { content } => reply.content.update(|c| c.push_str(&content)),
-            StreamEvent::TreeUpdate { execution_tree } => reply.tree.set(Some(execution_tree)),
+            // The provider failed mid-answer; the answer starts over in the next content events.
+            StreamEvent::Discard { .. } => reply.content.set(String::new()),
+            StreamEvent::TreeUpdate { execution_tree } => reply.tree.set(Some(*execution_tree)),
             StreamEvent::Complete(answer) => {
                 // The final text is authoritative: it replaces what the deltas built.
                 reply.content.set(answer.message.clone());

@@ -150,9 +150,21 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum StreamEvent {
-    Status { status: Phase, message: String },
-    Content { content: String },
-    TreeUpdate { execution_tree: ExecutionTree },
+    Status {
+        status: Phase,
+        message: String,
+    },
+    Content {
+        content: String,
+    },
+    /// The text streamed so far must be thrown away: the provider writing it failed mid-answer, and the
+    /// answer starts again (from the next attempt or provider) in the `content` events that follow.
+    Discard {
+        reason: String,
+    },
+    TreeUpdate {
+        execution_tree: Box<ExecutionTree>,
+    },
     Complete(Box<ChatAnswer>),
     Error(ErrorBody),
 }
@@ -177,6 +189,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     RateLimited,
     ProviderError,
+    /// Every configured provider failed or was skipped (circuit open), and no built-in fallback answers.
+    ProvidersUnavailable,
     /// An upload that is not a readable table; `reason` holds the CSV_* code and `line` the line.
     InvalidCsv,
     /// The client went away before the answer was complete.
@@ -196,6 +210,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::ProviderError => 502,
+            ErrorCode::ProvidersUnavailable => 503,
             ErrorCode::InvalidCsv => 400,
             ErrorCode::Cancelled => 499,
             ErrorCode::Internal => 500,
@@ -322,6 +337,12 @@ pub struct DatasetRows {
     pub columns: Vec<String>,
     pub offset: u64,
     pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// `GET /api/v1/chat/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderMetrics {
+    pub providers: Vec<crate::routing::ProviderMetricsView>,
 }
 
 /// `GET /health`.

@@ -17,6 +17,7 @@ pub mod prompt;
 pub mod provider;
 pub mod query;
 pub mod ratelimit;
+pub mod routing;
 pub mod schema;
 pub mod seed;
 pub mod sql;

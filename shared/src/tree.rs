@@ -34,7 +34,16 @@ pub struct LlmCallInfo {
     /// Time to the first streamed token, once it arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttft_ms: Option<u64>,
+    /// Retries of this call on this provider before this attempt (0 for the first attempt).
     pub retries: u32,
+    /// `ok`, `failed`, `cancelled`, `empty` or `skipped` (circuit open).
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_class: Option<crate::routing::FailureClass>,
+    /// The provider's circuit when the attempt went out: `closed`, `half_open` (a probe) or `open`.
+    #[serde(default)]
+    pub breaker: String,
 }
 
 /// Facts about one SQL query over the dataset.

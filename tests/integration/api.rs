@@ -16,13 +16,18 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 mod datasets;
 mod llm;
+mod routing;
 
 use datasets::*;
 use llm::*;
+use routing::*;
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 
 const MOCK_MODEL: &str = "gpt-4o-mini";
+/// Instances many tests share never open a circuit: one test's injected failures must not skip the
+/// provider for the others (the breaker has its own instance and test).
+const SHARED_BREAKER: &str = "1000000";
 const MOCK_KEY: &str = "sk-test-mock-key";
 const CLAUDE_MODEL: &str = "claude-sonnet-4-5";
 const CLAUDE_KEY: &str = "sk-ant-test-mock-key";
@@ -36,8 +41,17 @@ struct Ctx {
     llm: Api,
     /// Points at the mock provider as Anthropic.
     claude: Api,
+    /// OpenAI then Anthropic, both the mock, no built-in fallback; fast timeouts and retries, and a breaker
+    /// that never opens — for the fault matrix.
+    routing: Api,
+    /// OpenAI, Anthropic, built-in; one attempt per provider, a breaker of 3 failures and 2 s.
+    breaker: Api,
+    /// Like `routing`, with OpenAI at an address nothing listens on.
+    unreachable: Api,
+    /// Like `routing`, for the test whose OpenAI key is refused (which marks the provider misconfigured).
+    auth: Api,
     mock: MockProvider,
-    /// The instances behind `builtin`, `llm` and `claude`, in that order.
+    /// The instances behind the APIs above, in that order.
     instances: Vec<WorkerInstance>,
 }
 
@@ -85,8 +99,15 @@ fn main() -> ExitCode {
         every_awkward_csv_uploads_as_the_corpus_expects,
         a_form_upload_streams_its_file_part_with_its_fields,
         an_upload_sweeps_staging_tables_left_by_killed_uploads,
+        every_failure_class_ends_in_one_clean_answer_from_the_next_provider,
+        a_mid_stream_failure_is_discarded_and_never_spliced_into_the_answer,
+        retry_after_is_honoured_before_retrying,
+        when_every_provider_fails_the_error_is_clear,
+        a_refused_key_marks_the_provider_misconfigured_and_it_is_skipped,
+        the_breaker_opens_at_the_threshold_probes_when_half_open_and_closes,
+        a_disconnect_aborts_the_upstream_call,
         a_disconnected_client_still_gets_its_call_logged,
-        provider_failure_ends_the_stream_with_a_clear_error,
+        when_the_only_provider_fails_the_builtin_analyst_answers_and_says_why,
         usage_is_counted_when_the_provider_reports_none,
         an_upload_lands_whole_with_profile_preview_and_delete,
         the_sample_uploaded_profiles_like_an_independent_computation,
@@ -128,44 +149,95 @@ async fn start() -> std::io::Result<Ctx> {
                     .map(|(k, v)| (*k, v.to_string())),
             );
             all.extend(vars);
-            let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            // The last value of a name wins.
+            let mut refs: Vec<(&str, &str)> = Vec::new();
+            for (k, v) in all.iter().rev() {
+                if !refs.iter().any(|(seen, _)| seen == k) {
+                    refs.push((k, v.as_str()));
+                }
+            }
             WorkerInstance::start(name, &refs)
         })
     };
-    let builtin = start(
-        "builtin",
-        vec![
-            ("DEV_AUTH", "true".into()),
-            ("BUILTIN_CHUNK_DELAY_MS", "5".into()),
-        ],
-    )
-    .await??;
-    let llm = start(
-        "llm",
+    let both = |order: &str, openai_url: String| {
         vec![
             ("DEV_AUTH", "false".into()),
+            ("PROVIDER_ORDER", order.to_owned()),
             ("OPENAI_API_KEY", MOCK_KEY.into()),
-            ("OPENAI_BASE_URL", mock.openai_base_url()),
+            ("OPENAI_BASE_URL", openai_url),
             ("OPENAI_MODEL", MOCK_MODEL.into()),
-        ],
-    )
-    .await??;
-    let claude = start(
-        "claude",
-        vec![
-            ("DEV_AUTH", "false".into()),
             ("ANTHROPIC_API_KEY", CLAUDE_KEY.into()),
             ("ANTHROPIC_BASE_URL", mock.anthropic_base_url()),
             ("ANTHROPIC_MODEL", CLAUDE_MODEL.into()),
-        ],
-    )
-    .await??;
+            ("RETRY_MAX_ATTEMPTS", "2".into()),
+            ("RETRY_BASE_DELAY_MS", "50".into()),
+            ("RETRY_MAX_DELAY_MS", "200".into()),
+            ("FIRST_TOKEN_TIMEOUT_MS", "1500".into()),
+            ("STALL_TIMEOUT_MS", "1000".into()),
+            ("RATE_LIMIT_PER_MINUTE", "1000".into()),
+        ]
+    };
+    // Nothing listens on port 1 of loopback: connecting there fails at once.
+    let unreachable_url = "http://127.0.0.1:1/v1".to_owned();
+    let mut breaker_vars = both("openai,anthropic,builtin", mock.openai_base_url());
+    breaker_vars.extend([
+        ("RETRY_MAX_ATTEMPTS", "1".into()),
+        ("BREAKER_THRESHOLD", "3".into()),
+        ("BREAKER_COOLDOWN_MS", "2000".into()),
+    ]);
+    let mut routing_vars = both("openai,anthropic", mock.openai_base_url());
+    routing_vars.push(("BREAKER_THRESHOLD", "1000".into()));
+    let started = futures::future::join_all([
+        start(
+            "builtin",
+            vec![
+                ("DEV_AUTH", "true".into()),
+                ("BUILTIN_CHUNK_DELAY_MS", "5".into()),
+            ],
+        ),
+        start(
+            "llm",
+            vec![
+                ("DEV_AUTH", "false".into()),
+                ("BREAKER_THRESHOLD", SHARED_BREAKER.into()),
+                ("RETRY_BASE_DELAY_MS", "50".into()),
+                ("OPENAI_API_KEY", MOCK_KEY.into()),
+                ("OPENAI_BASE_URL", mock.openai_base_url()),
+                ("OPENAI_MODEL", MOCK_MODEL.into()),
+            ],
+        ),
+        start(
+            "claude",
+            vec![
+                ("DEV_AUTH", "false".into()),
+                ("BREAKER_THRESHOLD", SHARED_BREAKER.into()),
+                ("RETRY_BASE_DELAY_MS", "50".into()),
+                ("ANTHROPIC_API_KEY", CLAUDE_KEY.into()),
+                ("ANTHROPIC_BASE_URL", mock.anthropic_base_url()),
+                ("ANTHROPIC_MODEL", CLAUDE_MODEL.into()),
+            ],
+        ),
+        start("routing", routing_vars),
+        start("breaker", breaker_vars),
+        start("unreachable", both("openai,anthropic", unreachable_url)),
+        start("auth", both("openai,anthropic", mock.openai_base_url())),
+    ])
+    .await;
+    let mut instances = Vec::new();
+    for s in started {
+        instances.push(s??);
+    }
+    let api = |i: usize| Api::new(&instances[i].base_url);
     Ok(Ctx {
-        builtin: Api::new(&builtin.base_url),
-        llm: Api::new(&llm.base_url),
-        claude: Api::new(&claude.base_url),
+        builtin: api(0),
+        llm: api(1),
+        claude: api(2),
+        routing: api(3),
+        breaker: api(4),
+        unreachable: api(5),
+        auth: api(6),
         mock,
-        instances: vec![builtin, llm, claude],
+        instances,
     })
 }
 

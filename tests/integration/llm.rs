@@ -7,7 +7,7 @@ use std::sync::Arc;
 use datasage_shared::api::{ChatAnswer, Confidence, ErrorCode, StreamEvent};
 use datasage_shared::tokens;
 use datasage_shared::tree::TreeNode;
-use datasage_tests::client::{fresh_user, token_for, Api};
+use datasage_tests::client::{fresh_user, token_for, Api, Timed};
 use datasage_tests::mock_provider::{self, DEFAULT_ANSWER, PACED_WORDS, PROMPT_TOKENS, TRICKY_ANSWER};
 use serde_json::json;
 
@@ -435,29 +435,57 @@ pub async fn a_disconnected_client_still_gets_its_call_logged(c: Arc<Ctx>) {
     );
 }
 
-pub async fn provider_failure_ends_the_stream_with_a_clear_error(c: Arc<Ctx>) {
+pub async fn when_the_only_provider_fails_the_builtin_analyst_answers_and_says_why(c: Arc<Ctx>) {
     for (format, api) in both(&c) {
-        let user = fresh_user("fail");
-        let token = token_for(&user);
-        for (marker, expect) in [
-            ("[mock:status=500]", "HTTP 500: mock failure 500"),
-            ("[mock:cut]", "before finishing"),
+        let label = if format == "openai" { "OpenAI" } else { "Anthropic" };
+        for (marker, words) in [
+            ("[mock:status=500]", "had a server error"),
+            ("[mock:cut]", "sent a broken answer"),
         ] {
-            let events = ask(api, &user, &format!("hello {marker}")).await;
-            match events.last().map(|t| &t.event) {
-                Some(StreamEvent::Error(e)) => {
-                    assert_eq!(e.code, ErrorCode::ProviderError);
-                    assert!(e.message.contains(expect), "{format} {marker}: {}", e.message);
-                }
-                other => panic!("{format} {marker}: expected an error event, got {other:?}"),
-            }
+            let user = fresh_user("fail");
+            let token = token_for(&user);
+            let events = ask(api, &user, &format!("How many rows are there? {marker}")).await;
+            let answer = complete_of(&events);
+            assert_eq!(answer.metadata.provider, "builtin", "{format} {marker}");
+            assert!(
+                answer.message.contains("**3,000 rows**"),
+                "{format} {marker}: {}",
+                answer.message
+            );
+            assert_eq!(
+                content_of_after_discard(&events),
+                answer.message,
+                "{format} {marker}: no spliced text"
+            );
+            let said = format!("{label} {words} — the built-in analyst will answer");
+            assert!(
+                events
+                    .iter()
+                    .any(|t| matches!(&t.event, StreamEvent::Status { message, .. } if *message == said)),
+                "{format} {marker}: status `{said}`"
+            );
+            let calls = logged_calls(api, &token, &user, |calls| calls.len() == 4).await;
+            let statuses: Vec<&str> = calls.iter().filter_map(|c| c["status"].as_str()).collect();
+            assert_eq!(
+                statuses,
+                ["error", "error", "error", "ok"],
+                "{format} {marker}: three attempts, then builtin"
+            );
         }
-        let calls = logged_calls(api, &token, &user, |calls| calls.len() == 2).await;
-        assert!(
-            calls.iter().all(|c| c["status"] == "error"),
-            "{format}: {calls:?}"
-        );
     }
+}
+
+/// The answer text as the client keeps it: content after the last `discard`.
+pub fn content_of_after_discard(events: &[Timed]) -> String {
+    let mut text = String::new();
+    for t in events {
+        match &t.event {
+            StreamEvent::Content { content } => text.push_str(content),
+            StreamEvent::Discard { .. } => text.clear(),
+            _ => {}
+        }
+    }
+    text
 }
 
 pub async fn usage_is_counted_when_the_provider_reports_none(c: Arc<Ctx>) {

@@ -17,6 +17,19 @@
 //!   columns); `[mock:fix=SELECT …]` is the corrected query sent when a result says `FAILED`;
 //!   `[mock:sql-always=SELECT …]` asks for queries in every reply, never answering.
 //!
+//! Faults, for the routing tests — any marker may be scoped to one protocol as `[mock:openai:key=…]` or
+//! `[mock:anthropic:key=…]` (a scoped marker wins over a plain one):
+//! - `[mock:retry-after=S]`: a `Retry-After` header on the `status` error;
+//! - `[mock:fail-first=N]`: `status` (or any other fault) applies to the first N requests of this
+//!   conversation to that endpoint only, then answers normally;
+//! - `[mock:delay-headers=MS]`: no response at all for MS (no first byte);
+//! - `[mock:stall=MS]`: half the answer, then silence for MS, then the rest;
+//! - `[mock:stream-error]`: half the answer, then an error event inside the stream;
+//! - `[mock:garbage]`: a stream of lines that are not the protocol, then the connection closes.
+//!
+//! Every request is recorded with its arrival time, and a streamed answer whose connection closed before
+//! its last byte is recorded as aborted.
+//!
 //! Every request is recorded, so tests can assert on the prompt and headers.
 
 use std::convert::Infallible;
@@ -40,6 +53,9 @@ pub struct Recorded {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Value,
+    pub at: std::time::Instant,
+    /// Its number among the mock's requests, so aborts can be matched to it.
+    pub seq: u64,
 }
 
 impl Recorded {
@@ -83,6 +99,8 @@ pub const PROMPT_TOKENS: u64 = 321;
 #[derive(Clone, Default)]
 struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// `seq` of every streamed answer whose connection closed before its end.
+    aborted: Arc<Mutex<Vec<u64>>>,
 }
 
 /// A running mock; it stops when the process ends.
@@ -121,6 +139,15 @@ impl MockProvider {
         format!("http://{}", self.addr)
     }
 
+    /// Whether the streamed answer to request `seq` lost its connection before its end.
+    pub fn was_aborted(&self, seq: u64) -> bool {
+        self.shared
+            .aborted
+            .lock()
+            .map(|a| a.contains(&seq))
+            .unwrap_or(false)
+    }
+
     /// Requests whose conversation contains `needle`, in arrival order.
     pub fn requests_containing(&self, needle: &str) -> Vec<Recorded> {
         let all = self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default();
@@ -156,17 +183,35 @@ async fn handle(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
+    let seq = shared.requests.lock().map(|r| r.len() as u64).unwrap_or(0);
     let rec = Recorded {
         path: uri.path().to_owned(),
         headers,
         body,
+        at: std::time::Instant::now(),
+        seq,
     };
     let format = if rec.path.ends_with("/messages") {
         Format::Anthropic
     } else {
         Format::OpenAi
     };
-    let marks = markers(&rec.conversation());
+    let scope = match format {
+        Format::OpenAi => "openai:",
+        Format::Anthropic => "anthropic:",
+    };
+    let conversation = rec.conversation();
+    // Earlier requests of this conversation to this endpoint, for `fail-first`.
+    let earlier = shared
+        .requests
+        .lock()
+        .map(|r| {
+            r.iter()
+                .filter(|o| o.path == rec.path && o.conversation() == conversation)
+                .count()
+        })
+        .unwrap_or(0);
+    let marks = markers(&conversation);
     let last = rec.question();
     let is_repair = last.contains("empty or missing");
     let results = last
@@ -177,19 +222,75 @@ async fn handle(
     if let Ok(mut r) = shared.requests.lock() {
         r.push(rec);
     }
-    // A later marker wins, so each turn of a conversation can ask for something else.
-    let mark = |key: &str| {
+    // A later marker wins, so each turn of a conversation can ask for something else; a marker scoped to
+    // this protocol wins over a plain one.
+    let find = |key: &str| {
         marks
             .iter()
             .rev()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     };
-    if let Some(code) = mark("status") {
-        return error_response(
+    let mark = |key: &str| find(&format!("{scope}{key}")).or_else(|| find(key));
+    let faulty = mark("fail-first")
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_none_or(|n| earlier < n);
+    let fault = |key: &str| mark(key).filter(|_| faulty);
+    if let Some(ms) = fault("delay-headers").and_then(|ms| ms.parse().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(code) = fault("status") {
+        let mut resp = error_response(
             format,
             StatusCode::from_u16(code.parse().unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         );
+        if let Some(v) = mark("retry-after").and_then(|v| v.parse().ok()) {
+            resp.headers_mut().insert("retry-after", v);
+        }
+        return resp;
+    }
+    // The default answer, and how many of its pieces go out before a mid-stream fault: all but the last
+    // two, so the answer text is already streaming when the fault hits.
+    let pieces = split(&answer_json(DEFAULT_ANSWER));
+    let before_fault = pieces.len().saturating_sub(2);
+    if fault("garbage").is_some() {
+        let frames = vec![
+            "data: {not json\n\n".to_owned(),
+            "event: nonsense\ndata: ]]]\n\n".to_owned(),
+        ];
+        return guarded(sse_response(frames, Duration::ZERO), &shared, seq);
+    }
+    if fault("stream-error").is_some() {
+        let first = &pieces[..before_fault];
+        let mut frames = match format {
+            Format::OpenAi => openai_frames(&model, first, false),
+            Format::Anthropic => anthropic_frames(&model, first, false),
+        };
+        frames.push(match format {
+            Format::OpenAi => "data: {\"error\": {\"message\": \"upstream model failed\", \"type\": \"server_error\"}}\n\n".to_owned(),
+            Format::Anthropic => "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n".to_owned(),
+        });
+        return guarded(sse_response(frames, Duration::from_millis(20)), &shared, seq);
+    }
+    if let Some(ms) = fault("stall").and_then(|ms| ms.parse::<u64>().ok()) {
+        let frames = match format {
+            Format::OpenAi => openai_frames(&model, &pieces, true),
+            Format::Anthropic => anthropic_frames(&model, &pieces, true),
+        };
+        // The silence falls just before the last pieces of the text. Both protocols close a finished
+        // stream with three frames; what comes before the pieces is their opening.
+        let opening = frames.len() - pieces.len() - 3;
+        let at = opening + before_fault;
+        let delays: Vec<Duration> = (0..frames.len())
+            .map(|i| {
+                if i == at {
+                    Duration::from_millis(ms)
+                } else {
+                    Duration::from_millis(10)
+                }
+            })
+            .collect();
+        return guarded(paced_response(frames, delays), &shared, seq);
     }
     let pace = mark("pace")
         .and_then(|ms| ms.parse().ok())
@@ -239,12 +340,46 @@ async fn handle(
         }
         _ => (split(&answer_json(DEFAULT_ANSWER)), Duration::ZERO),
     };
-    let finish = mark("cut").is_none();
+    let finish = fault("cut").is_none();
     let frames = match format {
         Format::OpenAi => openai_frames(&model, &pieces, finish),
         Format::Anthropic => anthropic_frames(&model, &pieces, finish),
     };
-    sse_response(frames, delay)
+    guarded(sse_response(frames, delay), &shared, seq)
+}
+
+/// Records request `seq` as aborted if its response body is dropped before its last byte.
+fn guarded(resp: Response, shared: &Shared, seq: u64) -> Response {
+    struct Guard {
+        done: std::cell::Cell<bool>,
+        seq: u64,
+        aborted: Arc<Mutex<Vec<u64>>>,
+    }
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            if !self.done.get() {
+                if let Ok(mut a) = self.aborted.lock() {
+                    a.push(self.seq);
+                }
+            }
+        }
+    }
+    let (parts, body) = resp.into_parts();
+    let guard = Guard {
+        done: std::cell::Cell::new(false),
+        seq,
+        aborted: shared.aborted.clone(),
+    };
+    let body = stream::unfold((body.into_data_stream(), guard), |(mut data, guard)| async move {
+        match data.next().await {
+            Some(item) => Some((item, (data, guard))),
+            None => {
+                guard.done.set(true);
+                None
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(body))
 }
 
 /// The SQL plan's replies: queries first, then an answer from the results (see the module docs).
@@ -359,6 +494,19 @@ fn anthropic_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String>
         frames.push(ev("message_stop", json!({"type": "message_stop"})));
     }
     frames
+}
+
+/// SSE frames, each sent after its own delay.
+fn paced_response(frames: Vec<String>, delays: Vec<Duration>) -> Response {
+    let body = stream::iter(frames.into_iter().zip(delays)).then(|(f, d)| async move {
+        tokio::time::sleep(d).await;
+        Ok::<Bytes, Infallible>(Bytes::from(f))
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 fn sse_response(frames: Vec<String>, delay: Duration) -> Response {

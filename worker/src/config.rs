@@ -3,8 +3,10 @@
 use std::fmt;
 
 use datasage_shared::pricing::PriceTable;
+use datasage_shared::routing::{BreakerConfig, RetryPolicy};
 use worker::{console_warn, Env};
 
+use crate::chat::Routing;
 use crate::error::{Failure, Result};
 
 /// A secret string whose `Debug` is redacted.
@@ -35,6 +37,8 @@ pub enum Protocol {
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub name: &'static str,
+    /// The name people know it by (`OpenRouter`).
+    pub label: &'static str,
     pub protocol: Protocol,
     pub base_url: String,
     pub api_key: SecretString,
@@ -44,6 +48,7 @@ pub struct ProviderConfig {
 /// A provider DataSage knows: its configuration names and defaults (the official SDKs' base URLs).
 struct Known {
     name: &'static str,
+    label: &'static str,
     protocol: Protocol,
     prefix: &'static str,
     base_url: &'static str,
@@ -53,6 +58,7 @@ struct Known {
 const KNOWN: &[Known] = &[
     Known {
         name: "openrouter",
+        label: "OpenRouter",
         protocol: Protocol::OpenAi,
         prefix: "OPENROUTER",
         base_url: "https://openrouter.ai/api/v1",
@@ -60,6 +66,7 @@ const KNOWN: &[Known] = &[
     },
     Known {
         name: "anthropic",
+        label: "Anthropic",
         protocol: Protocol::Anthropic,
         prefix: "ANTHROPIC",
         base_url: "https://api.anthropic.com",
@@ -67,6 +74,7 @@ const KNOWN: &[Known] = &[
     },
     Known {
         name: "openai",
+        label: "OpenAI",
         protocol: Protocol::OpenAi,
         prefix: "OPENAI",
         base_url: "https://api.openai.com/v1",
@@ -85,7 +93,11 @@ pub struct Config {
     /// Configured providers in `PROVIDER_ORDER`, up to `builtin` (which always answers, so nothing after it
     /// is reached).
     pub providers: Vec<ProviderConfig>,
+    /// Whether the built-in analyst answers when every provider failed: it is in `PROVIDER_ORDER`, or no
+    /// provider has a key.
+    pub builtin_fallback: bool,
     pub prices: PriceTable,
+    pub routing: Routing,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -107,8 +119,10 @@ impl Config {
     pub fn from_env(env: &Env) -> Self {
         let order = var(env, "PROVIDER_ORDER").unwrap_or_else(|| DEFAULT_ORDER.into());
         let mut providers = Vec::new();
+        let mut builtin_listed = false;
         for name in order.split(',').map(|n| n.trim().to_ascii_lowercase()) {
             if name == BUILTIN {
+                builtin_listed = true;
                 break;
             }
             let Some(k) = KNOWN.iter().find(|k| k.name == name) else {
@@ -119,6 +133,7 @@ impl Config {
             if let Some(api_key) = secret(env, &format!("{}_API_KEY", k.prefix)) {
                 providers.push(ProviderConfig {
                     name: k.name,
+                    label: k.label,
                     protocol: k.protocol,
                     base_url: var(env, &format!("{}_BASE_URL", k.prefix))
                         .unwrap_or_else(|| k.base_url.into()),
@@ -131,7 +146,25 @@ impl Config {
             console_warn!("MODEL_PRICES is not valid JSON ({e}); using the default prices");
             PriceTable::default()
         });
+        let num = |name: &str, default: u64| var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let (retry, breaker) = (RetryPolicy::default(), BreakerConfig::default());
         Config {
+            builtin_fallback: builtin_listed || providers.is_empty(),
+            routing: Routing {
+                retry: RetryPolicy {
+                    max_attempts: num("RETRY_MAX_ATTEMPTS", u64::from(retry.max_attempts)).clamp(1, 10)
+                        as u32,
+                    base_delay_ms: num("RETRY_BASE_DELAY_MS", retry.base_delay_ms),
+                    max_delay_ms: num("RETRY_MAX_DELAY_MS", retry.max_delay_ms),
+                    deadline_ms: num("ROUTING_DEADLINE_MS", retry.deadline_ms),
+                },
+                breaker: BreakerConfig {
+                    threshold: num("BREAKER_THRESHOLD", u64::from(breaker.threshold)).clamp(1, 1_000) as u32,
+                    cooldown_ms: num("BREAKER_COOLDOWN_MS", breaker.cooldown_ms),
+                },
+                first_token_timeout_ms: num("FIRST_TOKEN_TIMEOUT_MS", 20_000),
+                stall_timeout_ms: num("STALL_TIMEOUT_MS", 15_000),
+            },
             dev_auth: var(env, "DEV_AUTH").is_some_and(|v| v == "true"),
             rate_limit_per_minute: var(env, "RATE_LIMIT_PER_MINUTE")
                 .and_then(|v| v.parse().ok())
@@ -144,12 +177,12 @@ impl Config {
         }
     }
 
-    /// The providers answering, in order of preference; `builtin` always last.
+    /// The providers answering, in order of preference; `builtin` last when it is the fallback.
     pub fn provider_names(&self) -> Vec<String> {
         self.providers
             .iter()
             .map(|p| p.name.to_owned())
-            .chain([BUILTIN.to_owned()])
+            .chain(self.builtin_fallback.then(|| BUILTIN.to_owned()))
             .collect()
     }
 }

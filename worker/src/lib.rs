@@ -9,6 +9,7 @@ mod config;
 mod datasets;
 mod db;
 mod error;
+mod provider_health;
 mod providers;
 mod query;
 mod rate_limiter;
@@ -17,6 +18,7 @@ mod util;
 
 use worker::{event, Context, Env, Request, Response, Result};
 
+pub use provider_health::ProviderHealthStore;
 pub use rate_limiter::RateLimiter;
 
 #[event(fetch)]

@@ -19,9 +19,15 @@ use datasage_shared::query::QueryResult;
 use datasage_shared::text::{excerpt, stream_chunks};
 use datasage_shared::tokens;
 use datasage_shared::tree::{LlmCallInfo, NodeKind, NodeStatus};
-use futures::StreamExt;
+use std::future::Future;
+use std::time::Duration;
 
-use super::{Emitter, Job};
+use datasage_shared::routing::{AttemptReport, FailureClass};
+use futures::future::{select, Either};
+use futures::StreamExt;
+use worker::{AbortController, Delay};
+
+use super::{route, Emitter, Job};
 use crate::db::CallLog;
 use crate::providers::Provider;
 use crate::util::now_ms;
@@ -34,21 +40,31 @@ pub const MAX_QUERY_ROUNDS: usize = 3;
 const MAX_QUERIES_PER_ROUND: usize = 3;
 
 /// How one model call ended.
-enum Outcome {
+pub enum Outcome {
     Answered(Extracted),
-    Failed(String),
+    /// `class` is `None` when no provider was left to try.
+    Failed {
+        class: Option<FailureClass>,
+        message: String,
+        retry_after_ms: Option<u64>,
+    },
     Cancelled,
 }
 
-struct Attempt {
-    outcome: Outcome,
-    usage: TokenUsage,
-    cost: Option<f64>,
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub usage: TokenUsage,
+    pub cost: Option<f64>,
+    /// What the health store is told; `None` when no attempt went out.
+    pub report: Option<AttemptReport>,
+    /// The provider and model that made (or last made) the call.
+    pub provider: String,
+    pub model: String,
 }
 
 /// Why the model is called, as logged in `llm_calls.call_type`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum CallType {
+pub enum CallType {
     /// The first call: choose queries (or answer from the profile).
     Plan,
     /// After a failed query: fix it.
@@ -70,11 +86,7 @@ impl CallType {
     }
 }
 
-pub async fn answer(
-    provider: &dyn Provider,
-    job: &Job,
-    em: &mut Emitter,
-) -> (Result<ChatAnswer, ErrorBody>, Vec<CallLog>) {
+pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, Vec<CallLog>) {
     let started = now_ms();
     let ds = &job.dataset;
     let node = em.start(NodeKind::Step, "Assemble prompt");
@@ -106,12 +118,17 @@ pub async fn answer(
     let mut corrected = false;
     let mut empty: Option<Extracted> = None;
     let mut call_type = CallType::Plan;
+    let mut answered_by: (String, String);
     let result = loop {
-        let attempt = call(provider, job, em, &messages, call_type, &mut calls).await;
-        attempts.push((attempt.usage, attempt.cost));
+        let attempt = route::call(job, em, &messages, call_type, &mut calls, &mut attempts).await;
+        answered_by = (attempt.provider, attempt.model);
         let ex = match attempt.outcome {
             Outcome::Cancelled => break Err(super::cancelled()),
-            Outcome::Failed(message) => match empty.as_ref() {
+            // Every provider failed: nothing to fall back on within the plan.
+            Outcome::Failed {
+                class: None, message, ..
+            } => break Err(ApiError::new(ErrorCode::ProvidersUnavailable, message).error),
+            Outcome::Failed { message, .. } => match empty.as_ref() {
                 Some(first) => break fallback(em, &[first], message),
                 None => break Err(provider_error(message)),
             },
@@ -208,8 +225,8 @@ pub async fn answer(
             metadata: AnswerMetadata {
                 execution_tree: em.tree.clone(),
                 usage: Usage::new(usage.input_tokens, usage.output_tokens),
-                provider: provider.name().to_owned(),
-                model: provider.model().to_owned(),
+                provider: answered_by.0,
+                model: answered_by.1,
                 latency_ms: now_ms().saturating_sub(started),
                 cost_usd,
                 dataset: Some(ds.reference()),
@@ -276,15 +293,51 @@ fn chart_for(results: &[QueryResult], em: &mut Emitter, spec: &serde_json::Value
     }
 }
 
-/// One streamed model call: relays the answer text as it is extracted, records everything in the tree and
-/// in `calls`.
-async fn call(
+/// Where an attempt stands in its routing: how many retries came before it on this provider, and the
+/// provider's circuit when it went out.
+#[derive(Clone, Copy)]
+pub struct AttemptInfo {
+    pub retries: u32,
+    pub breaker: &'static str,
+}
+
+enum Waited<T> {
+    Done(T),
+    Expired,
+    ClientGone,
+}
+
+/// How often a wait checks whether the client is still there.
+const TICK_MS: u64 = 250;
+
+/// Waits for `fut` until `until_ms`, giving up early if the client disconnects.
+async fn timed<F: Future + Unpin>(mut fut: F, until_ms: u64, em: &Emitter) -> Waited<F::Output> {
+    loop {
+        let now = now_ms();
+        if em.client_gone() {
+            return Waited::ClientGone;
+        }
+        if now >= until_ms {
+            return Waited::Expired;
+        }
+        let wait = Delay::from(Duration::from_millis((until_ms - now).min(TICK_MS)));
+        if let Either::Left((out, _)) = select(&mut fut, wait).await {
+            return Waited::Done(out);
+        }
+    }
+}
+
+/// One streamed model call on one provider: relays the answer text as it is extracted, bounded by the
+/// first-token and idle timeouts, and records everything in the tree and in `calls`. A failure, a timeout
+/// or a disconnected client aborts the upstream request.
+pub async fn attempt(
     provider: &dyn Provider,
     job: &Job,
     em: &mut Emitter,
     messages: &[Message],
     call_type: CallType,
     calls: &mut Vec<CallLog>,
+    info: AttemptInfo,
 ) -> Attempt {
     match call_type {
         CallType::Plan => em.status(Phase::Planning, "Planning query…"),
@@ -294,14 +347,19 @@ async fn call(
             format!(
                 "Reading the results with {} ({})…",
                 provider.model(),
-                provider.name()
+                provider.label()
             ),
         ),
         // A repair keeps the status that says why the model is asked again.
         CallType::Repair => {}
     }
+    let retry = if info.retries > 0 {
+        format!(", retry {}", info.retries)
+    } else {
+        String::new()
+    };
     let label = format!(
-        "{} · {} ({})",
+        "{} · {} ({}{retry})",
         provider.name(),
         provider.model(),
         call_type.as_str()
@@ -314,18 +372,62 @@ async fn call(
         temperature: TEMPERATURE,
         max_tokens: MAX_TOKENS,
     };
+    let routing = &job.routing;
+    let first_token_deadline = started + routing.first_token_timeout_ms;
     let mut seen = Collected::default();
     let mut extractor = AnswerExtractor::new();
     let mut ttft_ms: Option<u64> = None;
-    let mut failure: Option<String> = None;
-    match provider.stream(req).await {
-        Err(e) => failure = Some(e.to_string()),
-        Ok(mut stream) => {
+    let mut failure: Option<(FailureClass, String, Option<u64>)> = None;
+    let mut cancelled = false;
+    let controller = AbortController::default();
+    match timed(
+        provider.stream(req, controller.signal()),
+        first_token_deadline,
+        em,
+    )
+    .await
+    {
+        Waited::ClientGone => cancelled = true,
+        Waited::Expired => {
+            failure = Some((
+                FailureClass::FirstTokenTimeout,
+                format!("no answer within {} ms", routing.first_token_timeout_ms),
+                None,
+            ));
+        }
+        Waited::Done(Err(e)) => failure = Some((e.class(), e.to_string(), e.retry_after_ms())),
+        Waited::Done(Ok(mut stream)) => {
             let mut writing = false;
-            while let Some(item) = stream.next().await {
-                if em.client_gone() {
-                    break; // dropping the stream stops reading the upstream body
-                }
+            let mut last_event = now_ms();
+            loop {
+                let until = match ttft_ms {
+                    None => first_token_deadline,
+                    Some(_) => last_event + routing.stall_timeout_ms,
+                };
+                let item = match timed(stream.next(), until, em).await {
+                    Waited::Done(Some(item)) => item,
+                    Waited::Done(None) => break,
+                    Waited::ClientGone => {
+                        cancelled = true;
+                        break;
+                    }
+                    Waited::Expired => {
+                        failure = Some(match ttft_ms {
+                            None => (
+                                FailureClass::FirstTokenTimeout,
+                                format!("no first token within {} ms", routing.first_token_timeout_ms),
+                                None,
+                            ),
+                            Some(_) => (
+                                FailureClass::Stall,
+                                format!("the stream went quiet for {} ms", routing.stall_timeout_ms),
+                                None,
+                            ),
+                        });
+                        break;
+                    }
+                };
+                last_event = now_ms();
                 match item {
                     Ok(LlmEvent::Text(t)) => {
                         ttft_ms.get_or_insert_with(|| now_ms().saturating_sub(started));
@@ -338,13 +440,19 @@ async fn call(
                             em.content(&delta);
                         }
                     }
-                    Ok(LlmEvent::Error { message, .. }) => {
-                        failure = Some(format!("{} reported: {message}", provider.name()));
+                    Ok(LlmEvent::Error { code, message }) => {
+                        let class = FailureClass::from_stream_error(code.as_deref(), &message);
+                        failure = Some((class, format!("{} reported: {message}", provider.label()), None));
                         break;
                     }
-                    Ok(ev) => seen.add(ev),
+                    Ok(ev) => {
+                        if matches!(ev, LlmEvent::Reasoning(_)) {
+                            ttft_ms.get_or_insert_with(|| now_ms().saturating_sub(started));
+                        }
+                        seen.add(ev);
+                    }
                     Err(e) => {
-                        failure = Some(e.to_string());
+                        failure = Some((e.class(), e.to_string(), None));
                         break;
                     }
                 }
@@ -352,9 +460,16 @@ async fn call(
         }
     }
     let latency_ms = now_ms().saturating_sub(started);
-    let cancelled = em.client_gone();
     if failure.is_none() && !cancelled && seen.finish.is_none() {
-        failure = Some(format!("{} ended its stream before finishing", provider.name()));
+        failure = Some((
+            FailureClass::Malformed,
+            format!("{} ended its stream before finishing", provider.label()),
+            None,
+        ));
+    }
+    if failure.is_some() || cancelled {
+        // Stop the provider generating for nobody.
+        controller.abort();
     }
     let extracted = extractor.finish();
     let (usage, usage_source) = match seen.usage {
@@ -373,7 +488,7 @@ async fn call(
     let status = match (&failure, cancelled) {
         (_, true) => "cancelled",
         (Some(_), _) => "error",
-        (None, _) if extracted.response_text.is_none() => "empty",
+        (None, _) if extracted.response_text.is_none() && extracted.queries.is_empty() => "empty",
         (None, _) => "ok",
     };
 
@@ -385,11 +500,20 @@ async fn call(
             completion_tokens: usage.output_tokens,
             cost_usd: cost.unwrap_or(0.0),
             ttft_ms,
-            retries: 0,
+            retries: info.retries,
+            outcome: status.to_owned(),
+            failure_class: failure.as_ref().map(|f| f.0),
+            breaker: info.breaker.to_owned(),
         });
     }
     let detail = match (&failure, status) {
-        (Some(msg), _) => Some(msg.clone()),
+        (Some((class, msg, _)), _) => Some(format!(
+            "{}: {msg}",
+            serde_json::to_value(class)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )),
         (None, "empty") => Some("response_text was empty or missing".into()),
         _ if !seen.reasoning.is_empty() => Some(format!("reasoning: {}", excerpt(&seen.reasoning, 500))),
         _ => None,
@@ -433,13 +557,36 @@ async fn call(
             "cached_input_tokens": usage.cached_input_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
             "reasoning_chars": seen.reasoning.chars().count(),
-            "error": failure,
+            "error": failure.as_ref().map(|f| f.1.clone()),
+            "failure_class": failure.as_ref().map(|f| f.0),
+            "retries": info.retries,
+            "breaker": info.breaker,
         }),
     });
+    let report = AttemptReport {
+        failure: failure.as_ref().map(|f| f.0),
+        error: failure.as_ref().map(|f| f.1.clone()),
+        latency_ms,
+        ttft_ms,
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cost_usd: cost.unwrap_or(0.0),
+    };
     let outcome = match (failure, cancelled) {
         (_, true) => Outcome::Cancelled,
-        (Some(msg), _) => Outcome::Failed(msg),
+        (Some((class, message, retry_after_ms)), _) => Outcome::Failed {
+            class: Some(class),
+            message,
+            retry_after_ms,
+        },
         (None, _) => Outcome::Answered(extracted),
     };
-    Attempt { outcome, usage, cost }
+    Attempt {
+        outcome,
+        usage,
+        cost,
+        report: Some(report),
+        provider: provider.name().to_owned(),
+        model: provider.model().to_owned(),
+    }
 }

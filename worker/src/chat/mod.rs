@@ -4,6 +4,7 @@
 
 mod builtin;
 mod llm;
+mod route;
 
 use datasage_shared::api::{ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent};
 use datasage_shared::pricing::PriceTable;
@@ -17,6 +18,7 @@ use crate::db::AnswerLog;
 use crate::providers::Provider;
 use crate::query::{self, Executed};
 use crate::util::now_ms;
+pub use route::Routing;
 
 /// Sends events to the client (if one is listening) and keeps the execution tree.
 pub struct Emitter {
@@ -24,6 +26,8 @@ pub struct Emitter {
     started_ms: u64,
     pub tree: ExecutionTree,
     client_gone: bool,
+    /// Whether answer text went out since the last discard.
+    text_shown: bool,
 }
 
 impl Emitter {
@@ -34,6 +38,7 @@ impl Emitter {
             started_ms: now_ms(),
             tree: ExecutionTree::new("Answer question"),
             client_gone: false,
+            text_shown: false,
         }
     }
 
@@ -43,7 +48,7 @@ impl Emitter {
 
     /// Whether a streaming client has disconnected: the work should stop.
     pub fn client_gone(&self) -> bool {
-        self.client_gone
+        self.client_gone || self.tx.as_ref().is_some_and(UnboundedSender::is_closed)
     }
 
     fn send(&mut self, ev: StreamEvent) {
@@ -62,15 +67,25 @@ impl Emitter {
     }
 
     pub fn content(&mut self, content: &str) {
+        self.text_shown = true;
         self.send(StreamEvent::Content {
             content: content.to_owned(),
         });
     }
 
+    /// Tells the client to throw away the answer text streamed so far (if any went out).
+    pub fn discard(&mut self, reason: impl Into<String>) {
+        if std::mem::take(&mut self.text_shown) {
+            self.send(StreamEvent::Discard {
+                reason: reason.into(),
+            });
+        }
+    }
+
     fn tree_update(&mut self) {
         if self.tx.is_some() {
             self.send(StreamEvent::TreeUpdate {
-                execution_tree: self.tree.clone(),
+                execution_tree: Box::new(self.tree.clone()),
             });
         }
     }
@@ -120,8 +135,12 @@ pub struct Job {
     pub question: String,
     pub dataset: Dataset,
     pub db: D1Database,
-    /// The LLM provider to use; `None` means the built-in analyst.
-    pub provider: Option<Box<dyn Provider>>,
+    /// The LLM providers to route across, in order; empty means the built-in analyst answers.
+    pub providers: Vec<Box<dyn Provider>>,
+    /// Whether the built-in analyst answers when every provider failed.
+    pub builtin_fallback: bool,
+    pub routing: route::Routing,
+    pub env: worker::Env,
     /// Earlier exchanges of the session, oldest first (loaded only for LLM providers).
     pub history: Vec<Turn>,
     pub prices: PriceTable,
@@ -131,9 +150,25 @@ pub struct Job {
 /// Answers the question, streaming through `em`, and returns the result and what to store.
 pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, AnswerLog) {
     em.status(Phase::Analyzing, "Analyzing query…");
-    let (mut result, calls) = match &job.provider {
-        Some(p) => llm::answer(p.as_ref(), &job, em).await,
-        None => builtin::answer(&job, em).await,
+    let (mut result, calls) = if job.providers.is_empty() {
+        builtin::answer(&job, em).await
+    } else {
+        let (result, mut calls) = llm::answer(&job, em).await;
+        match result {
+            Err(e)
+                if e.code == ErrorCode::ProvidersUnavailable && job.builtin_fallback && !em.client_gone() =>
+            {
+                em.discard("every provider failed; the built-in analyst answers instead");
+                em.status(
+                    Phase::Analyzing,
+                    "No AI provider could answer — the built-in analyst answers instead…",
+                );
+                let (result, builtin_calls) = builtin::answer(&job, em).await;
+                calls.extend(builtin_calls);
+                (result, calls)
+            }
+            other => (other, calls),
+        }
     };
     em.end(&mut result);
     let answer = result.as_ref().ok().map(|a| {

@@ -3,6 +3,7 @@
 use datasage_shared::llm::LlmRequest;
 use datasage_shared::provider::anthropic::{endpoint, request_body, AnthropicStream, API_VERSION};
 use futures::future::LocalBoxFuture;
+use worker::AbortSignal;
 
 use super::{send, LlmStream, Provider, ProviderError};
 use crate::config::ProviderConfig;
@@ -22,11 +23,19 @@ impl Provider for Anthropic {
         self.config.name
     }
 
+    fn label(&self) -> &str {
+        self.config.label
+    }
+
     fn model(&self) -> &str {
         &self.config.model
     }
 
-    fn stream(&self, req: LlmRequest) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>> {
+    fn stream(
+        &self,
+        req: LlmRequest,
+        signal: AbortSignal,
+    ) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>> {
         let headers = [
             ("x-api-key", self.config.api_key.expose().to_owned()),
             ("anthropic-version", API_VERSION.into()),
@@ -36,6 +45,7 @@ impl Provider for Anthropic {
             headers,
             request_body(&req),
             AnthropicStream::new(),
+            signal,
         ))
     }
 }

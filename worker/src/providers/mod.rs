@@ -10,10 +10,11 @@ use std::collections::VecDeque;
 use anthropic::Anthropic;
 use datasage_shared::llm::{LlmEvent, LlmRequest};
 use datasage_shared::provider::{http_error, StreamParser};
+use datasage_shared::routing::FailureClass;
 use futures::future::LocalBoxFuture;
 use futures::stream::{self, LocalBoxStream, StreamExt};
 use openai::OpenAiCompatible;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::{Protocol, ProviderConfig};
 
@@ -31,9 +32,33 @@ pub enum ProviderError {
     #[error("could not reach the provider: {0}")]
     Connect(String),
     #[error("the provider answered HTTP {status}: {message}")]
-    Http { status: u16, message: String },
+    Http {
+        status: u16,
+        message: String,
+        /// The error type the body named (`overloaded_error`…).
+        kind: Option<String>,
+        /// The provider's `Retry-After`, in milliseconds.
+        retry_after_ms: Option<u64>,
+    },
     #[error("the provider's stream broke: {0}")]
     Stream(String),
+}
+
+impl ProviderError {
+    pub fn class(&self) -> FailureClass {
+        match self {
+            ProviderError::Connect(_) => FailureClass::Connect,
+            ProviderError::Http { status, kind, .. } => FailureClass::from_http(*status, kind.as_deref()),
+            ProviderError::Stream(_) => FailureClass::Malformed,
+        }
+    }
+
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            ProviderError::Http { retry_after_ms, .. } => *retry_after_ms,
+            _ => None,
+        }
+    }
 }
 
 /// A provider's answer as normalized events.
@@ -43,9 +68,16 @@ pub type LlmStream = LocalBoxStream<'static, Result<LlmEvent, ProviderError>>;
 pub trait Provider {
     /// Short name used in logs, metrics and the execution tree (`openai`, `anthropic`…).
     fn name(&self) -> &str;
+    /// The name people know it by, for status lines (`OpenRouter`).
+    fn label(&self) -> &str;
     fn model(&self) -> &str;
-    /// Starts a streaming completion; resolves once the response headers are in.
-    fn stream(&self, req: LlmRequest) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>>;
+    /// Starts a streaming completion; resolves once the response headers are in. Aborting `signal` closes
+    /// the upstream connection, so a provider stops generating for nobody.
+    fn stream(
+        &self,
+        req: LlmRequest,
+        signal: AbortSignal,
+    ) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>>;
 }
 
 /// POSTs a JSON body with the given extra headers and, once the response headers are in, returns its body
@@ -55,6 +87,7 @@ async fn send<P, const N: usize>(
     headers: [(&'static str, String); N],
     body: serde_json::Value,
     parser: P,
+    signal: AbortSignal,
 ) -> Result<LlmStream, ProviderError>
 where
     P: StreamParser + 'static,
@@ -71,13 +104,26 @@ where
         .with_headers(h)
         .with_body(Some(body.to_string().into()));
     let request = Request::new_with_init(&url, &init).map_err(connect)?;
-    let mut resp = Fetch::Request(request).send().await.map_err(connect)?;
+    let mut resp = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(connect)?;
     let status = resp.status_code();
     if !(200..300).contains(&status) {
+        let retry_after_ms = resp
+            .headers()
+            .get("retry-after")
+            .ok()
+            .flatten()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|secs| (secs.max(0.0) * 1000.0) as u64);
         let text = resp.text().await.unwrap_or_default();
+        let err = http_error(&text);
         return Err(ProviderError::Http {
             status,
-            message: http_error(&text).message,
+            message: err.message,
+            kind: err.kind.or(err.code),
+            retry_after_ms,
         });
     }
     let body = resp.stream().map_err(|e| ProviderError::Stream(e.to_string()))?;

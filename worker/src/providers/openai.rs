@@ -5,6 +5,7 @@
 use datasage_shared::llm::LlmRequest;
 use datasage_shared::provider::openai::{endpoint, request_body, OpenAiStream};
 use futures::future::LocalBoxFuture;
+use worker::AbortSignal;
 
 use super::{send, LlmStream, Provider, ProviderError};
 use crate::config::ProviderConfig;
@@ -24,11 +25,19 @@ impl Provider for OpenAiCompatible {
         self.config.name
     }
 
+    fn label(&self) -> &str {
+        self.config.label
+    }
+
     fn model(&self) -> &str {
         &self.config.model
     }
 
-    fn stream(&self, req: LlmRequest) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>> {
+    fn stream(
+        &self,
+        req: LlmRequest,
+        signal: AbortSignal,
+    ) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>> {
         let headers = [(
             "authorization",
             format!("Bearer {}", self.config.api_key.expose()),
@@ -38,6 +47,7 @@ impl Provider for OpenAiCompatible {
             headers,
             request_body(&req),
             OpenAiStream::new(),
+            signal,
         ))
     }
 }

@@ -4,7 +4,7 @@
 //! is then produced by `chat::run`, and stored with `wait_until` so storage never delays the answer —
 //! also when a streaming client disconnects midway.
 
-use datasage_shared::api::{ApiError, ChatRequest, ErrorCode};
+use datasage_shared::api::{ApiError, ChatRequest, ErrorCode, ProviderMetrics};
 use datasage_shared::ratelimit::Decision;
 use datasage_shared::sse;
 use futures::channel::mpsc;
@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::datasets::{self, SAMPLE_ID};
 use crate::db::{self, AnswerLog};
 use crate::error::{Failure, Result};
+use crate::provider_health;
 use crate::providers;
 use crate::rate_limiter;
 
@@ -54,10 +55,11 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
     if !db::claim_session(&db, &chat_req.session_id, &user_id, &chat_req.message).await? {
         return Err(Failure::api(ErrorCode::NotFound, "session not found"));
     }
-    let provider = config.providers.first().cloned().map(providers::build);
-    let history = match provider {
-        Some(_) => db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS).await?,
-        None => Vec::new(),
+    let providers: Vec<_> = config.providers.iter().cloned().map(providers::build).collect();
+    let history = if providers.is_empty() {
+        Vec::new()
+    } else {
+        db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS).await?
     };
     Ok(Job {
         user_id,
@@ -65,7 +67,10 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
         question: chat_req.message,
         dataset,
         db,
-        provider,
+        providers,
+        builtin_fallback: config.builtin_fallback,
+        routing: config.routing,
+        env: env.clone(),
         history,
         prices: config.prices,
         builtin_chunk_delay_ms: config.builtin_chunk_delay_ms,
@@ -111,4 +116,17 @@ pub async fn complete(req: Request, env: Env, ctx: Context) -> Result<Response> 
         Ok(answer) => super::json(&answer),
         Err(body) => Err(Failure::Api(ApiError { error: body })),
     }
+}
+
+/// `GET /api/v1/chat/metrics`: every configured provider's state and metrics, from the shared health store.
+pub async fn metrics(req: &Request, env: &Env) -> Result<Response> {
+    authenticate(req, env)?;
+    let names: Vec<String> = Config::from_env(env)
+        .providers
+        .iter()
+        .map(|p| p.name.to_owned())
+        .collect();
+    super::json(&ProviderMetrics {
+        providers: provider_health::metrics(env, &names).await?,
+    })
 }

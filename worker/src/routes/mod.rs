@@ -21,6 +21,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Post, ["api", "v1", "auth", "dev-token"]) => dev_token::post(&env),
         (Method::Post, ["api", "v1", "chat", "stream"]) => chat::stream(req, env, ctx).await,
         (Method::Post, ["api", "v1", "chat"]) => chat::complete(req, env, ctx).await,
+        (Method::Get, ["api", "v1", "chat", "metrics"]) => chat::metrics(&req, &env).await,
         (Method::Get, ["api", "v1", "sessions", id, "llm-calls"]) => {
             sessions::llm_calls(&req, &env, id).await
         }
