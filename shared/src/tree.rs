@@ -56,6 +56,44 @@ pub struct QueryInfo {
     pub rows: Option<u64>,
 }
 
+impl LlmCallInfo {
+    /// One line for people: provider, model, tokens, cost, time to first token, and — when they say
+    /// something — the retry, the circuit and what went wrong.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![self.provider.clone(), self.model.clone()];
+        if self.outcome == "skipped" {
+            parts.push("skipped: circuit open".into());
+            return parts.join(" · ");
+        }
+        parts.push(format!(
+            "{}+{} tokens",
+            self.prompt_tokens, self.completion_tokens
+        ));
+        if self.cost_usd > 0.0 {
+            parts.push(format!("${:.5}", self.cost_usd));
+        }
+        if let Some(t) = self.ttft_ms {
+            parts.push(format!("first token {t} ms"));
+        }
+        if self.retries > 0 {
+            parts.push(format!("retry {}", self.retries));
+        }
+        if self.breaker == "half_open" {
+            parts.push("probe (circuit half-open)".into());
+        }
+        if let Some(class) = self.failure_class {
+            let name = serde_json::to_value(class)
+                .ok()
+                .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                .unwrap_or_default();
+            parts.push(format!("failed: {name}"));
+        } else if !self.outcome.is_empty() && self.outcome != "ok" {
+            parts.push(self.outcome.clone());
+        }
+        parts.join(" · ")
+    }
+}
+
 /// One node of the tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TreeNode {
@@ -166,6 +204,35 @@ mod tests {
         assert_eq!(step_node.children[0].status, NodeStatus::Failed);
         assert_eq!(step_node.children[0].duration_ms, Some(13));
         assert_eq!(t.root.status, NodeStatus::Running);
+    }
+
+    #[test]
+    fn an_attempt_reads_as_one_line_saying_what_happened() {
+        let mut call = LlmCallInfo {
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            prompt_tokens: 321,
+            completion_tokens: 9,
+            cost_usd: 0.000_053_55,
+            ttft_ms: Some(17),
+            retries: 1,
+            outcome: "error".into(),
+            failure_class: Some(crate::routing::FailureClass::FirstTokenTimeout),
+            breaker: "half_open".into(),
+        };
+        assert_eq!(
+            call.summary(),
+            "openai · gpt-4o-mini · 321+9 tokens · $0.00005 · first token 17 ms · retry 1 · probe (circuit half-open) · failed: first token timeout"
+        );
+        call.outcome = "skipped".into();
+        assert_eq!(call.summary(), "openai · gpt-4o-mini · skipped: circuit open");
+        let ok = LlmCallInfo {
+            provider: "anthropic".into(),
+            model: "claude".into(),
+            outcome: "ok".into(),
+            ..LlmCallInfo::default()
+        };
+        assert_eq!(ok.summary(), "anthropic · claude · 0+0 tokens");
     }
 
     #[test]

@@ -11,16 +11,7 @@ pub fn TreeView(node: TreeNode) -> impl IntoView {
         NodeStatus::Failed => ("✕", "failed"),
     };
     let duration = node.duration_ms.map(|d| format!("{d} ms")).unwrap_or_default();
-    let llm = node.llm.as_ref().map(|l| {
-        let ttft = l
-            .ttft_ms
-            .map(|t| format!(" · first token {t} ms"))
-            .unwrap_or_default();
-        format!(
-            "{} · {} · {}+{} tokens{ttft}",
-            l.provider, l.model, l.prompt_tokens, l.completion_tokens
-        )
-    });
+    let llm = node.llm.as_ref().map(|l| l.summary());
     // The row count and duration are in the node's detail line.
     let query = node
         .query
