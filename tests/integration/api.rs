@@ -172,8 +172,8 @@ async fn start() -> std::io::Result<Ctx> {
             ("RETRY_MAX_ATTEMPTS", "2".into()),
             ("RETRY_BASE_DELAY_MS", "50".into()),
             ("RETRY_MAX_DELAY_MS", "200".into()),
-            ("FIRST_TOKEN_TIMEOUT_MS", "1500".into()),
-            ("STALL_TIMEOUT_MS", "1000".into()),
+            ("FIRST_TOKEN_TIMEOUT_MS", "2500".into()),
+            ("STALL_TIMEOUT_MS", "1500".into()),
             ("RATE_LIMIT_PER_MINUTE", "1000".into()),
         ]
     };

@@ -70,14 +70,14 @@ const CELLS: &[Cell] = &[
     },
     Cell {
         name: "no first byte",
-        markers: "[mock:openai:delay-headers=4000]",
+        markers: "[mock:openai:delay-headers=6000]",
         class: FailureClass::FirstTokenTimeout,
         openai_requests: 2,
         text_shown_first: false,
     },
     Cell {
         name: "stall",
-        markers: "[mock:openai:stall=4000]",
+        markers: "[mock:openai:stall=5000]",
         class: FailureClass::Stall,
         openai_requests: 2,
         text_shown_first: true,
@@ -246,7 +246,7 @@ pub async fn a_mid_stream_failure_is_discarded_and_never_spliced_into_the_answer
     let (result, events) = ask(
         &c.routing,
         &user,
-        &format!("Totals? [mock:openai:stall=4000] {user}"),
+        &format!("Totals? [mock:openai:stall=5000] {user}"),
         true,
     )
     .await;
