@@ -106,6 +106,7 @@ fn main() -> ExitCode {
         a_refused_key_marks_the_provider_misconfigured_and_it_is_skipped,
         the_breaker_opens_at_the_threshold_probes_when_half_open_and_closes,
         a_disconnect_aborts_the_upstream_call,
+        an_open_circuit_survives_a_restart,
         a_disconnected_client_still_gets_its_call_logged,
         when_the_only_provider_fails_the_builtin_analyst_answers_and_says_why,
         usage_is_counted_when_the_provider_reports_none,

@@ -13,7 +13,9 @@ use datasage_tests::client::{fresh_user, token_for, Api, Timed};
 use datasage_tests::mock_provider::{DEFAULT_ANSWER, PACED_WORDS};
 use serde_json::{json, Value};
 
-use super::{chat_body, content_of_after_discard, logged_calls, Ctx};
+use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
+
+use super::{chat_body, content_of_after_discard, logged_calls, Ctx, CLAUDE_KEY, MOCK_KEY};
 
 fn final_answer(events: &[Timed]) -> Option<&ChatAnswer> {
     match events.last().map(|t| &t.event) {
@@ -518,4 +520,71 @@ pub async fn a_disconnect_aborts_the_upstream_call(c: Arc<Ctx>) {
     );
     let calls = logged_calls(&c.llm, &token, &user, |calls| !calls.is_empty()).await;
     assert_eq!(calls[0]["status"], "cancelled");
+}
+
+pub async fn an_open_circuit_survives_a_restart(c: Arc<Ctx>) {
+    let vars: Vec<(&str, String)> = vec![
+        ("JWT_SECRET", TEST_JWT_SECRET.into()),
+        ("DEV_AUTH", "false".into()),
+        ("PROVIDER_ORDER", "openai,anthropic".into()),
+        ("OPENROUTER_API_KEY", String::new()),
+        ("OPENAI_API_KEY", MOCK_KEY.into()),
+        ("OPENAI_BASE_URL", c.mock.openai_base_url()),
+        ("ANTHROPIC_API_KEY", CLAUDE_KEY.into()),
+        ("ANTHROPIC_BASE_URL", c.mock.anthropic_base_url()),
+        ("RETRY_MAX_ATTEMPTS", "1".into()),
+        ("BREAKER_THRESHOLD", "1".into()),
+        ("BREAKER_COOLDOWN_MS", "600000".into()),
+    ];
+    let instance = tokio::task::spawn_blocking(move || {
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        WorkerInstance::start("restart", &refs)
+    })
+    .await
+    .expect("join")
+    .expect("instance");
+    let user = fresh_user("restart");
+    let token = token_for(&user);
+    let api = Api::new(&instance.base_url);
+    let (result, _) = ask(
+        &api,
+        &user,
+        &format!("Totals? [mock:openai:status=503] {user}"),
+        true,
+    )
+    .await;
+    assert_eq!(
+        result.map(|a| a.metadata.provider).ok().as_deref(),
+        Some("anthropic")
+    );
+    let (_, before) = api.get("/api/v1/chat/metrics", Some(&token)).await;
+    assert_eq!(before["providers"][0]["state"], "open", "{before}");
+
+    let instance = tokio::task::spawn_blocking(move || instance.restart())
+        .await
+        .expect("join")
+        .expect("restarted");
+    let api = Api::new(&instance.base_url);
+    let (_, after) = api.get("/api/v1/chat/metrics", Some(&token)).await;
+    assert_eq!(after["providers"][0]["state"], "open", "{after}");
+    assert_eq!(
+        after["providers"][0]["circuit_open_until_ms"],
+        before["providers"][0]["circuit_open_until_ms"]
+    );
+    let next = fresh_user("restart-next");
+    let (result, _) = ask(&api, &next, &format!("Totals? {next}"), true).await;
+    assert_eq!(
+        result.map(|a| a.metadata.provider).ok().as_deref(),
+        Some("anthropic")
+    );
+    assert!(
+        c.mock
+            .requests_containing(&next)
+            .iter()
+            .all(|r| r.path.ends_with("/messages")),
+        "OpenAI still skipped"
+    );
+    tokio::task::spawn_blocking(move || drop(instance))
+        .await
+        .expect("stopped");
 }

@@ -21,6 +21,8 @@ pub struct WorkerInstance {
     pub log_path: PathBuf,
     /// The local D1 and Durable Object state.
     state: PathBuf,
+    name: String,
+    vars: Vec<(String, String)>,
 }
 
 fn free_port() -> io::Result<u16> {
@@ -67,6 +69,24 @@ impl WorkerInstance {
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
+        let vars = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::launch(name, state, vars)
+    }
+
+    /// Stops this instance and starts it again on the same state (local D1 and Durable Objects), as a
+    /// deploy or a crash would: what was persisted must still be there.
+    pub fn restart(self) -> io::Result<Self> {
+        let (name, state, vars) = (self.name.clone(), self.state.clone(), self.vars.clone());
+        drop(self);
+        Self::launch(&name, state, vars)
+    }
+
+    fn launch(name: &str, state: PathBuf, vars: Vec<(String, String)>) -> io::Result<Self> {
+        let root = repo_root();
+        let state_arg = state.display().to_string();
         let port = free_port()?.to_string();
         let inspector = free_port()?.to_string();
         let mut args = vec![
@@ -84,7 +104,7 @@ impl WorkerInstance {
         .into_iter()
         .map(str::to_owned)
         .collect::<Vec<_>>();
-        for (k, v) in vars {
+        for (k, v) in &vars {
             args.push("--var".into());
             args.push(format!("{k}:{v}"));
         }
@@ -102,6 +122,8 @@ impl WorkerInstance {
             child,
             log_path,
             state,
+            name: name.to_owned(),
+            vars,
         };
         instance.wait_ready(Duration::from_secs(120))?;
         Ok(instance)

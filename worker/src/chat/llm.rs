@@ -124,13 +124,11 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
         answered_by = (attempt.provider, attempt.model);
         let ex = match attempt.outcome {
             Outcome::Cancelled => break Err(super::cancelled()),
-            // Every provider failed: nothing to fall back on within the plan.
-            Outcome::Failed {
-                class: None, message, ..
-            } => break Err(ApiError::new(ErrorCode::ProvidersUnavailable, message).error),
+            // Every provider failed (the router tried them all): the model's earlier prose, if a repair was
+            // under way, or an error the built-in analyst may answer in place of.
             Outcome::Failed { message, .. } => match empty.as_ref() {
                 Some(first) => break fallback(em, &[first], message),
-                None => break Err(provider_error(message)),
+                None => break Err(ApiError::new(ErrorCode::ProvidersUnavailable, message).error),
             },
             Outcome::Answered(ex) => ex,
         };
