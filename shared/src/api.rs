@@ -383,6 +383,78 @@ pub struct LlmCallRecord {
     pub metadata: serde_json::Value,
 }
 
+/// One conversation, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub title: String,
+    /// The dataset its latest question was about.
+    pub dataset_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `GET /api/v1/sessions`: the caller's conversations, most recent first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// What an answer stores besides its text, so it comes back whole after a reload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAnswer {
+    pub chart_config: Option<ChartConfig>,
+    pub confidence: Confidence,
+    pub metadata: AnswerMetadata,
+}
+
+impl StoredAnswer {
+    pub fn of(answer: &ChatAnswer) -> Self {
+        Self {
+            chart_config: answer.chart_config.clone(),
+            confidence: answer.confidence,
+            metadata: answer.metadata.clone(),
+        }
+    }
+
+    pub fn with_text(self, message: String) -> ChatAnswer {
+        ChatAnswer {
+            message,
+            chart_config: self.chart_config,
+            confidence: self.confidence,
+            metadata: self.metadata,
+        }
+    }
+}
+
+/// One stored message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub id: String,
+    /// `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+    pub created_at: String,
+    /// For an answer: its chart, confidence and execution tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<ChatAnswer>,
+}
+
+/// `GET /api/v1/sessions/{id}`: a conversation with its messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub session: SessionSummary,
+    pub messages: Vec<StoredMessage>,
+}
+
+/// `PATCH /api/v1/sessions/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionUpdate {
+    pub title: String,
+}
+
 /// `GET /api/v1/sessions/{id}/llm-calls`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlmCallList {

@@ -107,6 +107,7 @@ fn main() -> ExitCode {
         the_breaker_opens_at_the_threshold_probes_when_half_open_and_closes,
         a_disconnect_aborts_the_upstream_call,
         an_open_circuit_survives_a_restart,
+        conversations_are_listed_restored_whole_renamed_and_deleted,
         a_disconnected_client_still_gets_its_call_logged,
         when_the_only_provider_fails_the_builtin_analyst_answers_and_says_why,
         usage_is_counted_when_the_provider_reports_none,
@@ -539,4 +540,121 @@ async fn unknown_routes_and_methods_answer_json_errors(c: Arc<Ctx>) {
     let (status, body) = c.builtin.get("/api/v1/chat/stream", None).await;
     assert_eq!(status, 405);
     assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED");
+}
+
+async fn conversations_are_listed_restored_whole_renamed_and_deleted(c: Arc<Ctx>) {
+    let user = fresh_user("sessions");
+    let token = token_for(&user);
+    let (a, b) = (format!("{user}-a"), format!("{user}-b"));
+    for (session, question) in [
+        (&a, "How many rows are there?"),
+        (&a, "Top 3 regions by revenue"),
+        (&b, "Describe the columns"),
+    ] {
+        let events = c
+            .builtin
+            .stream(&token, &chat_body(question, session), |_| false)
+            .await;
+        complete_of(&events);
+        logged_calls(&c.builtin, &token, session, |calls| !calls.is_empty()).await;
+    }
+    // Answers are stored after their stream closes; wait until the second one of `a` is in.
+    let mut detail = Value::Null;
+    for _ in 0..50 {
+        let (_, d) = c
+            .builtin
+            .get(&format!("/api/v1/sessions/{a}"), Some(&token))
+            .await;
+        if d["messages"].as_array().is_some_and(|m| m.len() == 4) {
+            detail = d;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(detail["title"], "How many rows are there?", "{detail}");
+    assert_eq!(detail["dataset_id"], "sample");
+    let roles: Vec<&str> = detail["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["role"].as_str())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    let answer: ChatAnswer =
+        serde_json::from_value(detail["messages"][3]["answer"].clone()).expect("a whole answer");
+    assert!(answer.message.starts_with("**West** leads"), "{}", answer.message);
+    assert_eq!(
+        answer.chart_config.map(|c| c.data.len()),
+        Some(3),
+        "the chart comes back"
+    );
+    assert!(
+        !answer.metadata.execution_tree.root.children.is_empty(),
+        "the tree comes back"
+    );
+    assert!(
+        detail["messages"][0]["answer"].is_null(),
+        "a question has no answer facts"
+    );
+
+    let (_, list) = c.builtin.get("/api/v1/sessions", Some(&token)).await;
+    let ids: Vec<&str> = list["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids, [b.as_str(), a.as_str()], "most recent first");
+
+    let (status, renamed) = c
+        .builtin
+        .patch(
+            &format!("/api/v1/sessions/{a}"),
+            &token,
+            &json!({"title": "Regions"}),
+        )
+        .await;
+    assert_eq!((status, &renamed["title"]), (200, &json!("Regions")));
+    let (status, _) = c
+        .builtin
+        .patch(&format!("/api/v1/sessions/{a}"), &token, &json!({"title": "  "}))
+        .await;
+    assert_eq!(status, 400, "a blank title is refused");
+
+    let other = token_for(&fresh_user("snoop"));
+    let (status, _) = c
+        .builtin
+        .get(&format!("/api/v1/sessions/{a}"), Some(&other))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = c
+        .builtin
+        .patch(
+            &format!("/api/v1/sessions/{a}"),
+            &other,
+            &json!({"title": "mine"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        c.builtin.delete(&format!("/api/v1/sessions/{a}"), &other).await,
+        404
+    );
+
+    assert_eq!(
+        c.builtin.delete(&format!("/api/v1/sessions/{a}"), &token).await,
+        204
+    );
+    let (status, _) = c
+        .builtin
+        .get(&format!("/api/v1/sessions/{a}"), Some(&token))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = c
+        .builtin
+        .get(&format!("/api/v1/sessions/{a}/llm-calls"), Some(&token))
+        .await;
+    assert_eq!(status, 404, "its call log went with it");
+    let (_, list) = c.builtin.get("/api/v1/sessions", Some(&token)).await;
+    assert_eq!(list["sessions"].as_array().map(Vec::len), Some(1));
 }

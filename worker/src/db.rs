@@ -1,7 +1,7 @@
 //! D1 access: sessions, messages and the LLM call log. Every write of one answer goes in one batch, so a
 //! failure stores nothing rather than half of it.
 
-use datasage_shared::api::{DatasetRef, LlmCallRecord, Usage};
+use datasage_shared::api::{DatasetRef, LlmCallRecord, SessionSummary, StoredAnswer, StoredMessage, Usage};
 use datasage_shared::prompt::Turn;
 use datasage_shared::text::excerpt;
 use serde::Deserialize;
@@ -151,8 +151,12 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
     }
     batch.push(stmt(
         db,
-        "UPDATE sessions SET updated_at = ?1 WHERE id = ?2",
-        &[now.as_str().into(), log.session_id.as_str().into()],
+        "UPDATE sessions SET updated_at = ?1, dataset_id = ?2 WHERE id = ?3",
+        &[
+            now.as_str().into(),
+            log.dataset.id.as_str().into(),
+            log.session_id.as_str().into(),
+        ],
     )?);
     for result in db.batch(batch).await? {
         if let Some(e) = result.error() {
@@ -249,4 +253,114 @@ pub async fn llm_calls(db: &D1Database, session_id: &str) -> Result<Vec<LlmCallR
             metadata: serde_json::from_str(&r.metadata).unwrap_or(serde_json::Value::Null),
         })
         .collect())
+}
+
+#[derive(Deserialize)]
+struct SessionRow {
+    id: String,
+    title: String,
+    dataset_id: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<SessionRow> for SessionSummary {
+    fn from(r: SessionRow) -> Self {
+        SessionSummary {
+            id: r.id,
+            title: r.title,
+            dataset_id: r.dataset_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// The user's conversations, most recent first.
+pub async fn sessions(db: &D1Database, user_id: &str) -> Result<Vec<SessionSummary>> {
+    let rows: Vec<SessionRow> = stmt(
+        db,
+        "SELECT id, title, dataset_id, created_at, updated_at FROM sessions WHERE user_id = ?1 \
+         ORDER BY updated_at DESC LIMIT 200",
+        &[user_id.into()],
+    )?
+    .all()
+    .await?
+    .results()?;
+    Ok(rows.into_iter().map(SessionSummary::from).collect())
+}
+
+/// The user's conversation `id`, or `None` (someone else's looks the same as none).
+pub async fn session(db: &D1Database, user_id: &str, id: &str) -> Result<Option<SessionSummary>> {
+    let row: Option<SessionRow> = stmt(
+        db,
+        "SELECT id, title, dataset_id, created_at, updated_at FROM sessions WHERE id = ?1 AND user_id = ?2",
+        &[id.into(), user_id.into()],
+    )?
+    .first(None)
+    .await?;
+    Ok(row.map(SessionSummary::from))
+}
+
+/// A conversation's messages, oldest first; answers come back with their chart, confidence and tree.
+pub async fn messages(db: &D1Database, session_id: &str) -> Result<Vec<StoredMessage>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        role: String,
+        content: String,
+        metadata: String,
+        created_at: String,
+    }
+    let rows: Vec<Row> = stmt(
+        db,
+        "SELECT id, role, content, metadata, created_at FROM chat_messages WHERE session_id = ?1 \
+         ORDER BY created_at, rowid",
+        &[session_id.into()],
+    )?
+    .all()
+    .await?
+    .results()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let answer = (r.role == "assistant")
+                .then(|| serde_json::from_str::<StoredAnswer>(&r.metadata).ok())
+                .flatten()
+                .map(|a| a.with_text(r.content.clone()));
+            StoredMessage {
+                id: r.id,
+                role: r.role,
+                content: r.content,
+                created_at: r.created_at,
+                answer,
+            }
+        })
+        .collect())
+}
+
+pub async fn rename_session(db: &D1Database, id: &str, title: &str) -> Result<()> {
+    stmt(
+        db,
+        "UPDATE sessions SET title = ?1 WHERE id = ?2",
+        &[title.into(), id.into()],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Deletes a conversation: its messages, its call log and the session, in one batch.
+pub async fn delete_session(db: &D1Database, id: &str) -> Result<()> {
+    db.batch(vec![
+        stmt(
+            db,
+            "DELETE FROM chat_messages WHERE session_id = ?1",
+            &[id.into()],
+        )?,
+        stmt(db, "DELETE FROM llm_calls WHERE session_id = ?1", &[id.into()])?,
+        stmt(db, "DELETE FROM sessions WHERE id = ?1", &[id.into()])?,
+    ])
+    .await?;
+    Ok(())
 }

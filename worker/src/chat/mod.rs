@@ -6,7 +6,7 @@ mod builtin;
 mod llm;
 mod route;
 
-use datasage_shared::api::{ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent};
+use datasage_shared::api::{ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, StoredAnswer, StreamEvent};
 use datasage_shared::pricing::PriceTable;
 use datasage_shared::prompt::Turn;
 use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus, QueryInfo};
@@ -172,16 +172,8 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
     };
     em.end(&mut result);
     let answer = result.as_ref().ok().map(|a| {
-        let meta = serde_json::json!({
-            "confidence": a.confidence,
-            "chart_config": a.chart_config,
-            "provider": a.metadata.provider,
-            "model": a.metadata.model,
-            "usage": a.metadata.usage,
-            "cost_usd": a.metadata.cost_usd,
-            "latency_ms": a.metadata.latency_ms,
-            "dataset": a.metadata.dataset,
-        });
+        // Everything but the text, the execution tree included, so a reload restores the answer whole.
+        let meta = serde_json::to_value(StoredAnswer::of(a)).unwrap_or_default();
         (a.message.clone(), meta)
     });
     let log = AnswerLog {

@@ -25,6 +25,13 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Get, ["api", "v1", "sessions", id, "llm-calls"]) => {
             sessions::llm_calls(&req, &env, id).await
         }
+        (Method::Get, ["api", "v1", "sessions"]) => sessions::list(&req, &env).await,
+        (Method::Get, ["api", "v1", "sessions", id]) => sessions::get(&req, &env, id).await,
+        (Method::Delete, ["api", "v1", "sessions", id]) => sessions::delete(&req, &env, id).await,
+        (Method::Patch, ["api", "v1", "sessions", id]) => {
+            let id = (*id).to_owned();
+            sessions::rename(req, &env, &id).await
+        }
         (Method::Post, ["api", "v1", "datasets"]) => datasets::upload(req, &env).await,
         (Method::Get, ["api", "v1", "datasets"]) => datasets::list(&req, &env).await,
         (Method::Get, ["api", "v1", "datasets", id]) => datasets::get(&req, &env, id).await,
@@ -39,7 +46,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
             ["health"]
             | ["api", "v1", "auth", "dev-token"]
             | ["api", "v1", "chat", ..]
-            | ["api", "v1", "sessions", _, "llm-calls"]
+            | ["api", "v1", "sessions", ..]
             | ["api", "v1", "datasets", ..],
         ) => Err(Failure::api(
             ErrorCode::MethodNotAllowed,
