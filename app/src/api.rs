@@ -14,7 +14,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    File, Headers, ProgressEvent, ReadableStreamDefaultReader, RequestInit, Response, XmlHttpRequest,
+    AbortSignal, File, Headers, ProgressEvent, ReadableStreamDefaultReader, RequestInit, Response,
+    XmlHttpRequest,
 };
 
 const TOKEN_KEY: &str = "datasage.token";
@@ -75,6 +76,23 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
+/// A value this browser kept under `key` (the conversation, the dataset), if any.
+pub fn remembered(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten().filter(|v| !v.is_empty())
+}
+
+pub fn remember(key: &str, value: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+pub fn forget(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
 /// A random id from the browser's CSPRNG.
 pub fn random_id() -> String {
     web_sys::window()
@@ -88,6 +106,7 @@ async fn fetch(
     path: &str,
     token: Option<&str>,
     body: Option<String>,
+    signal: Option<&AbortSignal>,
 ) -> Result<Response, ClientError> {
     let window = web_sys::window().ok_or_else(|| ClientError::Network("no window".into()))?;
     let headers = Headers::new().map_err(js_err)?;
@@ -102,6 +121,9 @@ async fn fetch(
     init.set_headers(&headers);
     if let Some(b) = body {
         init.set_body(&JsValue::from_str(&b));
+    }
+    if let Some(signal) = signal {
+        init.set_signal(Some(signal));
     }
     let resp = JsFuture::from(window.fetch_with_str_and_init(path, &init))
         .await
@@ -155,7 +177,7 @@ thread_local! {
 }
 
 async fn fetch_token() -> Result<String, ClientError> {
-    let resp = fetch("POST", "/api/v1/auth/dev-token", None, None).await?;
+    let resp = fetch("POST", "/api/v1/auth/dev-token", None, None, None).await?;
     if !resp.ok() {
         return Err(error_of(&resp).await);
     }
@@ -186,9 +208,9 @@ async fn token(fresh: bool) -> Result<String, ClientError> {
 
 /// A JSON request with the stored token, retried once with a fresh token if it was refused.
 async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Response, ClientError> {
-    let mut resp = fetch(method, path, Some(&token(false).await?), body.clone()).await?;
+    let mut resp = fetch(method, path, Some(&token(false).await?), body.clone(), None).await?;
     if resp.status() == 401 {
-        resp = fetch(method, path, Some(&token(true).await?), body).await?;
+        resp = fetch(method, path, Some(&token(true).await?), body, None).await?;
     }
     if resp.ok() {
         Ok(resp)
@@ -296,26 +318,24 @@ pub async fn sign_in() -> Result<(), ClientError> {
 
 /// Sends a question and calls `on_event` for every event as it arrives. An expired or foreign token is
 /// replaced once with a fresh one.
+/// Aborting `signal` stops the request (and the server then aborts its provider call).
 pub async fn stream_chat(
     req: &ChatRequest,
+    signal: &AbortSignal,
     mut on_event: impl FnMut(StreamEvent),
 ) -> Result<(), ClientError> {
     let body = serde_json::to_string(req).map_err(|e| ClientError::Network(e.to_string()))?;
+    let path = "/api/v1/chat/stream";
     let mut resp = fetch(
         "POST",
-        "/api/v1/chat/stream",
+        path,
         Some(&token(false).await?),
         Some(body.clone()),
+        Some(signal),
     )
     .await?;
     if resp.status() == 401 {
-        resp = fetch(
-            "POST",
-            "/api/v1/chat/stream",
-            Some(&token(true).await?),
-            Some(body),
-        )
-        .await?;
+        resp = fetch("POST", path, Some(&token(true).await?), Some(body), Some(signal)).await?;
     }
     if !resp.ok() {
         return Err(error_of(&resp).await);

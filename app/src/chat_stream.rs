@@ -4,10 +4,11 @@
 //! Each message keeps its own signals, so a token appended to the streaming answer re-renders that one
 //! message, not the conversation.
 
-use datasage_shared::api::{ChatAnswer, ChatRequest, StreamEvent};
+use datasage_shared::api::{ChatAnswer, ChatRequest, SessionDetail, StreamEvent};
 use datasage_shared::tree::ExecutionTree;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use web_sys::AbortController;
 
 use crate::api::{self, ClientError};
 
@@ -55,7 +56,11 @@ pub struct ChatStream {
     dataset: Signal<String>,
     session_id: StoredValue<String>,
     next_id: StoredValue<usize>,
+    /// Aborts the answer in flight.
+    abort: StoredValue<Option<AbortController>, LocalStorage>,
 }
+
+const SESSION_KEY: &str = "datasage.session";
 
 /// The conversation about the dataset `dataset` names; choosing another dataset starts a new one.
 pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
@@ -65,14 +70,16 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
         is_streaming: RwSignal::new(false),
         error: RwSignal::new(None),
         dataset,
-        session_id: StoredValue::new(api::random_id()),
+        session_id: StoredValue::new(api::remembered(SESSION_KEY).unwrap_or_else(api::random_id)),
         next_id: StoredValue::new(0),
+        abort: StoredValue::new_local(None),
     };
     Effect::watch(move || dataset.get(), move |_, _, _| chat.start_over(), false);
     spawn_local(async move {
         if let Err(e) = api::sign_in().await {
             chat.error.set(Some(e));
         }
+        chat.restore().await;
     });
     chat
 }
@@ -86,6 +93,38 @@ impl ChatStream {
         self.messages.set(Vec::new());
         self.error.set(None);
         self.session_id.set_value(api::random_id());
+        api::forget(SESSION_KEY);
+    }
+
+    /// Brings back the conversation this browser was in, after a reload.
+    async fn restore(&self) {
+        if !self.messages.with_untracked(Vec::is_empty) || api::remembered(SESSION_KEY).is_none() {
+            return;
+        }
+        let path = format!("/api/v1/sessions/{}", self.session_id.get_value());
+        // A conversation that is gone (or never got an answer stored) simply starts fresh.
+        let Ok(detail) = api::get::<SessionDetail>(&path).await else {
+            return;
+        };
+        for m in detail.messages {
+            if m.role == "user" {
+                self.push(Author::User, m.content);
+            } else {
+                let reply = self.push(Author::Assistant, m.content);
+                reply
+                    .tree
+                    .set(m.answer.as_ref().map(|a| a.metadata.execution_tree.clone()));
+                reply.answer.set(m.answer);
+            }
+        }
+    }
+
+    /// Stops the answer in flight: the request is aborted (the server then aborts its provider call) and
+    /// the text so far stays, marked as stopped.
+    pub fn stop(&self) {
+        if let Some(controller) = self.abort.try_update_value(Option::take).flatten() {
+            controller.abort();
+        }
     }
 
     fn push(&self, author: Author, content: String) -> Message {
@@ -114,10 +153,24 @@ impl ChatStream {
             session_id: chat.session_id.get_value(),
             dataset_id: Some(chat.dataset.get_untracked()),
         };
+        api::remember(SESSION_KEY, &req.session_id);
+        let Ok(controller) = AbortController::new() else {
+            chat.fail(
+                reply,
+                ClientError::Network("this browser cannot cancel requests".into()),
+            );
+            return;
+        };
+        let signal = controller.signal();
+        chat.abort.set_value(Some(controller));
         spawn_local(async move {
-            if let Err(e) = api::stream_chat(&req, |ev| chat.apply(reply, ev)).await {
-                chat.fail(reply, e);
+            let outcome = api::stream_chat(&req, &signal, |ev| chat.apply(reply, ev)).await;
+            match outcome {
+                Err(_) if signal.aborted() => reply.failed.set(Some("Stopped.".into())),
+                Err(e) => chat.fail(reply, e),
+                Ok(()) => {}
             }
+            chat.abort.set_value(None);
             reply.streaming.set(false);
             chat.status.set(None);
             chat.is_streaming.set(false);

@@ -10,6 +10,7 @@ use crate::api::{self, ClientError};
 
 /// The dataset selected before anything is uploaded.
 pub const SAMPLE_ID: &str = "sample";
+const DATASET_KEY: &str = "datasage.dataset";
 /// Rows shown in the preview.
 const PREVIEW_ROWS: u32 = 20;
 
@@ -45,7 +46,7 @@ pub struct Datasets {
 pub fn use_datasets() -> Datasets {
     let ds = Datasets {
         list: RwSignal::new(Vec::new()),
-        selected: RwSignal::new(SAMPLE_ID.to_owned()),
+        selected: RwSignal::new(api::remembered(DATASET_KEY).unwrap_or_else(|| SAMPLE_ID.to_owned())),
         detail: RwSignal::new(None),
         preview: RwSignal::new(None),
         upload: RwSignal::new(Upload::Idle),
@@ -75,6 +76,7 @@ impl Datasets {
 
     pub fn select(&self, id: String) {
         if self.selected.get_untracked() != id {
+            api::remember(DATASET_KEY, &id);
             self.selected.set(id);
             self.load_selected();
         }

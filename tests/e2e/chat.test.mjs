@@ -49,8 +49,6 @@ test("asking how many rows streams the exact answer in, with a live status line"
   await page.keyboard.press("Enter");
 
   const status = page.getByRole("status");
-  await assert.rejects(page.getByRole("button", { name: "Send" }).click({ timeout: 300, trial: true }),
-    "Send is disabled while streaming");
 
   const answer = page.locator(".message.assistant .markdown").last();
   await page.locator(".badge").waitFor({ timeout: 15_000 });
@@ -113,6 +111,36 @@ test("a rate-limited person is told how long to wait", async () => {
   await alert.waitFor({ timeout: 10_000 });
   assert.match(await alert.innerText(), /Try again in \d+ s/);
   await screenshot(page, "chat-rate-limited");
+  await context.close();
+});
+
+test("Esc stops an answer mid-way, and a reload brings the conversation back", async () => {
+  const { page, context, errors } = await openPage();
+  const box = page.getByLabel("Your question");
+  await box.fill("Describe the columns");
+  await page.keyboard.press("Enter");
+  const answer = page.locator(".message.assistant .markdown").last();
+  await page.getByRole("button", { name: "Stop" }).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => {
+    const a = [...document.querySelectorAll(".message.assistant .markdown")].pop();
+    return a && a.textContent.length > 20;
+  }, null, { timeout: 10_000 });
+  await box.press("Escape");
+  await page.locator(".message.assistant .failed", { hasText: "Stopped." }).waitFor({ timeout: 5_000 });
+  const partial = await answer.innerText();
+  assert.ok(partial.length > 20 && !partial.includes("`returned`"), `the partial answer stays: ${partial}`);
+  await page.getByRole("button", { name: "Send" }).waitFor();
+  await screenshot(page, "chat-stopped-light-desktop");
+
+  await box.fill("How many rows are there?");
+  await page.keyboard.press("Enter");
+  await page.locator(".badge").waitFor({ timeout: 15_000 });
+  await page.reload();
+  await page.locator(".message.assistant .markdown", { hasText: "3,000 rows" }).waitFor({ timeout: 10_000 });
+  const questions = await page.locator(".message.user").allInnerTexts();
+  assert.deepEqual(questions, ["Describe the columns", "How many rows are there?"]);
+  assert.match(await page.locator(".facts").last().innerText(), /high confidence/, "the answer comes back whole");
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

@@ -1,4 +1,5 @@
-//! The question box: Enter sends, Shift+Enter makes a new line; sending is disabled while streaming.
+//! The question box: Enter sends, Shift+Enter makes a new line, Esc stops the answer; while an answer
+//! streams, the Send button becomes Stop.
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -25,6 +26,9 @@ pub fn Composer(chat: ChatStream) -> impl IntoView {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit();
+        } else if ev.key() == "Escape" && chat.is_streaming.get_untracked() {
+            ev.prevent_default();
+            chat.stop();
         }
     };
     view! {
@@ -41,14 +45,23 @@ pub fn Composer(chat: ChatStream) -> impl IntoView {
                 on:keydown=on_keydown
                 autofocus
             ></textarea>
-            <button
-                type="submit"
-                class="send"
-                disabled=move || chat.is_streaming.get() || draft.with(|d| d.trim().is_empty())
-                aria-label="Send"
+            <Show
+                when=move || chat.is_streaming.get()
+                fallback=move || view! {
+                    <button
+                        type="submit"
+                        class="send"
+                        disabled=move || draft.with(|d| d.trim().is_empty())
+                        aria-label="Send"
+                    >
+                        "Send"
+                    </button>
+                }
             >
-                "Send"
-            </button>
+                <button type="button" class="send stop" on:click=move |_| chat.stop() aria-label="Stop" title="Stop (Esc)">
+                    "Stop"
+                </button>
+            </Show>
         </form>
     }
 }
