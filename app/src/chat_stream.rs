@@ -4,7 +4,9 @@
 //! Each message keeps its own signals, so a token appended to the streaming answer re-renders that one
 //! message, not the conversation.
 
-use datasage_shared::api::{ChatAnswer, ChatRequest, SessionDetail, StreamEvent};
+use datasage_shared::api::{
+    ChatAnswer, ChatRequest, SessionDetail, SessionList, SessionSummary, SessionUpdate, StreamEvent,
+};
 use datasage_shared::tree::ExecutionTree;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -58,6 +60,12 @@ pub struct ChatStream {
     next_id: StoredValue<usize>,
     /// Aborts the answer in flight.
     abort: StoredValue<Option<AbortController>, LocalStorage>,
+    /// The user's conversations, most recent first.
+    pub sessions: RwSignal<Vec<SessionSummary>>,
+    /// The conversation on screen.
+    pub current: RwSignal<String>,
+    /// A dataset change that comes with opening a conversation, not one that should start a new one.
+    opening_dataset: StoredValue<Option<String>>,
 }
 
 const SESSION_KEY: &str = "datasage.session";
@@ -73,32 +81,104 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
         session_id: StoredValue::new(api::remembered(SESSION_KEY).unwrap_or_else(api::random_id)),
         next_id: StoredValue::new(0),
         abort: StoredValue::new_local(None),
+        sessions: RwSignal::new(Vec::new()),
+        current: RwSignal::new(String::new()),
+        opening_dataset: StoredValue::new(None),
     };
-    Effect::watch(move || dataset.get(), move |_, _, _| chat.start_over(), false);
+    chat.current.set(chat.session_id.get_value());
+    Effect::watch(
+        move || dataset.get(),
+        move |now, _, _| {
+            let opening = chat.opening_dataset.try_update_value(Option::take).flatten();
+            if opening.as_ref() != Some(now) {
+                chat.start_over();
+            }
+        },
+        false,
+    );
     spawn_local(async move {
         if let Err(e) = api::sign_in().await {
             chat.error.set(Some(e));
         }
-        chat.restore().await;
+        if api::remembered(SESSION_KEY).is_some() {
+            chat.restore().await;
+        }
+        chat.refresh_sessions();
     });
     chat
 }
 
 impl ChatStream {
     /// A new, empty conversation (the old one stays stored on the server).
-    fn start_over(&self) {
+    pub fn start_over(&self) {
         if self.is_streaming.get_untracked() {
             return;
         }
         self.messages.set(Vec::new());
         self.error.set(None);
         self.session_id.set_value(api::random_id());
+        self.current.set(self.session_id.get_value());
         api::forget(SESSION_KEY);
     }
 
-    /// Brings back the conversation this browser was in, after a reload.
+    /// Shows the stored conversation `id`. `dataset` is the dataset it is about when that differs from the
+    /// one chosen now; the caller then chooses it, and that change does not start a new conversation.
+    pub fn open(&self, id: String, dataset: Option<String>) {
+        if self.is_streaming.get_untracked() || self.current.get_untracked() == id {
+            return;
+        }
+        self.opening_dataset.set_value(dataset);
+        self.messages.set(Vec::new());
+        self.error.set(None);
+        api::remember(SESSION_KEY, &id);
+        self.session_id.set_value(id.clone());
+        self.current.set(id);
+        let chat = *self;
+        spawn_local(async move { chat.restore().await });
+    }
+
+    pub fn refresh_sessions(&self) {
+        let chat = *self;
+        spawn_local(async move {
+            if let Ok(list) = api::get::<SessionList>("/api/v1/sessions").await {
+                chat.sessions.set(list.sessions);
+            }
+        });
+    }
+
+    pub fn rename(&self, id: String, title: String) {
+        let chat = *self;
+        spawn_local(async move {
+            let path = format!("/api/v1/sessions/{id}");
+            match api::send_json::<SessionSummary>("PATCH", &path, &SessionUpdate { title }).await {
+                Ok(updated) => chat.sessions.update(|l| {
+                    if let Some(s) = l.iter_mut().find(|s| s.id == updated.id) {
+                        *s = updated;
+                    }
+                }),
+                Err(e) => chat.error.set(Some(e)),
+            }
+        });
+    }
+
+    pub fn delete(&self, id: String) {
+        let chat = *self;
+        spawn_local(async move {
+            match api::delete(&format!("/api/v1/sessions/{id}")).await {
+                Ok(()) => {
+                    chat.sessions.update(|l| l.retain(|s| s.id != id));
+                    if chat.current.get_untracked() == id {
+                        chat.start_over();
+                    }
+                }
+                Err(e) => chat.error.set(Some(e)),
+            }
+        });
+    }
+
+    /// Brings back the conversation on screen from the server (after a reload, or when it is opened).
     async fn restore(&self) {
-        if !self.messages.with_untracked(Vec::is_empty) || api::remembered(SESSION_KEY).is_none() {
+        if !self.messages.with_untracked(Vec::is_empty) {
             return;
         }
         let path = format!("/api/v1/sessions/{}", self.session_id.get_value());
@@ -174,6 +254,7 @@ impl ChatStream {
             reply.streaming.set(false);
             chat.status.set(None);
             chat.is_streaming.set(false);
+            chat.refresh_sessions();
         });
     }
 

@@ -100,3 +100,37 @@ test("a broken CSV is refused with the reason and the line, and nothing is added
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("conversations are listed, opened, renamed and deleted from the side panel", async () => {
+  const { page, context, errors } = await openPage("light", { width: 1280, height: 900 });
+  const box = page.getByLabel("Your question");
+  const ask = async (q, n) => {
+    await box.fill(q);
+    await page.keyboard.press("Enter");
+    await page.locator(".badge").nth(n).waitFor({ timeout: 15_000 });
+  };
+  await ask("How many rows are there?", 0);
+  await page.getByRole("button", { name: "+ New" }).click();
+  assert.equal(await page.locator(".message").count(), 0, "a new, empty conversation");
+  await ask("Describe the columns", 0);
+  const titles = page.locator(".session-list .session-open");
+  await page.waitForFunction(() => document.querySelectorAll(".session-list .session-open").length === 2);
+  assert.deepEqual(await titles.allInnerTexts(), ["Describe the columns", "How many rows are there?"]);
+
+  await titles.filter({ hasText: "How many rows are there?" }).click();
+  await page.locator(".message.assistant .markdown", { hasText: "3,000 rows" }).waitFor({ timeout: 10_000 });
+  assert.deepEqual(await page.locator(".message.user").allInnerTexts(), ["How many rows are there?"]);
+
+  await page.getByRole("button", { name: "Rename How many rows are there?" }).click();
+  const title = page.getByLabel("Conversation title");
+  await title.fill("Row count");
+  await title.press("Enter");
+  await titles.filter({ hasText: "Row count" }).waitFor();
+
+  await page.getByRole("button", { name: "Delete Describe the columns" }).click();
+  await page.waitForFunction(() => document.querySelectorAll(".session-list .session-open").length === 1);
+  assert.deepEqual(await titles.allInnerTexts(), ["Row count"]);
+  await screenshot(page, "conversations-panel-light-desktop");
+  assert.deepEqual(errors, []);
+  await context.close();
+});

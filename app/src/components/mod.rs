@@ -6,6 +6,7 @@ mod datasets;
 mod error_banner;
 mod execution_tree;
 mod message;
+mod sessions;
 
 use leptos::html::Main;
 use leptos::prelude::*;
@@ -16,6 +17,7 @@ use composer::Composer;
 use datasets::DatasetPanel;
 use error_banner::ErrorBanner;
 use message::MessageView;
+use sessions::SessionPanel;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -39,6 +41,14 @@ pub fn App() -> impl IntoView {
         },
         false,
     );
+    // Opening a conversation also chooses the dataset it is about.
+    let open_session = Callback::new(move |s: datasage_shared::api::SessionSummary| {
+        let dataset = s.dataset_id.filter(|d| *d != datasets.selected.get_untracked());
+        chat.open(s.id, dataset.clone());
+        if let Some(d) = dataset {
+            datasets.select(d);
+        }
+    });
     let dataset_name = move || {
         datasets
             .current()
@@ -73,9 +83,10 @@ pub fn App() -> impl IntoView {
     view! {
         <div class="layout" class:panel-open=move || panel_open.get()>
         <aside class="sidebar" id="datasets-panel">
-            <button class="close-panel" on:click=move |_| panel_open.set(false) aria-label="Close the datasets panel">
+            <button class="close-panel" on:click=move |_| panel_open.set(false) aria-label="Close the side panel">
                 "✕"
             </button>
+            <SessionPanel chat=chat on_open=open_session/>
             <DatasetPanel datasets=datasets/>
         </aside>
         <div class="app">
