@@ -56,13 +56,12 @@ pub struct ChatStream {
     pub error: RwSignal<Option<ClientError>>,
     /// The dataset questions are asked about.
     dataset: Signal<String>,
-    session_id: StoredValue<String>,
     next_id: StoredValue<usize>,
     /// Aborts the answer in flight.
     abort: StoredValue<Option<AbortController>, LocalStorage>,
     /// The user's conversations, most recent first.
     pub sessions: RwSignal<Vec<SessionSummary>>,
-    /// The conversation on screen.
+    /// The id of the conversation on screen (new ones get theirs here, before their first question).
     pub current: RwSignal<String>,
     /// A dataset change that comes with opening a conversation, not one that should start a new one.
     opening_dataset: StoredValue<Option<String>>,
@@ -78,14 +77,12 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
         is_streaming: RwSignal::new(false),
         error: RwSignal::new(None),
         dataset,
-        session_id: StoredValue::new(api::remembered(SESSION_KEY).unwrap_or_else(api::random_id)),
         next_id: StoredValue::new(0),
         abort: StoredValue::new_local(None),
         sessions: RwSignal::new(Vec::new()),
-        current: RwSignal::new(String::new()),
+        current: RwSignal::new(api::remembered(SESSION_KEY).unwrap_or_else(api::random_id)),
         opening_dataset: StoredValue::new(None),
     };
-    chat.current.set(chat.session_id.get_value());
     Effect::watch(
         move || dataset.get(),
         move |now, _, _| {
@@ -116,8 +113,7 @@ impl ChatStream {
         }
         self.messages.set(Vec::new());
         self.error.set(None);
-        self.session_id.set_value(api::random_id());
-        self.current.set(self.session_id.get_value());
+        self.current.set(api::random_id());
         api::forget(SESSION_KEY);
     }
 
@@ -131,7 +127,6 @@ impl ChatStream {
         self.messages.set(Vec::new());
         self.error.set(None);
         api::remember(SESSION_KEY, &id);
-        self.session_id.set_value(id.clone());
         self.current.set(id);
         let chat = *self;
         spawn_local(async move { chat.restore().await });
@@ -181,7 +176,7 @@ impl ChatStream {
         if !self.messages.with_untracked(Vec::is_empty) {
             return;
         }
-        let path = format!("/api/v1/sessions/{}", self.session_id.get_value());
+        let path = format!("/api/v1/sessions/{}", self.current.get_untracked());
         // A conversation that is gone (or never got an answer stored) simply starts fresh.
         let Ok(detail) = api::get::<SessionDetail>(&path).await else {
             return;
@@ -230,7 +225,7 @@ impl ChatStream {
         chat.status.set(Some("Sending…".into()));
         let req = ChatRequest {
             message: text,
-            session_id: chat.session_id.get_value(),
+            session_id: chat.current.get_untracked(),
             dataset_id: Some(chat.dataset.get_untracked()),
         };
         api::remember(SESSION_KEY, &req.session_id);
