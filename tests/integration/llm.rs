@@ -339,13 +339,7 @@ pub async fn the_model_plans_sql_and_answers_from_the_results_with_a_chart_of_th
             .detail
             .as_deref()
             .is_some_and(|d| d.starts_with("5 rows in ")));
-        let statuses: Vec<String> = events
-            .iter()
-            .filter_map(|t| match &t.event {
-                StreamEvent::Status { message, .. } => Some(message.clone()),
-                _ => None,
-            })
-            .collect();
+        let statuses = statuses_of(&events);
         for step in ["Planning query…", "Running SQL…", "Writing answer…"] {
             assert!(
                 statuses.iter().any(|s| s == step),
@@ -473,6 +467,17 @@ pub async fn when_the_only_provider_fails_the_builtin_analyst_answers_and_says_w
             );
         }
     }
+}
+
+/// The status lines of a stream, in order.
+pub fn statuses_of(events: &[Timed]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|t| match &t.event {
+            StreamEvent::Status { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The answer text as the client keeps it: content after the last `discard`.

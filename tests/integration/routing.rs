@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 
-use super::{chat_body, content_of_after_discard, logged_calls, Ctx, CLAUDE_KEY, MOCK_KEY};
+use super::{chat_body, content_of_after_discard, logged_calls, statuses_of, Ctx, CLAUDE_KEY, MOCK_KEY};
 
 fn final_answer(events: &[Timed]) -> Option<&ChatAnswer> {
     match events.last().map(|t| &t.event) {
@@ -24,11 +24,17 @@ fn final_answer(events: &[Timed]) -> Option<&ChatAnswer> {
     }
 }
 
-fn llm_nodes(node: &TreeNode, out: &mut Vec<TreeNode>) {
-    if node.llm.is_some() {
-        out.push(node.clone());
+/// Every LLM-call node of a tree, in order.
+fn llm_nodes(root: &TreeNode) -> Vec<TreeNode> {
+    fn walk(node: &TreeNode, out: &mut Vec<TreeNode>) {
+        if node.llm.is_some() {
+            out.push(node.clone());
+        }
+        node.children.iter().for_each(|c| walk(c, out));
     }
-    node.children.iter().for_each(|c| llm_nodes(c, out));
+    let mut out = Vec::new();
+    walk(root, &mut out);
+    out
 }
 
 /// One cell of the fault matrix: markers injecting a fault into OpenAI, the class the attempts must be
@@ -168,8 +174,7 @@ async fn check_cell(c: &Ctx, api: &Api, cell: &Cell, streaming: bool) {
         .filter(|r| r.path.ends_with("/chat/completions"))
         .count();
     assert_eq!(openai, cell.openai_requests, "{at}: OpenAI attempts");
-    let mut nodes = Vec::new();
-    llm_nodes(&answer.metadata.execution_tree.root, &mut nodes);
+    let nodes = llm_nodes(&answer.metadata.execution_tree.root);
     let failed: Vec<_> = nodes
         .iter()
         .filter_map(|n| n.llm.as_ref())
@@ -228,8 +233,7 @@ pub async fn every_failure_class_ends_in_one_clean_answer_from_the_next_provider
             (answer.message.as_str(), answer.metadata.provider.as_str()),
             (DEFAULT_ANSWER, "anthropic")
         );
-        let mut nodes = Vec::new();
-        llm_nodes(&answer.metadata.execution_tree.root, &mut nodes);
+        let nodes = llm_nodes(&answer.metadata.execution_tree.root);
         let classes: Vec<_> = nodes
             .iter()
             .filter_map(|n| n.llm.as_ref())
@@ -269,13 +273,7 @@ pub async fn a_mid_stream_failure_is_discarded_and_never_spliced_into_the_answer
         "partial text went out first: {before}"
     );
     assert_eq!(content_of_after_discard(&events), answer.message);
-    let statuses: Vec<String> = events
-        .iter()
-        .filter_map(|t| match &t.event {
-            StreamEvent::Status { message, .. } => Some(message.clone()),
-            _ => None,
-        })
-        .collect();
+    let statuses = statuses_of(&events);
     assert!(
         statuses
             .iter()
@@ -439,8 +437,7 @@ pub async fn the_breaker_opens_at_the_threshold_probes_when_half_open_and_closes
         StreamEvent::Status { message, .. } if message.starts_with("OpenAI is unavailable (circuit open until ")
             && message.ends_with("UTC) — using Anthropic"))));
     let answer = final_answer(&events).expect("answer");
-    let mut nodes = Vec::new();
-    llm_nodes(&answer.metadata.execution_tree.root, &mut nodes);
+    let nodes = llm_nodes(&answer.metadata.execution_tree.root);
     assert_eq!(
         nodes[0]
             .llm
@@ -459,8 +456,7 @@ pub async fn the_breaker_opens_at_the_threshold_probes_when_half_open_and_closes
         "the probe answered"
     );
     let answer = final_answer(&events).expect("answer");
-    let mut nodes = Vec::new();
-    llm_nodes(&answer.metadata.execution_tree.root, &mut nodes);
+    let nodes = llm_nodes(&answer.metadata.execution_tree.root);
     assert_eq!(
         nodes[0].llm.as_ref().map(|l| l.breaker.as_str()),
         Some("half_open")

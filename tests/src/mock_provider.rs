@@ -510,17 +510,8 @@ fn paced_response(frames: Vec<String>, delays: Vec<Duration>) -> Response {
 }
 
 fn sse_response(frames: Vec<String>, delay: Duration) -> Response {
-    let body = stream::iter(frames).then(move |f| async move {
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        Ok::<Bytes, Infallible>(Bytes::from(f))
-    });
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .header("cache-control", "no-cache")
-        .body(Body::from_stream(body))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    let delays = vec![delay; frames.len()];
+    paced_response(frames, delays)
 }
 
 /// Replays a recorded stream from `shared/tests/fixtures/providers/<name>.sse` in small uneven chunks,
