@@ -17,6 +17,10 @@ pub struct ChatRequest {
     pub session_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset_id: Option<String>,
+    /// Regenerate, edit and resend: the conversation keeps only its first `rewind_to` questions (and their
+    /// answers); this question replaces the rest once its answer is stored. Absent: it follows them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewind_to: Option<u32>,
 }
 
 impl ChatRequest {

@@ -2,7 +2,10 @@
 //!
 //! Raw HTML in the source is rendered as visible text; links keep only `http`, `https`, `mailto` and
 //! relative targets (so no `javascript:` or `data:` URLs); images become plain links, so no request is
-//! made to an address chosen by the model.
+//! made to an address chosen by the model. Code blocks get a copy button (the page handles its clicks).
+//!
+//! While an answer streams, [`settled_end`] splits it into blocks that can no longer change and the block
+//! still growing, so each token re-renders only the last block.
 
 use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
@@ -33,9 +36,66 @@ pub fn to_safe_html(markdown: &str) -> String {
         Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
         other => other,
     });
+    // Our own markup, never the model's: the model's HTML became text above.
+    let events = events.flat_map(|ev| {
+        let button = matches!(ev, Event::Start(Tag::CodeBlock(_))).then(|| Event::Html(COPY_BUTTON.into()));
+        button.into_iter().chain(std::iter::once(ev))
+    });
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, events);
     out
+}
+
+const COPY_BUTTON: &str =
+    "<button type=\"button\" class=\"copy-code\" aria-label=\"Copy the code\">Copy</button>";
+
+/// The byte offset up to which a growing markdown text is made of finished blocks: the end of the last
+/// blank line (outside a code fence) that more text follows. Text before it renders the same whatever is
+/// appended; only the text after it can still change.
+pub fn settled_end(markdown: &str) -> usize {
+    let mut fence: Option<(u8, usize)> = None;
+    let mut settled = 0;
+    let mut after_blank = None;
+    let mut offset = 0;
+    for line in markdown.split_inclusive('\n') {
+        offset += line.len();
+        let body = line.trim_end();
+        let trimmed = body.trim_start_matches(' ');
+        let indent = body.len() - trimmed.len();
+        if let Some((c, n)) = fence {
+            let closes = indent < 4
+                && fence_marker(trimmed).is_some_and(|(d, m)| d == c && m >= n)
+                && trimmed.trim_start_matches(c as char).is_empty();
+            if closes {
+                fence = None;
+            }
+            continue;
+        }
+        if trimmed.is_empty() {
+            if line.ends_with('\n') {
+                after_blank = Some(offset);
+            }
+            continue;
+        }
+        // A line indented after a blank one may continue the list item above it.
+        if let Some(end) = after_blank.take().filter(|_| indent == 0) {
+            settled = end;
+        }
+        if indent < 4 {
+            fence = fence_marker(trimmed);
+        }
+    }
+    settled
+}
+
+/// A code fence's character and length (three or more backticks or tildes).
+fn fence_marker(line: &str) -> Option<(u8, usize)> {
+    let c = *line.as_bytes().first()?;
+    if c != b'`' && c != b'~' {
+        return None;
+    }
+    let n = line.bytes().take_while(|&b| b == c).count();
+    (n >= 3).then_some((c, n))
 }
 
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
@@ -98,6 +158,48 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn code_blocks_get_a_copy_button_and_model_buttons_stay_text() {
+        let html = to_safe_html("```sql\nSELECT 1\n```\n\n<button onclick=x>Copy</button>");
+        assert_eq!(html.matches("<button").count(), 1, "{html}");
+        assert!(
+            html.contains("class=\"copy-code\"") && html.contains("&lt;button onclick=x&gt;"),
+            "{html}"
+        );
+    }
+
+    /// Rendering the settled blocks one by one, then the rest, gives the page what rendering the whole
+    /// answer at once gives.
+    #[test]
+    fn a_streamed_answer_renders_block_by_block_like_the_whole() {
+        let answer = "## Revenue\n\n**West** leads with 1,250.\n\n| region | revenue |\n|---|--:|\n| West | 1,250 |\n\n\
+                      ```sql\nSELECT region\n\nFROM data\n```\n\n- one\n- two\n\nDone.";
+        let mut blocks = String::new();
+        let mut start = 0;
+        for end in 1..=answer.len() {
+            if !answer.is_char_boundary(end) {
+                continue;
+            }
+            let settled = settled_end(&answer[..end]);
+            assert!(settled >= start, "a settled block became unsettled at {end}");
+            if settled > start {
+                blocks.push_str(&to_safe_html(&answer[start..settled]));
+                start = settled;
+            }
+        }
+        blocks.push_str(&to_safe_html(&answer[start..]));
+        assert_eq!(blocks, to_safe_html(answer));
+    }
+
+    #[test]
+    fn blank_lines_inside_a_code_fence_or_a_list_item_settle_nothing() {
+        assert_eq!(settled_end("```\na\n\nb"), 0);
+        assert_eq!(settled_end("- a\n\n  more of a"), 0);
+        assert_eq!(settled_end("para\n\nnext"), 6);
+        assert_eq!(settled_end("para\n\n"), 0, "nothing follows the blank line yet");
+        assert_eq!(settled_end("~~~\nx\n~~~\n\nafter"), 11);
     }
 
     #[test]

@@ -89,6 +89,7 @@ fn main() -> ExitCode {
         recorded_streams_replayed_through_the_worker_become_answers,
         calls_are_logged_with_usage_and_cost,
         the_next_question_carries_the_conversation_so_far,
+        an_edited_question_replaces_the_exchanges_after_it,
         the_model_plans_sql_and_answers_from_the_results_with_a_chart_of_them,
         a_refused_query_goes_back_once_for_correction,
         query_rounds_are_bounded,

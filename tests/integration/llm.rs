@@ -301,6 +301,70 @@ pub async fn the_next_question_carries_the_conversation_so_far(c: Arc<Ctx>) {
         .is_some_and(|q| q.contains("And the runner-up?")));
 }
 
+/// Regenerate and "edit and resend": the rewound question is asked without the exchanges it replaces, and
+/// once its answer is stored the conversation holds it in their place.
+pub async fn an_edited_question_replaces_the_exchanges_after_it(c: Arc<Ctx>) {
+    let user = fresh_user("rewind");
+    let token = token_for(&user);
+    for (i, q) in ["first question", "second question", "third question"]
+        .into_iter()
+        .enumerate()
+    {
+        complete_of(&ask(&c.claude, &user, &format!("{q} {user}")).await);
+        logged_calls(&c.claude, &token, &user, |calls| calls.len() == i + 1).await;
+    }
+    let mut body = chat_body(&format!("second question, edited {user}"), &user);
+    body["rewind_to"] = json!(1);
+    complete_of(&c.claude.stream(&token, &body, |_| false).await);
+
+    let prompt = c
+        .mock
+        .requests_containing(&user)
+        .last()
+        .expect("the edited request")
+        .body
+        .clone();
+    let said: Vec<&str> = prompt["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(
+        said.len(),
+        3,
+        "first exchange, then the edited question: {said:?}"
+    );
+    assert!(said[0].contains("first question") && said[2].contains("second question, edited"));
+    assert!(!said.iter().any(|m| m.contains("third question")), "{said:?}");
+
+    logged_calls(&c.claude, &token, &user, |calls| calls.len() == 4).await;
+    let (status, detail) = c
+        .claude
+        .get(&format!("/api/v1/sessions/{user}"), Some(&token))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let stored: Vec<(String, bool)> = detail["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            let content = m["content"].as_str().unwrap_or_default();
+            (
+                content.split(" test-").next().unwrap_or_default().to_owned(),
+                m["role"] == "user",
+            )
+        })
+        .collect();
+    let questions: Vec<&str> = stored
+        .iter()
+        .filter(|(_, q)| *q)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    assert_eq!(questions, ["first question", "second question, edited"]);
+    assert_eq!(stored.len(), 4, "each question keeps its one answer: {stored:?}");
+}
+
 const TOP_PRODUCTS_SQL: &str =
     "SELECT \"product\", ROUND(SUM(\"revenue\"), 2) AS revenue FROM data GROUP BY 1 ORDER BY 2 DESC LIMIT 5";
 

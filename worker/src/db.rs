@@ -43,7 +43,13 @@ pub struct AnswerLog {
     /// The final answer text; `None` when the answer failed or was cancelled.
     pub answer: Option<(String, serde_json::Value)>,
     pub calls: Vec<CallLog>,
+    /// The question replaces the session's exchanges from this one on (see `ChatRequest::rewind_to`).
+    pub rewind_to: Option<u32>,
 }
+
+/// The rowid of the session's `?2`-th question (0-based); NULL when it has fewer.
+const NTH_QUESTION: &str = "(SELECT rowid FROM chat_messages WHERE session_id = ?1 AND role = 'user' \
+                            ORDER BY created_at, rowid LIMIT 1 OFFSET ?2)";
 
 fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
     db.prepare(sql).bind(args).map_err(Failure::from)
@@ -90,7 +96,16 @@ pub async fn session_owned_by(db: &D1Database, session_id: &str, user_id: &str) 
 /// Stores the question, the answer and every call of one answer, atomically.
 pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
     let now = now_iso();
-    let mut batch = vec![stmt(
+    let mut batch = Vec::new();
+    if let Some(keep) = log.rewind_to {
+        // In the same batch as the new exchange: the old answers go only when the new one is stored.
+        batch.push(stmt(
+            db,
+            &format!("DELETE FROM chat_messages WHERE session_id = ?1 AND rowid >= {NTH_QUESTION}"),
+            &[log.session_id.as_str().into(), keep.into()],
+        )?);
+    }
+    batch.push(stmt(
         db,
         "INSERT INTO chat_messages (id, session_id, user_id, role, content, created_at, dataset_id, dataset_version) \
          VALUES (?1, ?2, ?3, 'user', ?4, ?5, ?6, ?7)",
@@ -103,7 +118,7 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
             log.dataset.id.as_str().into(),
             log.dataset.version.as_str().into(),
         ],
-    )?];
+    )?);
     if let Some((text, metadata)) = &log.answer {
         batch.push(stmt(
             db,
@@ -166,8 +181,14 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
     Ok(())
 }
 
-/// The session's last `max_turns` complete exchanges, oldest first, for the prompt's history.
-pub async fn recent_turns(db: &D1Database, session_id: &str, max_turns: usize) -> Result<Vec<Turn>> {
+/// The session's last `max_turns` complete exchanges, oldest first, for the prompt's history; with
+/// `before`, only those before its `before`-th question.
+pub async fn recent_turns(
+    db: &D1Database,
+    session_id: &str,
+    max_turns: usize,
+    before: Option<u32>,
+) -> Result<Vec<Turn>> {
     #[derive(Deserialize)]
     struct Row {
         role: String,
@@ -175,8 +196,16 @@ pub async fn recent_turns(db: &D1Database, session_id: &str, max_turns: usize) -
     }
     let mut rows: Vec<Row> = stmt(
         db,
-        "SELECT role, content FROM chat_messages WHERE session_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
-        &[session_id.into(), JsValue::from_f64((max_turns * 2) as f64)],
+        &format!(
+            "SELECT role, content FROM chat_messages WHERE session_id = ?1 \
+             AND rowid < COALESCE({NTH_QUESTION}, 9007199254740991) ORDER BY created_at DESC, rowid DESC LIMIT ?3"
+        ),
+        &[
+            session_id.into(),
+            // No rewind: an offset no session reaches, so every exchange counts.
+            JsValue::from_f64(before.map_or(f64::from(u32::MAX), f64::from)),
+            JsValue::from_f64((max_turns * 2) as f64),
+        ],
     )?
     .all()
     .await?

@@ -133,6 +133,8 @@ pub struct Job {
     pub user_id: String,
     pub session_id: String,
     pub question: String,
+    /// Replaces the session's exchanges from this one on (regenerate, edit and resend).
+    pub rewind_to: Option<u32>,
     pub dataset: Dataset,
     pub db: D1Database,
     /// The LLM providers to route across, in order; empty means the built-in analyst answers.
@@ -183,6 +185,7 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
         dataset: job.dataset.reference(),
         answer,
         calls,
+        rewind_to: job.rewind_to,
     };
     (result, log)
 }

@@ -59,12 +59,13 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
     let history = if providers.is_empty() {
         Vec::new()
     } else {
-        db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS).await?
+        db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS, chat_req.rewind_to).await?
     };
     Ok(Job {
         user_id,
         session_id: chat_req.session_id,
         question: chat_req.message,
+        rewind_to: chat_req.rewind_to,
         dataset,
         db,
         providers,
