@@ -52,6 +52,13 @@ impl ClientError {
             ClientError::Network(m) => {
                 format!("Network problem: {m}. Check your connection and send again.")
             }
+            ClientError::Server {
+                code: ErrorCode::ProvidersUnavailable,
+                message,
+            } => format!(
+                "{}. The providers may be back in a minute or so — then Retry.",
+                message.trim_end_matches('.')
+            ),
             ClientError::Server { message, .. } => message.clone(),
             ClientError::Upload(e) => match e.line {
                 Some(line) if !e.message.contains(&format!("line {line}")) => {

@@ -54,6 +54,8 @@ pub struct ChatStream {
     pub status: RwSignal<Option<String>>,
     pub is_streaming: RwSignal<bool>,
     pub error: RwSignal<Option<ClientError>>,
+    /// The question box's text; a question the server never received comes back here.
+    pub draft: RwSignal<String>,
     /// The dataset questions are asked about.
     dataset: Signal<String>,
     next_id: StoredValue<usize>,
@@ -65,6 +67,13 @@ pub struct ChatStream {
     pub current: RwSignal<String>,
     /// A dataset change that comes with opening a conversation, not one that should start a new one.
     opening_dataset: StoredValue<Option<String>>,
+    /// The messages a resend took off the screen, put back if the server refuses it.
+    replaced: StoredValue<Vec<Message>>,
+    /// The last question the server refused before answering (its text and rewind), for Retry.
+    refused: StoredValue<Option<(String, Option<u32>)>>,
+    /// Messages' signals belong to the conversation, not to whichever button created them (a Retry
+    /// button, say, that disappears as soon as it is clicked).
+    owner: StoredValue<Owner>,
 }
 
 const SESSION_KEY: &str = "datasage.session";
@@ -76,12 +85,16 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
         status: RwSignal::new(None),
         is_streaming: RwSignal::new(false),
         error: RwSignal::new(None),
+        draft: RwSignal::new(String::new()),
         dataset,
         next_id: StoredValue::new(0),
         abort: StoredValue::new_local(None),
         sessions: RwSignal::new(Vec::new()),
         current: RwSignal::new(api::remembered(SESSION_KEY).unwrap_or_else(api::random_id)),
         opening_dataset: StoredValue::new(None),
+        replaced: StoredValue::new(Vec::new()),
+        refused: StoredValue::new(None),
+        owner: StoredValue::new(Owner::current().unwrap_or_default()),
     };
     Effect::watch(
         move || dataset.get(),
@@ -205,20 +218,87 @@ impl ChatStream {
     fn push(&self, author: Author, content: String) -> Message {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        let m = Message::new(id, author, content);
+        let m = self
+            .owner
+            .with_value(|o| o.with(|| Message::new(id, author, content)));
         self.messages.update(|ms| ms.push(m));
         m
     }
 
-    /// Sends a question; ignored while an answer is streaming or when the text is blank.
+    /// Sends a question after the conversation so far; ignored while an answer is streaming or when the
+    /// text is blank.
     pub fn send(&self, text: String) {
+        self.ask(text, None);
+    }
+
+    /// Edit and resend: asks `text` in place of the conversation's question number `index` (0-based); it
+    /// and everything after it are replaced.
+    pub fn resend(&self, index: usize, text: String) {
+        if self.is_streaming.get_untracked() || text.trim().is_empty() {
+            return;
+        }
+        self.messages.update(|ms| {
+            let cut = ms
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.author == Author::User)
+                .nth(index)
+                .map_or(ms.len(), |(at, _)| at);
+            self.replaced.set_value(ms.split_off(cut));
+        });
+        self.ask(text, u32::try_from(index).ok());
+    }
+
+    /// Asks the last question again, replacing its answer (or its failure).
+    pub fn regenerate(&self) {
+        let last = self.messages.with_untracked(|ms| {
+            let questions: Vec<String> = ms
+                .iter()
+                .filter(|m| m.author == Author::User)
+                .map(|m| m.content.get_untracked())
+                .collect();
+            questions.len().checked_sub(1).map(|i| (i, questions[i].clone()))
+        });
+        if let Some((index, text)) = last {
+            self.resend(index, text);
+        }
+    }
+
+    /// The banner's Retry: a question the server never received is sent again; one it answered with an
+    /// error is asked again.
+    pub fn retry(&self) {
+        match self.refused.try_update_value(Option::take).flatten() {
+            Some((text, Some(index))) => self.resend(index as usize, text),
+            Some((text, None)) => {
+                self.draft.update(|d| {
+                    if *d == text {
+                        d.clear();
+                    }
+                });
+                self.send(text);
+            }
+            None => self.regenerate(),
+        }
+    }
+
+    /// The position of `message` among the conversation's questions.
+    pub fn question_index(&self, message: &Message) -> Option<usize> {
+        self.messages.with(|ms| {
+            ms.iter()
+                .filter(|m| m.author == Author::User)
+                .position(|m| m.id == message.id)
+        })
+    }
+
+    fn ask(&self, text: String, rewind_to: Option<u32>) {
         let text = text.trim().to_owned();
         if text.is_empty() || self.is_streaming.get_untracked() {
             return;
         }
         let chat = *self;
         chat.error.set(None);
-        chat.push(Author::User, text.clone());
+        chat.refused.set_value(None);
+        let question = chat.push(Author::User, text.clone());
         let reply = chat.push(Author::Assistant, String::new());
         reply.streaming.set(true);
         chat.is_streaming.set(true);
@@ -227,6 +307,7 @@ impl ChatStream {
             message: text,
             session_id: chat.current.get_untracked(),
             dataset_id: Some(chat.dataset.get_untracked()),
+            rewind_to,
         };
         api::remember(SESSION_KEY, &req.session_id);
         let Ok(controller) = AbortController::new() else {
@@ -239,12 +320,32 @@ impl ChatStream {
         let signal = controller.signal();
         chat.abort.set_value(Some(controller));
         spawn_local(async move {
-            let outcome = api::stream_chat(&req, &signal, |ev| chat.apply(reply, ev)).await;
+            let mut heard = false;
+            let outcome = api::stream_chat(&req, &signal, |ev| {
+                heard = true;
+                chat.apply(reply, ev)
+            })
+            .await;
             match outcome {
                 Err(_) if signal.aborted() => reply.failed.set(Some("Stopped.".into())),
+                // Refused before anything happened (rate limit, network): nothing was stored, so the
+                // question goes back to the box rather than staying in the conversation unanswered.
+                Err(e) if !heard => {
+                    let replaced = chat.replaced.try_update_value(std::mem::take).unwrap_or_default();
+                    chat.messages.update(|ms| {
+                        ms.retain(|m| m.id != reply.id && m.id != question.id);
+                        ms.extend(replaced);
+                    });
+                    if rewind_to.is_none() {
+                        chat.draft.set(req.message.clone());
+                    }
+                    chat.refused.set_value(Some((req.message, rewind_to)));
+                    chat.error.set(Some(e));
+                }
                 Err(e) => chat.fail(reply, e),
                 Ok(()) => {}
             }
+            chat.replaced.set_value(Vec::new());
             chat.abort.set_value(None);
             reply.streaming.set(false);
             chat.status.set(None);

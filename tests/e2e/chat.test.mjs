@@ -97,7 +97,7 @@ test("a stale token is replaced and the question still gets its answer", async (
   await context.close();
 });
 
-test("a rate-limited person is told how long to wait", async () => {
+test("a rate-limited person sees a countdown, then Retry sends the question", async () => {
   const { page, context } = await openPage();
   const box = page.getByLabel("Your question");
   for (let i = 0; i < 3; i++) {
@@ -109,8 +109,22 @@ test("a rate-limited person is told how long to wait", async () => {
   await page.keyboard.press("Enter");
   const alert = page.getByRole("alert");
   await alert.waitFor({ timeout: 10_000 });
-  assert.match(await alert.innerText(), /Try again in \d+ s/);
-  await screenshot(page, "chat-rate-limited");
+  const first = Number((await alert.innerText()).match(/ask again in (\d+) s/)?.[1]);
+  assert.ok(first > 0 && first <= 60, `a countdown in seconds: ${await alert.innerText()}`);
+  assert.equal(await box.inputValue(), "And one more?", "the refused question is back in the box");
+  assert.equal(await page.locator(".message.user").count(), 3, "and not in the conversation");
+  const retry = alert.getByRole("button", { name: "Retry" });
+  assert.equal(await retry.isDisabled(), true, "Retry waits for the countdown");
+  await screenshot(page, "chat-rate-limited-light-desktop");
+  await page.waitForFunction((n) => {
+    const m = document.querySelector('[role="alert"]')?.textContent.match(/ask again in (\d+) s/);
+    return m && Number(m[1]) < n;
+  }, first, { timeout: 5_000 });
+  await alert.getByText("You can ask again now.").waitFor({ timeout: (first + 5) * 1000 });
+  await retry.click();
+  await page.locator(".badge").nth(3).waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator(".message.user .bubble").last().innerText(), "And one more?");
+  assert.equal(await box.inputValue(), "", "the retried question left the box");
   await context.close();
 });
 
@@ -137,14 +151,14 @@ test("Esc stops an answer mid-way, and a reload brings the conversation back", a
   await page.locator(".badge").waitFor({ timeout: 15_000 });
   await page.reload();
   await page.locator(".message.assistant .markdown", { hasText: "3,000 rows" }).waitFor({ timeout: 10_000 });
-  const questions = await page.locator(".message.user").allInnerTexts();
+  const questions = await page.locator(".message.user .bubble").allInnerTexts();
   assert.deepEqual(questions, ["Describe the columns", "How many rows are there?"]);
   assert.match(await page.locator(".facts").last().innerText(), /high confidence/, "the answer comes back whole");
   assert.deepEqual(errors, []);
   await context.close();
 });
 
-test("a network failure says so in plain words", async () => {
+test("a lost network says so in plain words, and Retry asks again once it is back", async () => {
   const { page, context } = await openPage();
   await page.route("**/api/v1/chat/stream", (route) => route.abort("internetdisconnected"));
   await page.getByLabel("Your question").fill("How many rows are there?");
@@ -152,6 +166,11 @@ test("a network failure says so in plain words", async () => {
   const alert = page.getByRole("alert");
   await alert.waitFor({ timeout: 10_000 });
   assert.match(await alert.innerText(), /Network problem/);
-  assert.equal(await page.getByRole("button", { name: "Send" }).isDisabled(), true, "empty box: nothing to send");
+  assert.equal(await page.getByLabel("Your question").inputValue(), "How many rows are there?");
+  await screenshot(page, "chat-network-lost-light-desktop");
+  await page.unroute("**/api/v1/chat/stream");
+  await alert.getByRole("button", { name: "Retry" }).click();
+  await page.locator(".message.assistant .markdown", { hasText: "3,000 rows" }).waitFor({ timeout: 15_000 });
+  assert.equal(await alert.count(), 0, "the banner is gone");
   await context.close();
 });

@@ -75,7 +75,7 @@ test("an uploaded CSV answers the top 5 products with exact figures, a bar chart
     assert.ok(drawn.includes(label), `${label} drawn in the chart: ${drawn}`);
   }
 
-  await page.locator(".tree-panel summary").last().click();
+  await page.locator(".tree-panel > summary").last().click();
   const sql = page.locator(".tree-sql").last();
   await sql.waitFor();
   assert.match(await sql.innerText(), /SUM\("revenue"\)[\s\S]*LIMIT 5/);
@@ -119,7 +119,7 @@ test("conversations are listed, opened, renamed and deleted from the side panel"
 
   await titles.filter({ hasText: "How many rows are there?" }).click();
   await page.locator(".message.assistant .markdown", { hasText: "3,000 rows" }).waitFor({ timeout: 10_000 });
-  assert.deepEqual(await page.locator(".message.user").allInnerTexts(), ["How many rows are there?"]);
+  assert.deepEqual(await page.locator(".message.user .bubble").allInnerTexts(), ["How many rows are there?"]);
 
   await page.getByRole("button", { name: "Rename How many rows are there?" }).click();
   const title = page.getByLabel("Conversation title");

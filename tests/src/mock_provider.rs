@@ -5,6 +5,7 @@
 //! tests never share state:
 //! - none: a short JSON answer (`DEFAULT_ANSWER`), streamed in small pieces;
 //! - `[mock:paced]`: a JSON answer of `PACED_WORDS` words, one every `PACED_DELAY`, closed only at the end;
+//! - `[mock:long=N]`: a JSON answer of N pieces of markdown (paragraphs, lists, tables), one per `pace`;
 //! - `[mock:answer=empty]` (empty `response_text`, then a good answer when re-asked), `[mock:answer=empty-always]`,
 //!   `[mock:answer=tricky]` (escapes split across chunks), `[mock:answer=malformed]`, `[mock:answer=prose]`;
 //! - `[mock:chart=X,Y]`: a JSON answer asking for a bar chart of `Y` by `X`;
@@ -306,6 +307,16 @@ async fn handle(
         };
         return sse_response(frames, pace);
     }
+    if let Some(n) = mark("long").and_then(|n| n.parse().ok()) {
+        let mut pieces = vec![r#"{"response_text": ""#.to_owned()];
+        pieces.extend(long_markdown(n).into_iter().map(|p| json_escaped(&p)));
+        pieces.push(r#"", "chart_config": null, "confidence": "high"}"#.to_owned());
+        let frames = match format {
+            Format::OpenAi => openai_frames(&model, &pieces, true),
+            Format::Anthropic => anthropic_frames(&model, &pieces, true),
+        };
+        return sse_response(frames, pace);
+    }
     let (pieces, delay) = match (mark("paced"), mark("answer"), mark("chart")) {
         (Some(_), _, _) => {
             let mut pieces = vec![r#"{"response_text": ""#.to_owned()];
@@ -534,4 +545,31 @@ fn replay_fixture(name: &str, pace: Duration) -> Response {
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `n` pieces (a word, a list marker, a table cell…) of a report-like markdown answer: paragraphs, with a
+/// list and a table every few of them.
+fn long_markdown(n: usize) -> Vec<String> {
+    let mut pieces = Vec::with_capacity(n);
+    let mut block = 0;
+    while pieces.len() < n {
+        block += 1;
+        pieces.push(format!("## Finding {block}\n\n"));
+        pieces.extend((1..=60).map(|w| format!("word{w} ")));
+        pieces.push("\n\n".into());
+        if block % 3 == 0 {
+            pieces.extend((1..=5).map(|i| format!("- item **{i}** of finding {block}\n")));
+            pieces.push("\n| region | revenue |\n|---|--:|\n".into());
+            pieces.extend((1..=5).map(|i| format!("| R{i} | {},{:03}.50 |\n", block * i, i * 7)));
+            pieces.push("\n".into());
+        }
+    }
+    pieces.truncate(n);
+    pieces
+}
+
+/// `text` as it appears inside a JSON string.
+fn json_escaped(text: &str) -> String {
+    let quoted = serde_json::Value::from(text).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
 }

@@ -1,5 +1,7 @@
 //! An answer's chart, drawn as SVG by plotters from the `chart_config` the worker filled with query rows.
 //! Colours are set from the stylesheet (the SVG's own fills are overridden), so charts follow the theme.
+//! Each bar, point or slice gets a transparent hover target, placed with the chart's own coordinate
+//! mapping, that shows its label and value.
 
 use datasage_shared::analyst::chart::points;
 use datasage_shared::analyst::format::number;
@@ -85,7 +87,7 @@ fn render(c: &ChartConfig) -> Result<String, String> {
         return Err("it has no numeric values".into());
     }
     let mut svg = String::new();
-    {
+    let hovers = {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         let drawn = match c.chart_type {
             ChartType::Pie => pie(&root, c, &pts),
@@ -93,14 +95,64 @@ fn render(c: &ChartConfig) -> Result<String, String> {
             ChartType::Scatter => scatter(&root, c, &pts),
             ChartType::Bar | ChartType::Table => cartesian(&root, c, &pts, true),
         };
-        drawn.map_err(|e| e.to_string())?;
+        let hovers = drawn.map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
-    }
+        hovers
+    };
+    let end = svg.rfind("</svg>").ok_or("the chart came out empty")?;
+    let overlay: String = hovers.iter().map(Hover::to_svg).collect();
+    svg.insert_str(end, &format!("<g class=\"hover\">{overlay}</g>"));
     Ok(svg)
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type Drawn = Result<(), Box<dyn std::error::Error>>;
+type Drawn = Result<Vec<Hover>, Box<dyn std::error::Error>>;
+
+/// A transparent shape over one mark; hovering it shows the mark's label and value.
+struct Hover {
+    /// An SVG shape element, self-closing.
+    shape: String,
+    tip: String,
+    /// Where the tip is written (above the mark).
+    at: (i32, i32),
+}
+
+impl Hover {
+    fn new(shape: String, label: &str, value: f64, at: (i32, i32)) -> Self {
+        Self {
+            shape,
+            tip: format!("{label}: {}", number(value)),
+            at,
+        }
+    }
+
+    fn to_svg(&self) -> String {
+        let tip = escape(&self.tip);
+        // Kept inside the picture, so a tip at either edge is not cut off.
+        let x = self.at.0.clamp(90, SIZE.0 as i32 - 90);
+        let y = (self.at.1 - 8).max(16);
+        format!(
+            "<g class=\"hit\">{}<title>{tip}</title><text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\">{tip}</text></g>",
+            self.shape
+        )
+    }
+}
+
+/// Text made safe to place in SVG markup (labels come from the data).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 fn value_range(pts: &[(String, f64)]) -> std::ops::Range<f64> {
     let lo = pts.iter().map(|p| p.1).fold(0.0, f64::min);
@@ -136,6 +188,30 @@ fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], bars: bool
         })
         .y_label_formatter(&|v| number(*v))
         .draw()?;
+    let hovers = pts
+        .iter()
+        .enumerate()
+        .map(|(i, (x, y))| {
+            if bars {
+                let (x0, y0) = chart.backend_coord(&(SegmentValue::Exact(i), y.max(0.0)));
+                let (x1, y1) = chart.backend_coord(&(SegmentValue::Exact(i + 1), y.min(0.0)));
+                let shape = format!(
+                    "<rect x=\"{x0}\" y=\"{y0}\" width=\"{}\" height=\"{}\"/>",
+                    (x1 - x0).max(1),
+                    (y1 - y0).max(1)
+                );
+                Hover::new(shape, x, *y, ((x0 + x1) / 2, y0))
+            } else {
+                let (cx, cy) = chart.backend_coord(&(SegmentValue::CenterOf(i), *y));
+                Hover::new(
+                    format!("<circle cx=\"{cx}\" cy=\"{cy}\" r=\"8\"/>"),
+                    x,
+                    *y,
+                    (cx, cy - 6),
+                )
+            }
+        })
+        .collect();
     if bars {
         chart.draw_series(pts.iter().enumerate().map(|(i, (_, y))| {
             let mut bar = Rectangle::new(
@@ -157,7 +233,7 @@ fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], bars: bool
                 .map(|(i, (_, y))| Circle::new(at(i, *y), 3, PALETTE[0].filled())),
         )?;
     }
-    Ok(())
+    Ok(hovers)
 }
 
 /// Points over numeric x (or the row order when x is not a number).
@@ -190,7 +266,19 @@ fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
         xy.iter()
             .map(|p| Circle::new(*p, 4, PALETTE[0].mix(0.7).filled())),
     )?;
-    Ok(())
+    Ok(pts
+        .iter()
+        .zip(&xy)
+        .map(|((x, y), p)| {
+            let (cx, cy) = chart.backend_coord(p);
+            Hover::new(
+                format!("<circle cx=\"{cx}\" cy=\"{cy}\" r=\"8\"/>"),
+                x,
+                *y,
+                (cx, cy - 6),
+            )
+        })
+        .collect())
 }
 
 /// Slices for the positive values, largest first as given.
@@ -210,5 +298,28 @@ fn pie(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
     let mut pie = Pie::new(&center, &radius, &sizes, &colors, &labels);
     pie.label_style(("sans-serif", 13).into_font());
     titled.draw(&pie)?;
-    Ok(())
+    // The same wedges as plotters draws them: from angle 0 (pointing right), clockwise.
+    let (left, top) = titled.get_base_pixel();
+    let (cx, cy) = (f64::from(left + center.0), f64::from(top + center.1));
+    let at = |theta: f64, r: f64| (cx + r * theta.cos(), cy + r * theta.sin());
+    let mut start = 0.0;
+    Ok(slices
+        .iter()
+        .map(|(x, y)| {
+            let sweep = y / total * std::f64::consts::TAU;
+            let (a, b) = (at(start, radius), at(start + sweep, radius));
+            let mid = at(start + sweep / 2.0, radius * 0.6);
+            let large = i32::from(sweep > std::f64::consts::PI);
+            let shape = if slices.len() == 1 {
+                format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{radius:.1}\"/>")
+            } else {
+                format!(
+                    "<path d=\"M{cx:.1},{cy:.1} L{:.1},{:.1} A{radius:.1},{radius:.1} 0 {large} 1 {:.1},{:.1} Z\"/>",
+                    a.0, a.1, b.0, b.1
+                )
+            };
+            start += sweep;
+            Hover::new(shape, x, *y, (mid.0 as i32, mid.1 as i32))
+        })
+        .collect())
 }

@@ -9,7 +9,7 @@ use crate::chat_stream::ChatStream;
 
 #[component]
 pub fn Composer(chat: ChatStream) -> impl IntoView {
-    let draft = RwSignal::new(String::new());
+    let draft = chat.draft;
     let input: NodeRef<Textarea> = NodeRef::new();
     let submit = move || {
         if chat.is_streaming.get_untracked() || draft.with_untracked(|d| d.trim().is_empty()) {

@@ -102,6 +102,7 @@ pub fn App() -> impl IntoView {
                 >
                     {move || format!("Dataset: {}", dataset_name())}
                 </button>
+                <SessionTotal chat=chat/>
             </header>
             <main class="conversation" aria-label="Conversation" node_ref=conversation on:scroll=on_scroll>
                 <Show when=move || chat.messages.with(Vec::is_empty)>
@@ -119,7 +120,7 @@ pub fn App() -> impl IntoView {
                     </section>
                 </Show>
                 <For each=move || chat.messages.get() key=|m| m.id let:m>
-                    <MessageView message=m/>
+                    <MessageView message=m chat=chat/>
                 </For>
             </main>
             <footer class="dock">
@@ -129,10 +130,43 @@ pub fn App() -> impl IntoView {
                         <span>{move || chat.status.get().unwrap_or_default()}</span>
                     </Show>
                 </div>
-                <ErrorBanner error=chat.error/>
+                <ErrorBanner chat=chat/>
                 <Composer chat=chat/>
             </footer>
         </div>
         </div>
+    }
+}
+
+/// What the conversation on screen has cost so far, over all its answers.
+#[component]
+fn SessionTotal(chat: crate::chat_stream::ChatStream) -> impl IntoView {
+    let total = move || {
+        chat.messages.with(|ms| {
+            ms.iter().fold((0u64, 0.0f64), |(tokens, cost), m| {
+                m.answer.with(|a| match a {
+                    Some(a) => (
+                        tokens + a.metadata.usage.total_tokens,
+                        cost + a.metadata.cost_usd.unwrap_or(0.0),
+                    ),
+                    None => (tokens, cost),
+                })
+            })
+        })
+    };
+    move || {
+        let (tokens, cost) = total();
+        (tokens > 0).then(|| {
+            let cost = if cost > 0.0 {
+                format!(" · {}", message::dollars(cost))
+            } else {
+                String::new()
+            };
+            view! {
+                <span class="session-total" title="Tokens and cost of this conversation's answers">
+                    {format!("This conversation: {tokens} tokens{cost}")}
+                </span>
+            }
+        })
     }
 }

@@ -1,0 +1,87 @@
+// Every screen, light and dark, desktop and phone: each is scanned with axe-core (no serious or critical
+// accessibility violations) and saved as a screenshot in tests/artifacts/ to be looked at.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startWorker, launchBrowser, openPage, screenshot, root } from "./harness.mjs";
+
+const AXE = join(root, "node_modules", "axe-core", "axe.min.js");
+
+let worker;
+let browser;
+
+before(async () => {
+  worker = await startWorker("screens", {
+    DEV_AUTH: "true",
+    JWT_SECRET: "e2e-secret",
+    OPENAI_API_KEY: "",
+    BUILTIN_CHUNK_DELAY_MS: "5",
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  worker?.stop();
+});
+
+/** The serious and critical violations axe-core finds on the page as it is now. */
+async function violations(page) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    }));
+  });
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+const variants = [
+  ["light", "desktop", { width: 1280, height: 860 }],
+  ["dark", "desktop", { width: 1280, height: 860 }],
+  ["light", "phone", { width: 390, height: 844 }],
+  ["dark", "phone", { width: 390, height: 844 }],
+];
+
+for (const [scheme, device, viewport] of variants) {
+  test(`every screen is accessible and looks right: ${scheme}, ${device}`, async () => {
+    const { page, context, errors } = await openPage(browser, worker.base, scheme, viewport);
+    const found = {};
+    const shoot = async (screen) => {
+      found[screen] = await violations(page);
+      await screenshot(page, `screen-${screen}-${scheme}-${device}`);
+    };
+    const panel = page.locator("#datasets-panel");
+    if (device === "phone") {
+      assert.equal(await panel.isVisible(), false, "on a phone the side panel starts closed");
+    }
+    await shoot("welcome");
+
+    await page.getByLabel("Your question").fill("Top 5 categories by revenue");
+    await page.keyboard.press("Enter");
+    await page.locator(".badge").waitFor({ timeout: 20_000 });
+    await page.locator(".tree-panel > summary").click();
+    await page.locator(".chart").scrollIntoViewIfNeeded();
+    await shoot("answer-chart");
+    await page.locator(".tree-panel").scrollIntoViewIfNeeded();
+    await shoot("answer-tree");
+
+    if (device === "phone") await page.getByRole("button", { name: /Dataset:/ }).click();
+    await panel.locator("details.profile").waitFor();
+    await shoot("side-panel");
+    if (device === "phone") await page.getByRole("button", { name: "Close the side panel" }).click();
+
+    await page.route("**/api/v1/chat/stream", (route) => route.abort("internetdisconnected"));
+    await page.getByLabel("Your question").fill("How many rows are there?");
+    await page.keyboard.press("Enter");
+    await page.getByRole("alert").waitFor({ timeout: 10_000 });
+    await shoot("error");
+
+    for (const [screen, list] of Object.entries(found)) {
+      assert.deepEqual(list, [], `${screen}: ${JSON.stringify(list, null, 1)}`);
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
