@@ -6,12 +6,12 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test bench setup setup-test app worker migrate lint unit integration e2e
+.PHONY: dev test bench setup setup-test app worker migrate lint unit components integration e2e
 
 dev: setup app .dev.vars migrate
 	wrangler dev --ip 127.0.0.1 --port 8787
 
-test: setup-test lint unit app worker integration e2e
+test: setup-test lint unit components app worker integration e2e
 
 # Benchmarks print figures; they are run on demand, never as pass/fail tests.
 bench: setup
@@ -23,6 +23,9 @@ bench: setup
 	bash scripts/build-worker.sh
 	cargo run --release -p datasage-tests --bin bench-datasets
 	cargo run --release -p datasage-tests --bin bench-routing
+	bash scripts/build-app.sh
+	cargo build --release -p datasage-tests --bin mock-provider
+	node tests/e2e/bench-streaming.mjs
 
 setup:
 	bash scripts/setup.sh
@@ -45,10 +48,16 @@ migrate:
 lint:
 	cargo fmt --all --check
 	cargo clippy -p datasage-shared -p datasage-tests --all-targets -- -D warnings
-	cargo clippy -p datasage-worker -p datasage-app -p datasage-bench-tokenizer-wasm --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p datasage-worker -p datasage-bench-tokenizer-wasm --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p datasage-app --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit:
 	cargo test -p datasage-shared
+
+# The app's components in real Chromium, through chromedriver (app/webdriver.json holds its flags).
+components:
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
+	  cargo test -p datasage-app --target wasm32-unknown-unknown
 
 integration:
 	cargo test -p datasage-tests

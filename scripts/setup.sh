@@ -44,9 +44,9 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt
   touch "$stamp"
 fi
 
-if $need_test_tools && ! command -v chromium >/dev/null 2>&1; then
-  log "installing Debian's Chromium for the browser tests"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+if $need_test_tools && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+  log "installing Debian's Chromium and ChromeDriver for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 fi
 
 log "toolchain ready"

@@ -34,7 +34,7 @@ pub struct Message {
 }
 
 impl Message {
-    fn new(id: usize, author: Author, content: String) -> Self {
+    pub(crate) fn new(id: usize, author: Author, content: String) -> Self {
         Self {
             id,
             author,

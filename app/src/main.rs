@@ -4,6 +4,8 @@ mod api;
 mod chat_stream;
 mod components;
 mod datasets;
+#[cfg(test)]
+mod test_support;
 
 fn main() {
     console_error_panic_hook::set_once();

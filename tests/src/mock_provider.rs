@@ -5,7 +5,8 @@
 //! tests never share state:
 //! - none: a short JSON answer (`DEFAULT_ANSWER`), streamed in small pieces;
 //! - `[mock:paced]`: a JSON answer of `PACED_WORDS` words, one every `PACED_DELAY`, closed only at the end;
-//! - `[mock:long=N]`: a JSON answer of N pieces of markdown (paragraphs, lists, tables), one per `pace`;
+//! - `[mock:long=N]`: a JSON answer of N pieces of markdown (paragraphs, lists, tables), one every `pace`
+//!   on a fixed schedule (so `pace=5` is a steady 200 pieces a second);
 //! - `[mock:answer=empty]` (empty `response_text`, then a good answer when re-asked), `[mock:answer=empty-always]`,
 //!   `[mock:answer=tricky]` (escapes split across chunks), `[mock:answer=malformed]`, `[mock:answer=prose]`;
 //! - `[mock:chart=X,Y]`: a JSON answer asking for a bar chart of `Y` by `X`;
@@ -315,7 +316,7 @@ async fn handle(
             Format::OpenAi => openai_frames(&model, &pieces, true),
             Format::Anthropic => anthropic_frames(&model, &pieces, true),
         };
-        return sse_response(frames, pace);
+        return scheduled_response(frames, pace);
     }
     let (pieces, delay) = match (mark("paced"), mark("answer"), mark("chart")) {
         (Some(_), _, _) => {
@@ -513,10 +514,24 @@ fn paced_response(frames: Vec<String>, delays: Vec<Duration>) -> Response {
         tokio::time::sleep(d).await;
         Ok::<Bytes, Infallible>(Bytes::from(f))
     });
+    event_stream(Body::from_stream(body))
+}
+
+/// Frame `i` goes out `i × every` after the first: a steady rate, however long each send takes.
+fn scheduled_response(frames: Vec<String>, every: Duration) -> Response {
+    let start = tokio::time::Instant::now();
+    let body = stream::iter(frames.into_iter().zip(0u32..)).then(move |(f, i)| async move {
+        tokio::time::sleep_until(start + every * i).await;
+        Ok::<Bytes, Infallible>(Bytes::from(f))
+    });
+    event_stream(Body::from_stream(body))
+}
+
+fn event_stream(body: Body) -> Response {
     Response::builder()
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache")
-        .body(Body::from_stream(body))
+        .body(body)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 

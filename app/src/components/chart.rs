@@ -323,3 +323,82 @@ fn pie(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use wasm_bindgen_test::*;
+
+    use super::*;
+    use crate::test_support::{mount, settle};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn config(chart_type: ChartType) -> ChartConfig {
+        let rows = json!([
+            {"region": "West", "revenue": 1250.5},
+            {"region": "East", "revenue": 980},
+            {"region": "North <b>", "revenue": 310.25},
+        ]);
+        ChartConfig {
+            chart_type,
+            x: "region".into(),
+            y: "revenue".into(),
+            series: None,
+            title: "Revenue by region".into(),
+            data: serde_json::from_value(rows).expect("rows"),
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn every_chart_type_renders_its_points_with_title_axes_and_hover_values() {
+        for kind in [
+            ChartType::Bar,
+            ChartType::Line,
+            ChartType::Scatter,
+            ChartType::Pie,
+        ] {
+            let c = config(kind);
+            let page = mount(move || view! { <ChartView config=c/> });
+            settle().await;
+            assert!(page.has("figure.chart svg"), "{kind:?}: {}", page.html());
+            assert!(page.text().contains("Revenue by region"), "{kind:?}: the title");
+            assert_eq!(
+                page.count("svg .hover .hit"),
+                3,
+                "{kind:?}: one hover target per point"
+            );
+            assert_eq!(
+                page.texts("svg .hover .hit title"),
+                ["West: 1,250.50", "East: 980", "North <b>: 310.25"],
+                "{kind:?}: values on hover, labels as text"
+            );
+            assert!(!page.has("svg b"), "{kind:?}: a label never becomes markup");
+            if kind != ChartType::Pie {
+                assert!(
+                    page.text().contains("region") && page.text().contains("revenue"),
+                    "{kind:?}: axis labels"
+                );
+            }
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_table_chart_lists_every_row() {
+        let c = config(ChartType::Table);
+        let page = mount(move || view! { <ChartView config=c/> });
+        settle().await;
+        assert_eq!(page.texts("figcaption"), ["Revenue by region"]);
+        assert_eq!(page.count("tbody tr"), 3);
+        assert_eq!(page.texts("tbody tr:first-child td"), ["West", "1,250.50"]);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_chart_without_numbers_says_why_instead_of_drawing_nothing() {
+        let mut c = config(ChartType::Bar);
+        c.y = "missing".into();
+        let page = mount(move || view! { <ChartView config=c/> });
+        settle().await;
+        assert!(page.text().contains("could not be drawn"), "{}", page.html());
+    }
+}
