@@ -70,6 +70,12 @@ impl ClientError {
     }
 }
 
+/// Reads JSON into `T` by way of `serde_json::Value`, like `StreamEvent::from_json`: every type is then
+/// read by one deserializer, which keeps the app small.
+fn decode<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::from_str(json)?)
+}
+
 fn js_err(v: JsValue) -> ClientError {
     let msg = v
         .dyn_ref::<js_sys::Error>()
@@ -149,7 +155,7 @@ async fn text(resp: &Response) -> Result<String, ClientError> {
 async fn error_of(resp: &Response) -> ClientError {
     let status = resp.status();
     let body = text(resp).await.unwrap_or_default();
-    let parsed = serde_json::from_str::<ApiError>(&body).ok();
+    let parsed = decode::<ApiError>(&body).ok();
     match (status, parsed) {
         (429, p) => ClientError::RateLimited {
             retry_after_secs: p
@@ -188,7 +194,7 @@ async fn fetch_token() -> Result<String, ClientError> {
     if !resp.ok() {
         return Err(error_of(&resp).await);
     }
-    let t: DevToken = serde_json::from_str(&text(&resp).await?)
+    let t: DevToken = decode(&text(&resp).await?)
         .map_err(|e| ClientError::Network(format!("unexpected sign-in answer: {e}")))?;
     if let Some(s) = storage() {
         let _ = s.set_item(TOKEN_KEY, &t.token);
@@ -229,8 +235,7 @@ async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Respon
 /// `GET` a JSON resource.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
     let resp = authed("GET", path, None).await?;
-    serde_json::from_str(&text(&resp).await?)
-        .map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
+    decode(&text(&resp).await?).map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
 }
 
 /// A request with a JSON body, answered with JSON.
@@ -241,8 +246,7 @@ pub async fn send_json<T: DeserializeOwned>(
 ) -> Result<T, ClientError> {
     let body = serde_json::to_string(body).map_err(|e| ClientError::Network(e.to_string()))?;
     let resp = authed(method, path, Some(body)).await?;
-    serde_json::from_str(&text(&resp).await?)
-        .map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
+    decode(&text(&resp).await?).map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
 }
 
 pub async fn delete(path: &str) -> Result<(), ClientError> {
@@ -268,10 +272,9 @@ pub async fn upload<T: DeserializeOwned>(
     let status = xhr.status().unwrap_or(0);
     let body = xhr.response_text().ok().flatten().unwrap_or_default();
     if (200..300).contains(&status) {
-        return serde_json::from_str(&body)
-            .map_err(|e| ClientError::Network(format!("unexpected answer: {e}")));
+        return decode(&body).map_err(|e| ClientError::Network(format!("unexpected answer: {e}")));
     }
-    match (status, serde_json::from_str::<ApiError>(&body)) {
+    match (status, decode::<ApiError>(&body)) {
         (429, Ok(e)) => Err(ClientError::RateLimited {
             retry_after_secs: e.error.retry_after_secs.unwrap_or(60),
         }),
@@ -366,7 +369,7 @@ pub async fn stream_chat(
         }
         let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_err)?).to_vec();
         for ev in parser.push(&bytes) {
-            if let Ok(event) = serde_json::from_str::<StreamEvent>(&ev.data) {
+            if let Ok(event) = StreamEvent::from_json(&ev.data) {
                 ended |= event.is_terminal();
                 on_event(event);
             }
