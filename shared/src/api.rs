@@ -70,6 +70,17 @@ pub enum Confidence {
     Low,
 }
 
+impl Confidence {
+    /// The word the wire uses: `high`, `medium` or `low`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+}
+
 /// Token counts of one answer (summed over its LLM calls).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
@@ -573,6 +584,13 @@ mod tests {
         }
         assert!(StreamEvent::from_json(r#"{"type":"telepathy","data":{}}"#).is_err());
         assert!(StreamEvent::from_json(r#"{"type":"content","data":{}}"#).is_err());
+    }
+
+    #[test]
+    fn a_confidence_reads_as_its_wire_word() {
+        for c in [Confidence::High, Confidence::Medium, Confidence::Low] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
     }
 
     #[test]

@@ -103,7 +103,8 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_control())
         .collect::<String>()
-        .to_lowercase();
+        // A scheme is ASCII letters only; anything else makes the URL relative, which is safe.
+        .to_ascii_lowercase();
     let scheme = lower
         .split_once(':')
         .map(|(s, _)| s)

@@ -1,29 +1,20 @@
 // End to end in real Chromium against a real `wrangler dev`: a person opens the page, asks, and watches the
 // answer stream in.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, launchBrowser, openPage as open, screenshot } from "./harness.mjs";
+import { useWorkers, screenshot } from "./harness.mjs";
 
-let worker;
-let browser;
-const openPage = (...args) => open(browser, worker.base, ...args);
-
-before(async () => {
-  worker = await startWorker("chat", {
+const app = useWorkers({
+  chat: {
     DEV_AUTH: "true",
     JWT_SECRET: "e2e-secret",
     OPENAI_API_KEY: "",
     // Slow enough that the status line and the growing answer are observable.
     BUILTIN_CHUNK_DELAY_MS: "40",
     RATE_LIMIT_PER_MINUTE: "3",
-  });
-  browser = await launchBrowser();
+  },
 });
-
-after(async () => {
-  await browser?.close();
-  worker?.stop();
-});
+const openPage = (...args) => app.open("chat", ...args);
 
 
 /** Records, from inside the page, the answer's text length and the status line each time they change —

@@ -1,42 +1,29 @@
 // What a person does with answers, in real Chromium against a real `wrangler dev`: stop one and have it
 // regenerated, edit a question and ask it again, copy an answer, read a chart's values by hovering, fold
 // the execution tree — and what they see when every AI provider is down.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, launchBrowser, openPage as open, screenshot } from "./harness.mjs";
+import { useWorkers, screenshot } from "./harness.mjs";
 
-let worker;
-let downWorker;
-let browser;
-const openPage = (...args) => open(browser, worker.base, ...args);
-
-before(async () => {
-  [worker, downWorker] = await Promise.all([
-    startWorker("conversation", {
-      DEV_AUTH: "true",
-      JWT_SECRET: "e2e-secret",
-      OPENAI_API_KEY: "",
-      // Slow enough to stop an answer half-way.
-      BUILTIN_CHUNK_DELAY_MS: "40",
-    }),
-    // The only provider refuses connections, and the built-in analyst is not allowed to stand in.
-    startWorker("providers-down", {
-      DEV_AUTH: "true",
-      JWT_SECRET: "e2e-secret",
-      OPENAI_API_KEY: "sk-e2e",
-      OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
-      PROVIDER_ORDER: "openai",
-      RETRY_MAX_ATTEMPTS: "1",
-    }),
-  ]);
-  browser = await launchBrowser();
+const app = useWorkers({
+  conversation: {
+    DEV_AUTH: "true",
+    JWT_SECRET: "e2e-secret",
+    OPENAI_API_KEY: "",
+    // Slow enough to stop an answer half-way.
+    BUILTIN_CHUNK_DELAY_MS: "40",
+  },
+  // The only provider refuses connections, and the built-in analyst is not allowed to stand in.
+  "providers-down": {
+    DEV_AUTH: "true",
+    JWT_SECRET: "e2e-secret",
+    OPENAI_API_KEY: "sk-e2e",
+    OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
+    PROVIDER_ORDER: "openai",
+    RETRY_MAX_ATTEMPTS: "1",
+  },
 });
-
-after(async () => {
-  await browser?.close();
-  worker?.stop();
-  downWorker?.stop();
-});
+const openPage = (...args) => app.open("conversation", ...args);
 
 async function ask(page, question) {
   const answers = await page.locator(".badge").count();
@@ -141,7 +128,7 @@ test("hovering a bar shows its label and value; the execution tree folds", async
 });
 
 test("when every AI provider is down the person is told so, and Retry asks again", async () => {
-  const { page, context } = await open(browser, downWorker.base);
+  const { page, context } = await app.open("providers-down");
   await page.getByLabel("Your question").fill("How many rows are there?");
   await page.keyboard.press("Enter");
   const alert = page.getByRole("alert");

@@ -1,28 +1,19 @@
 // Datasets end to end in real Chromium against a real `wrangler dev`: a person uploads their own CSV,
 // sees its profile and preview, asks for the top products and gets the exact figures, a bar chart of them
 // and the SQL in the execution tree; a broken file is refused with the reason and the line.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, launchBrowser, openPage as open, screenshot } from "./harness.mjs";
+import { useWorkers, screenshot } from "./harness.mjs";
 
-let worker;
-let browser;
-const openPage = (...args) => open(browser, worker.base, ...args);
-
-before(async () => {
-  worker = await startWorker("datasets", {
+const app = useWorkers({
+  datasets: {
     DEV_AUTH: "true",
     JWT_SECRET: "e2e-secret",
     OPENAI_API_KEY: "",
     BUILTIN_CHUNK_DELAY_MS: "5",
-  });
-  browser = await launchBrowser();
+  },
 });
-
-after(async () => {
-  await browser?.close();
-  worker?.stop();
-});
+const openPage = (...args) => app.open("datasets", ...args);
 
 // Desk 1,000 + 250.50; Lamp 600; Chair 3 × 150; Rug 300; Vase 120; Mug 15.
 const SHOP = `order,product,revenue,day

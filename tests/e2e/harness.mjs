@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -90,4 +91,22 @@ export async function screenshot(page, name) {
   const path = join(artifacts, `${name}.png`);
   await page.screenshot({ path, fullPage: false });
   return path;
+}
+
+/** For a test file: a `wrangler dev` per entry of `workers` (name → vars) and one browser, started before
+ * its tests and stopped after them. The returned object fills in: `.workers[name]`, `.browser`, and
+ * `.open(name, ...openPage args)`. */
+export function useWorkers(workers) {
+  const ctx = { workers: {}, browser: null };
+  ctx.open = (name, ...args) => openPage(ctx.browser, ctx.workers[name].base, ...args);
+  before(async () => {
+    const started = await Promise.all(Object.entries(workers).map(([name, vars]) => startWorker(name, vars)));
+    Object.keys(workers).forEach((name, i) => (ctx.workers[name] = started[i]));
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    for (const w of Object.values(ctx.workers)) w.stop();
+  });
+  return ctx;
 }

@@ -1,28 +1,19 @@
 // Every screen, light and dark, desktop and phone: each is scanned with axe-core (no serious or critical
 // accessibility violations) and saved as a screenshot in tests/artifacts/ to be looked at.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startWorker, launchBrowser, openPage, screenshot, root } from "./harness.mjs";
+import { useWorkers, screenshot, root } from "./harness.mjs";
 
 const AXE = join(root, "node_modules", "axe-core", "axe.min.js");
 
-let worker;
-let browser;
-
-before(async () => {
-  worker = await startWorker("screens", {
+const app = useWorkers({
+  screens: {
     DEV_AUTH: "true",
     JWT_SECRET: "e2e-secret",
     OPENAI_API_KEY: "",
     BUILTIN_CHUNK_DELAY_MS: "5",
-  });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  worker?.stop();
+  },
 });
 
 /** The serious and critical violations axe-core finds on the page as it is now. */
@@ -46,7 +37,7 @@ const variants = [
 
 for (const [scheme, device, viewport] of variants) {
   test(`every screen is accessible and looks right: ${scheme}, ${device}`, async () => {
-    const { page, context, errors } = await openPage(browser, worker.base, scheme, viewport);
+    const { page, context, errors } = await app.open("screens", scheme, viewport);
     const found = {};
     const shoot = async (screen) => {
       found[screen] = await violations(page);

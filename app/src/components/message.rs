@@ -252,7 +252,7 @@ fn copy(text: String, button: HtmlElement) {
 fn AnswerFacts(message: Message) -> impl IntoView {
     move || {
         message.answer.get().map(|a| {
-            let confidence = format!("{:?}", a.confidence).to_lowercase();
+            let confidence = a.confidence.as_str();
             let usage = a.metadata.usage;
             let tokens = if usage.total_tokens > 0 { format!(" · {} tokens", usage.total_tokens) } else { String::new() };
             let cost = a.metadata.cost_usd.filter(|c| *c > 0.0).map(|c| format!(" · {}", dollars(c))).unwrap_or_default();
