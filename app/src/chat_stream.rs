@@ -252,12 +252,11 @@ impl ChatStream {
     /// Asks the last question again, replacing its answer (or its failure).
     pub fn regenerate(&self) {
         let last = self.messages.with_untracked(|ms| {
-            let questions: Vec<String> = ms
-                .iter()
+            ms.iter()
                 .filter(|m| m.author == Author::User)
-                .map(|m| m.content.get_untracked())
-                .collect();
-            questions.len().checked_sub(1).map(|i| (i, questions[i].clone()))
+                .enumerate()
+                .last()
+                .map(|(i, m)| (i, m.content.get_untracked()))
         });
         if let Some((index, text)) = last {
             self.resend(index, text);
