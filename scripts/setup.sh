@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything `make dev` and `make test` need, skipping what is already present at the pinned version.
-# Idempotent; fetches only from crates.io, the npm registry and Debian's packages (see ../shared/TOOLCHAIN.md).
+# Idempotent; fetches only from crates.io, the npm registry, Debian's packages and rustup's own components (see
+# ../shared/TOOLCHAIN.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,12 @@ need_test_tools=false
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# The app's release build rebuilds std from source, smaller (scripts/build-app.sh); it builds without it too.
+if ! rustup component list --installed | grep -q '^rust-src'; then
+  log "adding rust-src"
+  rustup component add rust-src || log "rust-src unavailable: the app builds with the prebuilt std (larger)"
 fi
 
 if [ "$(version_of wasm-bindgen)" != "$WASM_BINDGEN_VERSION" ]; then
