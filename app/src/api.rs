@@ -6,10 +6,12 @@ use std::rc::Rc;
 
 use datasage_shared::api::{ApiError, ChatRequest, DevToken, ErrorBody, ErrorCode, StreamEvent};
 use datasage_shared::sse::SseParser;
+use datasage_shared::wire::FromJson;
+
+use crate::json::decode;
 use futures::future::{LocalBoxFuture, Shared};
 use futures::FutureExt;
 use js_sys::{Promise, Reflect, Uint8Array};
-use serde::de::DeserializeOwned;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -70,10 +72,9 @@ impl ClientError {
     }
 }
 
-/// Reads JSON into `T` by way of `serde_json::Value`, like `StreamEvent::from_json`: every type is then
-/// read by one deserializer, which keeps the app small.
-fn decode<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_value(serde_json::from_str(json)?)
+/// A success answer's JSON read as `T`.
+fn answer<T: FromJson>(body: &str) -> Result<T, ClientError> {
+    decode(body).map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
 }
 
 fn js_err(v: JsValue) -> ClientError {
@@ -233,20 +234,20 @@ async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Respon
 }
 
 /// `GET` a JSON resource.
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+pub async fn get<T: FromJson>(path: &str) -> Result<T, ClientError> {
     let resp = authed("GET", path, None).await?;
-    decode(&text(&resp).await?).map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
+    answer(&text(&resp).await?)
 }
 
 /// A request with a JSON body, answered with JSON.
-pub async fn send_json<T: DeserializeOwned>(
+pub async fn send_json<T: FromJson>(
     method: &str,
     path: &str,
     body: &impl serde::Serialize,
 ) -> Result<T, ClientError> {
     let body = serde_json::to_string(body).map_err(|e| ClientError::Network(e.to_string()))?;
     let resp = authed(method, path, Some(body)).await?;
-    decode(&text(&resp).await?).map_err(|e| ClientError::Network(format!("unexpected answer: {e}")))
+    answer(&text(&resp).await?)
 }
 
 pub async fn delete(path: &str) -> Result<(), ClientError> {
@@ -255,7 +256,7 @@ pub async fn delete(path: &str) -> Result<(), ClientError> {
 
 /// Uploads `file` as a dataset, reporting the fraction sent to `on_progress` (fetch cannot report upload
 /// progress, so this uses XMLHttpRequest). The answer is the new dataset, or why it was refused.
-pub async fn upload<T: DeserializeOwned>(
+pub async fn upload<T: FromJson>(
     file: &File,
     privacy: bool,
     on_progress: impl Fn(f64) + 'static,
@@ -272,7 +273,7 @@ pub async fn upload<T: DeserializeOwned>(
     let status = xhr.status().unwrap_or(0);
     let body = xhr.response_text().ok().flatten().unwrap_or_default();
     if (200..300).contains(&status) {
-        return decode(&body).map_err(|e| ClientError::Network(format!("unexpected answer: {e}")));
+        return answer(&body);
     }
     match (status, decode::<ApiError>(&body)) {
         (429, Ok(e)) => Err(ClientError::RateLimited {
@@ -369,7 +370,7 @@ pub async fn stream_chat(
         }
         let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_err)?).to_vec();
         for ev in parser.push(&bytes) {
-            if let Ok(event) = StreamEvent::from_json(&ev.data) {
+            if let Ok(event) = decode::<StreamEvent>(&ev.data) {
                 ended |= event.is_terminal();
                 on_event(event);
             }

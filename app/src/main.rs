@@ -4,6 +4,7 @@ mod api;
 mod chat_stream;
 mod components;
 mod datasets;
+mod json;
 #[cfg(test)]
 mod test_support;
 

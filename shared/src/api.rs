@@ -185,35 +185,6 @@ pub enum StreamEvent {
 }
 
 impl StreamEvent {
-    /// Reads one event's JSON, as the derived `Deserialize` does. It goes through `serde_json::Value`, so a
-    /// client that reads all its JSON that way carries one deserializer for each type rather than three
-    /// (the derived one also buffers `data` when it comes before `type`): a smaller browser app.
-    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
-        use serde::de::Error;
-        use serde_json::{from_value, Value};
-        let mut event: serde_json::Map<String, Value> = serde_json::from_str(json)?;
-        let data = event.remove("data").unwrap_or(Value::Null);
-        let field = |name: &str| from_value::<String>(data.get(name).cloned().unwrap_or(Value::Null));
-        Ok(match event.get("type").and_then(Value::as_str) {
-            Some("status") => StreamEvent::Status {
-                status: from_value(data.get("status").cloned().unwrap_or(Value::Null))?,
-                message: field("message")?,
-            },
-            Some("content") => StreamEvent::Content {
-                content: field("content")?,
-            },
-            Some("discard") => StreamEvent::Discard {
-                reason: field("reason")?,
-            },
-            Some("tree_update") => StreamEvent::TreeUpdate {
-                execution_tree: from_value(data.get("execution_tree").cloned().unwrap_or(Value::Null))?,
-            },
-            Some("complete") => StreamEvent::Complete(from_value(data)?),
-            Some("error") => StreamEvent::Error(from_value(data)?),
-            other => return Err(serde_json::Error::custom(format!("unknown event type {other:?}"))),
-        })
-    }
-
     /// Whether the stream ends after this event.
     pub fn is_terminal(&self) -> bool {
         matches!(self, StreamEvent::Complete(_) | StreamEvent::Error(_))
@@ -532,58 +503,6 @@ mod tests {
             serde_json::to_string(&ev).unwrap(),
             r#"{"type":"error","data":{"code":"RATE_LIMITED","message":"slow down"}}"#
         );
-    }
-
-    /// The browser reads events with `from_json`; it must agree with the derived wire format on every
-    /// kind of event, whichever order the keys come in.
-    #[test]
-    fn events_read_with_from_json_equal_what_the_server_sent() {
-        let mut tree = ExecutionTree::new("Answer question");
-        let step = tree.start(tree.root_id(), crate::tree::NodeKind::Step, "Plan", 1);
-        tree.finish(step, crate::tree::NodeStatus::Done, 9);
-        let answer: ChatAnswer = serde_json::from_value(serde_json::json!({
-            "message": "**West** leads", "confidence": "high",
-            "chart_config": {"type": "bar", "x": "region", "y": "revenue", "title": "Revenue",
-                             "data": [{"region": "West", "revenue": 1250.5}]},
-            "metadata": {"execution_tree": tree.clone(), "usage": {"prompt_tokens": 3, "completion_tokens": 4,
-                         "total_tokens": 7}, "provider": "openai", "model": "m", "latency_ms": 12, "cost_usd": 0.5}
-        }))
-        .unwrap();
-        let events = [
-            StreamEvent::Status {
-                status: Phase::Querying,
-                message: "Running SQL…".into(),
-            },
-            StreamEvent::Content {
-                content: "Hel\"lo\n".into(),
-            },
-            StreamEvent::Discard {
-                reason: "stall".into(),
-            },
-            StreamEvent::TreeUpdate {
-                execution_tree: Box::new(tree),
-            },
-            StreamEvent::Complete(Box::new(answer)),
-            StreamEvent::Error(ApiError::rate_limited(7).error),
-        ];
-        for ev in events {
-            let json = serde_json::to_string(&ev).unwrap();
-            // Compared with the derived reading (a tree's skipped `next_id` does not survive either).
-            let derived: StreamEvent = serde_json::from_str(&json).unwrap();
-            assert_eq!(StreamEvent::from_json(&json).unwrap(), derived, "{json}");
-            assert_eq!(serde_json::to_string(&derived).unwrap(), json);
-            let data_first = serde_json::to_string(&serde_json::json!({
-                "data": serde_json::to_value(&ev).unwrap()["data"], "type": serde_json::to_value(&ev).unwrap()["type"]
-            }))
-            .unwrap();
-            assert_eq!(
-                StreamEvent::from_json(&data_first).unwrap(),
-                derived,
-                "{data_first}"
-            );
-        }
-        assert!(StreamEvent::from_json(r#"{"type":"telepathy","data":{}}"#).is_err());
-        assert!(StreamEvent::from_json(r#"{"type":"content","data":{}}"#).is_err());
     }
 
     #[test]

@@ -27,3 +27,4 @@ mod test_support;
 pub mod text;
 pub mod tokens;
 pub mod tree;
+pub mod wire;

@@ -136,6 +136,11 @@ impl ExecutionTree {
         }
     }
 
+    /// A tree read back from the wire, which (like serde's `skip`) does not carry the next node id.
+    pub(crate) fn with_root(root: TreeNode) -> Self {
+        Self { root, next_id: 0 }
+    }
+
     pub fn root_id(&self) -> NodeId {
         NodeId(0)
     }
