@@ -49,6 +49,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy -p datasage-shared -p datasage-tests --all-targets -- -D warnings
 	cargo clippy -p datasage-worker -p datasage-bench-tokenizer-wasm --target wasm32-unknown-unknown -- -D warnings
+	bash scripts/bundle-js.sh
 	cargo clippy -p datasage-app --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 unit:
@@ -56,6 +57,7 @@ unit:
 
 # The app's components in real Chromium, through chromedriver (app/webdriver.json holds its flags).
 components:
+	bash scripts/bundle-js.sh
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
 	  cargo test -p datasage-app --target wasm32-unknown-unknown
 

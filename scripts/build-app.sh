@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Leptos app into dist/: cargo (wasm32) → wasm-bindgen --target web → wasm-opt -Oz (binaryen from
-# npm; Debian's wasm-opt produces broken wasm), plus index.html and the stylesheet.
+# Builds the Leptos app into dist/: its JS module (scripts/bundle-js.sh), cargo (wasm32) → wasm-bindgen
+# --target web → wasm-opt -Oz (binaryen from npm; Debian's wasm-opt produces broken wasm), plus index.html and
+# the stylesheet.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,6 +15,7 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 # feature, enabled by RUSTC_BOOTSTRAP for this one build on the pinned stable toolchain. Without rust-src the
 # prebuilt std is used: the same app, about 40 KB larger. Its own target dir, as these flags differ from every
 # other build's.
+bash scripts/bundle-js.sh
 app_target="$target_dir/app"
 rustflags="--cfg erase_components"
 build_std=()

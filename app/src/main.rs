@@ -5,6 +5,7 @@ mod chat_stream;
 mod components;
 mod datasets;
 mod json;
+mod markdown;
 #[cfg(test)]
 mod test_support;
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use datasage_shared::markdown::{settled_end, to_safe_html};
+use datasage_shared::markdown::settled_end;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -12,6 +12,7 @@ use web_sys::{HtmlElement, KeyboardEvent};
 use super::chart::ChartView;
 use super::execution_tree::TreeView;
 use crate::chat_stream::{Author, ChatStream, Message};
+use crate::markdown::to_safe_html;
 
 #[component]
 pub fn MessageView(message: Message, chat: ChatStream) -> impl IntoView {
@@ -354,6 +355,8 @@ mod tests {
             "```html\n<script>window.__xss = 12</script>\n```",
             "| a |\n|---|\n| <img src=x onerror=\"window.__xss = 13\"> |",
             "<math><mtext><style><img src=x onerror=\"window.__xss=14\"></style></mtext></math>",
+            // After a raw `<pre>`, marked takes the text for already escaped; an unclosed tag must stay text.
+            "a <pre> <img src=x onerror=\"window.__xss=15\"// b",
         ];
         let m = answer();
         let page = mount(move || view! { <AnswerText message=m/> });
