@@ -7,8 +7,6 @@ use std::rc::Rc;
 use datasage_shared::api::{ApiError, ChatRequest, DevToken, ErrorBody, ErrorCode, StreamEvent};
 use datasage_shared::sse::SseParser;
 use datasage_shared::wire::FromJson;
-
-use crate::json::decode;
 use futures::future::{LocalBoxFuture, Shared};
 use futures::FutureExt;
 use js_sys::{Promise, Reflect, Uint8Array};
@@ -19,6 +17,8 @@ use web_sys::{
     AbortSignal, File, Headers, ProgressEvent, ReadableStreamDefaultReader, RequestInit, Response,
     XmlHttpRequest,
 };
+
+use crate::json::decode;
 
 const TOKEN_KEY: &str = "datasage.token";
 
