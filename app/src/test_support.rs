@@ -30,7 +30,8 @@ pub async fn settle() {
 }
 
 impl Page {
-    fn all(&self, selector: &str) -> Vec<Element> {
+    /// Every element `selector` matches, in page order.
+    pub fn all(&self, selector: &str) -> Vec<Element> {
         let list = self.0.query_selector_all(selector).expect("a valid selector");
         (0..list.length())
             .filter_map(|i| list.item(i)?.dyn_into().ok())

@@ -11,7 +11,6 @@ use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-const SIZE: (u32, u32) = (640, 360);
 const PALETTE: [RGBColor; 6] = [
     RGBColor(79, 70, 229),
     RGBColor(14, 165, 233),
@@ -20,8 +19,54 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(239, 68, 68),
     RGBColor(168, 85, 247),
 ];
-/// Characters of an axis label before it is cut.
+/// Characters of an axis label before it is cut, where there is room for them.
 const LABEL_CHARS: usize = 14;
+/// Beside the plot: the value axis with its labels, and the margins.
+const BESIDE_PLOT: u32 = 76 + 2 * 12;
+/// About how wide one character of a label is, in pixels.
+const CHAR_PX: f64 = 7.0;
+
+/// The picture's size in CSS pixels. It is drawn as wide as the answer is on this screen (at most 640), so
+/// its text keeps its real size on a phone instead of being scaled down with the picture.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Frame {
+    width: u32,
+    height: u32,
+}
+
+impl Frame {
+    fn for_viewport(viewport: f64) -> Self {
+        // The conversation's and the answer's padding take about 66 px beside the chart.
+        let width = (viewport - 66.0).clamp(280.0, 640.0) as u32;
+        Self {
+            width,
+            height: (width * 9 / 16).max(240),
+        }
+    }
+
+    fn of_this_screen() -> Self {
+        let viewport = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .unwrap_or(1024.0);
+        Self::for_viewport(viewport)
+    }
+
+    fn plot_width(self) -> u32 {
+        self.width.saturating_sub(BESIDE_PLOT)
+    }
+
+    /// Of `n` categories, every `step`-th is labelled and a label keeps at most `chars` characters, so
+    /// labels never run into each other.
+    fn category_labels(self, n: usize) -> (usize, usize) {
+        let plot = f64::from(self.plot_width());
+        let fit = ((plot / 44.0) as usize).clamp(3, 12);
+        let step = n.div_ceil(fit).max(1);
+        let room = plot * step as f64 / n.max(1) as f64;
+        let chars = ((room / CHAR_PX) as usize).clamp(4, LABEL_CHARS);
+        (step, chars)
+    }
+}
 
 #[component]
 pub fn ChartView(config: ChartConfig) -> impl IntoView {
@@ -29,7 +74,7 @@ pub fn ChartView(config: ChartConfig) -> impl IntoView {
         return table(&config).into_any();
     }
     let label = format!("{} ({} points)", config.title, config.data.len());
-    match render(&config) {
+    match render(&config, Frame::of_this_screen()) {
         Ok(svg) => view! {
             <figure class="chart" role="img" aria-label=label inner_html=svg></figure>
         }
@@ -72,35 +117,35 @@ fn table(c: &ChartConfig) -> impl IntoView {
     }
 }
 
-fn short(label: &str) -> String {
-    if label.chars().count() <= LABEL_CHARS {
+fn short(label: &str, chars: usize) -> String {
+    if label.chars().count() <= chars {
         label.to_owned()
     } else {
-        format!("{}…", label.chars().take(LABEL_CHARS - 1).collect::<String>())
+        format!("{}…", label.chars().take(chars - 1).collect::<String>())
     }
 }
 
 /// The chart as an SVG document.
-fn render(c: &ChartConfig) -> Result<String, String> {
+fn render(c: &ChartConfig, frame: Frame) -> Result<String, String> {
     let pts = points(c);
     if pts.is_empty() {
         return Err("it has no numeric values".into());
     }
     let mut svg = String::new();
     let hovers = {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
         let drawn = match c.chart_type {
-            ChartType::Pie => pie(&root, c, &pts),
-            ChartType::Line => cartesian(&root, c, &pts, false),
+            ChartType::Pie => pie(&root, c, &pts, frame),
+            ChartType::Line => cartesian(&root, c, &pts, frame, false),
             ChartType::Scatter => scatter(&root, c, &pts),
-            ChartType::Bar | ChartType::Table => cartesian(&root, c, &pts, true),
+            ChartType::Bar | ChartType::Table => cartesian(&root, c, &pts, frame, true),
         };
         let hovers = drawn.map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
         hovers
     };
     let end = svg.rfind("</svg>").ok_or("the chart came out empty")?;
-    let overlay: String = hovers.iter().map(Hover::to_svg).collect();
+    let overlay: String = hovers.iter().map(|h| h.to_svg(frame)).collect();
     svg.insert_str(end, &format!("<g class=\"hover\">{overlay}</g>"));
     Ok(svg)
 }
@@ -126,10 +171,10 @@ impl Hover {
         }
     }
 
-    fn to_svg(&self) -> String {
+    fn to_svg(&self, frame: Frame) -> String {
         let tip = escape(&self.tip);
         // Kept inside the picture, so a tip at either edge is not cut off.
-        let x = self.at.0.clamp(90, SIZE.0 as i32 - 90);
+        let x = self.at.0.clamp(90, (frame.width as i32 - 90).max(90));
         let y = (self.at.1 - 8).max(16);
         format!(
             "<g class=\"hit\">{}<title>{tip}</title><text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\">{tip}</text></g>",
@@ -162,23 +207,22 @@ fn value_range(pts: &[(String, f64)]) -> std::ops::Range<f64> {
 }
 
 /// Bars (one per point) or a line through the points, over categorical x.
-fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], bars: bool) -> Drawn {
+fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Frame, bars: bool) -> Drawn {
     let n = pts.len();
-    let labels: Vec<String> = pts.iter().map(|(x, _)| short(x)).collect();
+    let (step, chars) = frame.category_labels(n);
+    let labels: Vec<String> = pts.iter().map(|(x, _)| short(x, chars)).collect();
     let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, ("sans-serif", 18))
+        .caption(&c.title, ("sans-serif", 19))
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(76)
         // A segmented range holds one segment per value of `0..=n-1`.
         .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), value_range(pts))?;
-    // At most ~12 x labels, evenly spaced, so long series stay readable.
-    let step = n.div_ceil(12).max(1);
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .label_style(("sans-serif", 13))
-        .axis_desc_style(("sans-serif", 14))
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
         .x_desc(&c.x)
         .y_desc(&c.y)
         .x_labels(n)
@@ -248,15 +292,15 @@ fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
     });
     let pad = ((xhi - xlo) * 0.05).max(1e-9);
     let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, ("sans-serif", 18))
+        .caption(&c.title, ("sans-serif", 19))
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(76)
         .build_cartesian_2d((xlo - pad)..(xhi + pad), value_range(pts))?;
     chart
         .configure_mesh()
-        .label_style(("sans-serif", 13))
-        .axis_desc_style(("sans-serif", 14))
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
         .x_desc(&c.x)
         .y_desc(&c.y)
         .x_label_formatter(&|v| number(*v))
@@ -282,9 +326,9 @@ fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
 }
 
 /// Slices for the positive values, largest first as given.
-fn pie(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
+fn pie(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Frame) -> Drawn {
     let slices: Vec<&(String, f64)> = pts.iter().filter(|p| p.1 > 0.0).collect();
-    let titled = root.titled(&c.title, ("sans-serif", 18))?;
+    let titled = root.titled(&c.title, ("sans-serif", 19))?;
     let (w, h) = titled.dim_in_pixel();
     let center = (w as i32 / 2, h as i32 / 2);
     let radius = f64::from(w.min(h)) * 0.36;
@@ -293,10 +337,14 @@ fn pie(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
     let total: f64 = sizes.iter().sum();
     let labels: Vec<String> = slices
         .iter()
-        .map(|(x, y)| format!("{} ({:.0}%)", short(x), y / total * 100.0))
+        .map(|(x, y)| {
+            // Labels stand outside the pie, so a narrow picture has room for fewer characters.
+            let chars = if frame.width < 480 { 9 } else { LABEL_CHARS };
+            format!("{} ({:.0}%)", short(x, chars), y / total * 100.0)
+        })
         .collect();
     let mut pie = Pie::new(&center, &radius, &sizes, &colors, &labels);
-    pie.label_style(("sans-serif", 13).into_font());
+    pie.label_style(("sans-serif", 15).into_font());
     titled.draw(&pie)?;
     // The same wedges as plotters draws them: from angle 0 (pointing right), clockwise.
     let (left, top) = titled.get_base_pixel();
@@ -380,6 +428,61 @@ mod tests {
                     "{kind:?}: axis labels"
                 );
             }
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn on_a_phone_a_chart_keeps_readable_text_and_its_labels_never_run_together() {
+        let mut c = config(ChartType::Bar);
+        let names = [
+            "Electronics and Gadgets",
+            "Furniture",
+            "Clothing and Shoes",
+            "Groceries",
+            "Office Supplies",
+            "Garden",
+            "Toys",
+        ];
+        c.data = names
+            .iter()
+            .zip(1..)
+            .map(|(n, v)| serde_json::from_value(json!({"region": n, "revenue": v * 100})).expect("row"))
+            .collect();
+        let phone = Frame::for_viewport(390.0);
+        let svg = render(&c, phone).expect("drawn");
+        let page = mount(
+            move || view! { <div style="width: 390px"><figure class="chart" inner_html=svg></figure></div> },
+        );
+        settle().await;
+        assert_eq!(
+            page.attrs("svg", "width"),
+            [phone.width.to_string()],
+            "drawn at the phone's width"
+        );
+        let labels: Vec<web_sys::DomRect> = page
+            .all("svg > text")
+            .into_iter()
+            .filter(|t| {
+                let text = t.text_content().unwrap_or_default().trim().to_owned();
+                !text.is_empty() && names.iter().any(|n| n.starts_with(text.trim_end_matches('…')))
+            })
+            .map(|t| {
+                let size: f64 = t
+                    .get_attribute("font-size")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0.0);
+                assert!(size >= 12.0, "label text at {size} px");
+                t.get_bounding_client_rect()
+            })
+            .collect();
+        assert!(labels.len() >= 3, "some categories are labelled: {}", page.html());
+        for pair in labels.windows(2) {
+            assert!(
+                pair[0].right() <= pair[1].left(),
+                "labels overlap: {} > {}",
+                pair[0].right(),
+                pair[1].left()
+            );
         }
     }
 
