@@ -333,9 +333,9 @@ pub async fn when_every_provider_fails_the_error_is_clear(c: Arc<Ctx>) {
             "{err}"
         );
         let message = err["error"]["message"].as_str().unwrap_or_default();
-        assert!(
-            message.starts_with("No AI provider could answer. Anthropic had a server error"),
-            "{message}"
+        assert_eq!(
+            message, "No AI provider could answer: OpenAI had a server error; Anthropic had a server error.",
+            "each provider's reason in plain words, no HTTP detail"
         );
         assert_eq!(c.mock.requests_containing(&user).len(), 4, "two attempts each");
     }

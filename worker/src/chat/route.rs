@@ -43,7 +43,8 @@ pub async fn call(
 ) -> Attempt {
     let routing = job.routing;
     let started = now_ms();
-    let mut last_error = String::from("no provider is configured");
+    // Why each provider gave up, in plain words for the person (the detail is in the tree and the metrics).
+    let mut reasons: Vec<String> = Vec::new();
     for (i, provider) in job.providers.iter().enumerate() {
         let next = job
             .providers
@@ -95,7 +96,7 @@ pub async fn call(
                 NodeStatus::Failed,
                 Some(format!("{} {why}", provider.label())),
             );
-            last_error = format!("{} {why}", provider.label());
+            reasons.push(format!("{} {why}", provider.label()));
             continue;
         }
         let mut retries = 0;
@@ -108,17 +109,16 @@ pub async fn call(
                     provider_health::record(&job.env, provider.name(), report, routing.breaker).await;
                 }
             }
-            let (class, message, retry_after_ms) = match &a.outcome {
+            let (class, retry_after_ms) = match &a.outcome {
                 Outcome::Answered(_) | Outcome::Cancelled => return a,
                 Outcome::Failed {
                     class,
-                    message,
                     retry_after_ms,
-                } => (*class, message.clone(), *retry_after_ms),
+                    ..
+                } => (*class, *retry_after_ms),
             };
             let Some(class) = class else { return a };
             em.discard(format!("{} {}", provider.label(), class.words()));
-            last_error = format!("{} {}: {message}", provider.label(), class.words());
             // A half-open circuit gets one probe, not retries.
             let retryable = class.retryable() && breaker != "half_open";
             let elapsed = now_ms().saturating_sub(started);
@@ -149,6 +149,7 @@ pub async fn call(
                     retries += 1;
                 }
                 Next::NextProvider => {
+                    reasons.push(format!("{} {}", provider.label(), class.words()));
                     em.status(
                         Phase::CallingModel,
                         format!("{} {} — {next}", provider.label(), class.words()),
@@ -161,7 +162,11 @@ pub async fn call(
     Attempt {
         outcome: Outcome::Failed {
             class: None,
-            message: format!("No AI provider could answer. {last_error}."),
+            message: if reasons.is_empty() {
+                "No AI provider is configured.".to_owned()
+            } else {
+                format!("No AI provider could answer: {}.", reasons.join("; "))
+            },
             retry_after_ms: None,
         },
         usage: TokenUsage::default(),
