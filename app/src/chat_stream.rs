@@ -71,9 +71,11 @@ pub struct ChatStream {
     replaced: StoredValue<Vec<Message>>,
     /// The last question the server refused before answering (its text and rewind), for Retry.
     refused: StoredValue<Option<(String, Option<u32>)>>,
-    /// Messages' signals belong to the conversation, not to whichever button created them (a Retry
-    /// button, say, that disappears as soon as it is clicked).
+    /// Messages' signals belong to the conversation on screen, not to whichever button created them (a
+    /// Retry button, say, that disappears as soon as it is clicked). Each conversation has its own owner,
+    /// a child of `root`, freed when another takes its place.
     owner: StoredValue<Owner>,
+    root: StoredValue<Owner>,
 }
 
 const SESSION_KEY: &str = "datasage.session";
@@ -94,7 +96,8 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
         opening_dataset: StoredValue::new(None),
         replaced: StoredValue::new(Vec::new()),
         refused: StoredValue::new(None),
-        owner: StoredValue::new(Owner::current().unwrap_or_default()),
+        owner: StoredValue::new(Owner::new()),
+        root: StoredValue::new(Owner::current().unwrap_or_default()),
     };
     Effect::watch(
         move || dataset.get(),
@@ -118,16 +121,39 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
     chat
 }
 
+/// Resolves on the next turn of the event loop, after every pending effect and render has run.
+pub async fn next_turn() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 impl ChatStream {
     /// A new, empty conversation (the old one stays stored on the server).
     pub fn start_over(&self) {
         if self.is_streaming.get_untracked() {
             return;
         }
-        self.messages.set(Vec::new());
-        self.error.set(None);
+        self.clear();
         self.current.set(api::random_id());
         api::forget(SESSION_KEY);
+    }
+
+    /// Takes the conversation off the screen and frees its messages' signals once the page no longer
+    /// shows them: their views go with the next render, which runs before the next turn of the event loop.
+    fn clear(&self) {
+        self.messages.set(Vec::new());
+        self.error.set(None);
+        let fresh = self.root.with_value(Owner::child);
+        if let Some(old) = self.owner.try_update_value(|o| std::mem::replace(o, fresh)) {
+            spawn_local(async move {
+                next_turn().await;
+                old.cleanup();
+            });
+        }
     }
 
     /// Shows the stored conversation `id`. `dataset` is the dataset it is about when that differs from the
@@ -137,8 +163,7 @@ impl ChatStream {
             return;
         }
         self.opening_dataset.set_value(dataset);
-        self.messages.set(Vec::new());
-        self.error.set(None);
+        self.clear();
         api::remember(SESSION_KEY, &id);
         self.current.set(id);
         let chat = *self;
@@ -385,5 +410,41 @@ impl ChatStream {
         } else {
             reply.failed.set(Some(err.explain()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::*;
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    async fn a_new_conversation_frees_the_messages_of_the_one_it_replaces() {
+        let page = Owner::new();
+        let chat = page.with(|| use_chat_stream(Signal::derive(|| "sample".to_owned())));
+        let old = chat.push(Author::User, "How many rows?".into());
+        chat.start_over();
+        assert_eq!(
+            old.content.try_get_untracked().as_deref(),
+            Some("How many rows?"),
+            "kept while the page may still show it"
+        );
+        // The freeing waits for a turn of its own, queued after this test's first one.
+        next_turn().await;
+        next_turn().await;
+        assert!(
+            old.content.try_get_untracked().is_none(),
+            "freed once off the screen"
+        );
+        let new = chat.push(Author::User, "And columns?".into());
+        next_turn().await;
+        assert_eq!(
+            new.content.try_get_untracked().as_deref(),
+            Some("And columns?"),
+            "the new conversation's messages live on"
+        );
     }
 }

@@ -22,12 +22,7 @@ pub fn mount<V: IntoView + 'static>(view: impl FnOnce() -> V + 'static) -> Page 
 }
 
 /// Lets pending effects and renders run.
-pub async fn settle() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
+pub use crate::chat_stream::next_turn as settle;
 
 impl Page {
     /// Every element `selector` matches, in page order.
