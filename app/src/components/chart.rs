@@ -52,6 +52,11 @@ impl Frame {
         Self::for_viewport(viewport)
     }
 
+    /// How many ticks the value axis gets: about one per 36 px of height, so their labels never crowd.
+    fn value_ticks(self) -> usize {
+        (self.height / 36).max(4) as usize
+    }
+
     fn plot_width(self) -> u32 {
         self.width.saturating_sub(BESIDE_PLOT)
     }
@@ -137,7 +142,7 @@ fn render(c: &ChartConfig, frame: Frame) -> Result<String, String> {
         let drawn = match c.chart_type {
             ChartType::Pie => pie(&root, c, &pts, frame),
             ChartType::Line => cartesian(&root, c, &pts, frame, false),
-            ChartType::Scatter => scatter(&root, c, &pts),
+            ChartType::Scatter => scatter(&root, c, &pts, frame),
             ChartType::Bar | ChartType::Table => cartesian(&root, c, &pts, frame, true),
         };
         let hovers = drawn.map_err(|e| e.to_string())?;
@@ -226,6 +231,7 @@ fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Fra
         .x_desc(&c.x)
         .y_desc(&c.y)
         .x_labels(n)
+        .y_labels(frame.value_ticks())
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) if i % step == 0 => labels.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
@@ -281,7 +287,7 @@ fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Fra
 }
 
 /// Points over numeric x (or the row order when x is not a number).
-fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
+fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Frame) -> Drawn {
     let xy: Vec<(f64, f64)> = pts
         .iter()
         .enumerate()
@@ -303,6 +309,8 @@ fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)]) -> Drawn {
         .axis_desc_style(("sans-serif", 16))
         .x_desc(&c.x)
         .y_desc(&c.y)
+        .x_labels((frame.plot_width() / 70).max(3) as usize)
+        .y_labels(frame.value_ticks())
         .x_label_formatter(&|v| number(*v))
         .y_label_formatter(&|v| number(*v))
         .draw()?;
@@ -433,6 +441,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn on_a_phone_a_chart_keeps_readable_text_and_its_labels_never_run_together() {
+        // Category labels stand side by side, value labels one above the other; neither may touch.
         let mut c = config(ChartType::Bar);
         let names = [
             "Electronics and Gadgets",
@@ -446,7 +455,7 @@ mod tests {
         c.data = names
             .iter()
             .zip(1..)
-            .map(|(n, v)| serde_json::from_value(json!({"region": n, "revenue": v * 100})).expect("row"))
+            .map(|(n, v)| serde_json::from_value(json!({"region": n, "revenue": v * 1350})).expect("row"))
             .collect();
         let phone = Frame::for_viewport(390.0);
         let svg = render(&c, phone).expect("drawn");
@@ -482,6 +491,26 @@ mod tests {
                 "labels overlap: {} > {}",
                 pair[0].right(),
                 pair[1].left()
+            );
+        }
+        let mut values: Vec<web_sys::DomRect> = page
+            .all("svg > text")
+            .into_iter()
+            .filter(|t| {
+                let text = t.text_content().unwrap_or_default();
+                let text = text.trim();
+                !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ',')
+            })
+            .map(|t| t.get_bounding_client_rect())
+            .collect();
+        values.sort_by(|a, b| a.top().total_cmp(&b.top()));
+        assert!(values.len() >= 4, "the value axis is labelled");
+        for pair in values.windows(2) {
+            assert!(
+                pair[0].bottom() + 4.0 <= pair[1].top(),
+                "value labels crowd: {} then {}",
+                pair[0].bottom(),
+                pair[1].top()
             );
         }
     }
