@@ -214,11 +214,15 @@ impl ChatStream {
         if !self.messages.with_untracked(Vec::is_empty) {
             return;
         }
-        let path = format!("/api/v1/sessions/{}", self.current.get_untracked());
+        let id = self.current.get_untracked();
         // A conversation that is gone (or never got an answer stored) simply starts fresh.
-        let Ok(detail) = api::get::<SessionDetail>(&path).await else {
+        let Ok(detail) = api::get::<SessionDetail>(&format!("/api/v1/sessions/{id}")).await else {
             return;
         };
+        // The person may have moved on (New, another conversation) while it loaded.
+        if self.current.get_untracked() != id || !self.messages.with_untracked(Vec::is_empty) {
+            return;
+        }
         for m in detail.messages {
             if m.role == "user" {
                 self.push(Author::User, m.content);

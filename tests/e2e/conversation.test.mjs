@@ -87,6 +87,30 @@ test("an edited question replaces it and everything after it, also after a reloa
   await context.close();
 });
 
+test("a new conversation started while the last one is still loading stays empty", async () => {
+  const { page, context, errors } = await openPage();
+  await ask(page, "How many rows are there?");
+  // After the reload, the stored conversation's answer is held back until the person has clicked New.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const one = /\/api\/v1\/sessions\/[^/]+$/;
+  await page.route(one, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.reload();
+  await page.getByRole("button", { name: "+ New" }).click();
+  // The app lists the conversations once the held one has been read.
+  const listed = page.waitForResponse((r) => r.url().endsWith("/api/v1/sessions"));
+  release();
+  await listed;
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+  assert.equal(await page.locator(".message").count(), 0, "none of the old conversation came back");
+  await page.getByText("Ask your data anything").waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("Copy puts the answer's markdown on the clipboard", async () => {
   const { page, context } = await openPage();
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
