@@ -21,14 +21,16 @@ const PALETTE: [RGBColor; 6] = [
 ];
 /// Characters of an axis label before it is cut, where there is room for them.
 const LABEL_CHARS: usize = 14;
-/// Beside the plot: the value axis with its labels, and the margins.
-const BESIDE_PLOT: u32 = 76 + 2 * 12;
+/// Around the plot, on every side.
+const MARGIN: u32 = 12;
+/// The value axis with its labels, left of the plot.
+const VALUE_AXIS: u32 = 76;
 /// About how wide one character of a label is, in pixels.
 const CHAR_PX: f64 = 7.0;
 
 /// The picture's size in CSS pixels. It is drawn as wide as the answer is on this screen (at most 640), so
 /// its text keeps its real size on a phone instead of being scaled down with the picture.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 struct Frame {
     width: u32,
     height: u32,
@@ -58,7 +60,7 @@ impl Frame {
     }
 
     fn plot_width(self) -> u32 {
-        self.width.saturating_sub(BESIDE_PLOT)
+        self.width.saturating_sub(VALUE_AXIS + 2 * MARGIN)
     }
 
     /// Of `n` categories, every `step`-th is labelled and a label keeps at most `chars` characters, so
@@ -218,9 +220,9 @@ fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Fra
     let labels: Vec<String> = pts.iter().map(|(x, _)| short(x, chars)).collect();
     let mut chart = ChartBuilder::on(root)
         .caption(&c.title, ("sans-serif", 19))
-        .margin(12)
+        .margin(MARGIN)
         .x_label_area_size(44)
-        .y_label_area_size(76)
+        .y_label_area_size(VALUE_AXIS)
         // A segmented range holds one segment per value of `0..=n-1`.
         .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), value_range(pts))?;
     chart
@@ -299,9 +301,9 @@ fn scatter(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Frame
     let pad = ((xhi - xlo) * 0.05).max(1e-9);
     let mut chart = ChartBuilder::on(root)
         .caption(&c.title, ("sans-serif", 19))
-        .margin(12)
+        .margin(MARGIN)
         .x_label_area_size(44)
-        .y_label_area_size(76)
+        .y_label_area_size(VALUE_AXIS)
         .build_cartesian_2d((xlo - pad)..(xhi + pad), value_range(pts))?;
     chart
         .configure_mesh()
