@@ -74,10 +74,8 @@ pub async fn call(
             } else {
                 format!("is unavailable (circuit open until {})", clock(until_ms))
             };
-            em.status(
-                Phase::CallingModel,
-                format!("{} {why} — {next}", provider.label()),
-            );
+            let reason = format!("{} {why}", provider.label());
+            em.status(Phase::CallingModel, format!("{reason} — {next}"));
             let node = em.start(
                 NodeKind::LlmCall,
                 format!("{} · {} (skipped)", provider.name(), provider.model()),
@@ -91,12 +89,8 @@ pub async fn call(
                     ..LlmCallInfo::default()
                 });
             }
-            em.finish(
-                node,
-                NodeStatus::Failed,
-                Some(format!("{} {why}", provider.label())),
-            );
-            reasons.push(format!("{} {why}", provider.label()));
+            em.finish(node, NodeStatus::Failed, Some(reason.clone()));
+            reasons.push(reason);
             continue;
         }
         let mut retries = 0;
@@ -149,11 +143,9 @@ pub async fn call(
                     retries += 1;
                 }
                 Next::NextProvider => {
-                    reasons.push(format!("{} {}", provider.label(), class.words()));
-                    em.status(
-                        Phase::CallingModel,
-                        format!("{} {} — {next}", provider.label(), class.words()),
-                    );
+                    let reason = format!("{} {}", provider.label(), class.words());
+                    em.status(Phase::CallingModel, format!("{reason} — {next}"));
+                    reasons.push(reason);
                     break;
                 }
             }
