@@ -20,7 +20,7 @@ impl Default for Limits {
         Self {
             max_bytes: 50 << 20,
             max_rows: 1_000_000,
-            max_columns: 200,
+            max_columns: 100,
             max_field_bytes: 64 << 10,
         }
     }

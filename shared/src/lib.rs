@@ -19,7 +19,6 @@ pub mod query;
 pub mod ratelimit;
 pub mod routing;
 pub mod schema;
-pub mod seed;
 pub mod sql;
 pub mod sse;
 #[cfg(test)]

@@ -258,10 +258,7 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned();
-        assert!(
-            crate::sql::validate(&sql, crate::sql::TABLE_ALIAS, 10).is_ok(),
-            "{sql}"
-        );
+        assert!(crate::sql::validate(&sql, 10).is_ok(), "{sql}");
         assert!(system.contains("Markdown is welcome"));
     }
 

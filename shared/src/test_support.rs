@@ -34,8 +34,6 @@ pub struct SqliteDataset {
     conn: rusqlite::Connection,
 }
 
-const STORED: &str = "ds_test";
-
 impl SqliteDataset {
     pub fn load(csv: &str) -> Self {
         use crate::sql::{quote_ident, typed_column};
@@ -62,7 +60,8 @@ impl SqliteDataset {
             .map(|(h, c)| typed_column(h, c.ty))
             .collect();
         conn.execute_batch(&format!(
-            "CREATE TABLE {STORED} AS SELECT {} FROM staging",
+            "CREATE TABLE {} AS SELECT {} FROM staging",
+            crate::sql::TABLE_ALIAS,
             typed.join(", ")
         ))
         .unwrap();
@@ -76,12 +75,8 @@ impl SqliteDataset {
 
     pub fn try_query(&self, sql: &str) -> Result<crate::query::QueryResult, String> {
         use rusqlite::types::ValueRef;
-        let validated =
-            crate::sql::validate(sql, crate::sql::TABLE_ALIAS, 1_000).map_err(|e| e.to_string())?;
-        let mut stmt = self
-            .conn
-            .prepare(&crate::sql::bind_table(&validated, STORED))
-            .map_err(|e| e.to_string())?;
+        let validated = crate::sql::validate(sql, 1_000).map_err(|e| e.to_string())?;
+        let mut stmt = self.conn.prepare(&validated).map_err(|e| e.to_string())?;
         let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
         let n = columns.len();
         let rows = stmt

@@ -14,12 +14,14 @@ mod providers;
 mod query;
 mod rate_limiter;
 mod routes;
+mod store;
 mod util;
 
 use worker::{event, Context, Env, Request, Response, Result};
 
 pub use provider_health::ProviderHealthStore;
 pub use rate_limiter::RateLimiter;
+pub use store::DatasetStore;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {

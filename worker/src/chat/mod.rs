@@ -11,7 +11,6 @@ use datasage_shared::pricing::PriceTable;
 use datasage_shared::prompt::Turn;
 use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus, QueryInfo};
 use futures::channel::mpsc::UnboundedSender;
-use worker::D1Database;
 
 use crate::datasets::Dataset;
 use crate::db::AnswerLog;
@@ -136,7 +135,6 @@ pub struct Job {
     /// Replaces the session's exchanges from this one on (regenerate, edit and resend).
     pub rewind_to: Option<u32>,
     pub dataset: Dataset,
-    pub db: D1Database,
     /// The LLM providers to route across, in order; empty means the built-in analyst answers.
     pub providers: Vec<Box<dyn Provider>>,
     /// Whether the built-in analyst answers when every provider failed.
@@ -206,7 +204,7 @@ async fn run_query(job: &Job, em: &mut Emitter, purpose: &str, sql: &str) -> Exe
             rows: None,
         });
     }
-    let executed = query::run(&job.db, &job.dataset, sql).await;
+    let executed = query::run(&job.env, &job.dataset, sql).await;
     let rows = executed.result.as_ref().ok().map(|r| r.rows.len() as u64);
     if let Some(n) = em.tree.node_mut(node) {
         n.query = Some(QueryInfo {
@@ -218,10 +216,11 @@ async fn run_query(job: &Job, em: &mut Emitter, purpose: &str, sql: &str) -> Exe
         Ok(r) => (
             NodeStatus::Done,
             format!(
-                "{} row{} in {} ms",
+                "{} row{} in {} ms ({} rows read)",
                 r.rows.len(),
                 if r.rows.len() == 1 { "" } else { "s" },
-                executed.duration_ms
+                executed.duration_ms,
+                executed.rows_read
             ),
         ),
         Err(why) => (NodeStatus::Failed, why.clone()),

@@ -67,7 +67,6 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
         question: chat_req.message,
         rewind_to: chat_req.rewind_to,
         dataset,
-        db,
         providers,
         builtin_fallback: config.builtin_fallback,
         routing: config.routing,

@@ -7,7 +7,7 @@ use datasage_shared::multipart::{self, MultipartReader};
 use futures::stream::{self, LocalBoxStream};
 use futures::StreamExt;
 use serde::Deserialize;
-use worker::{console_error, ByteStream, Env, Request, Response};
+use worker::{ByteStream, Env, Request, Response};
 
 use crate::auth::authenticate;
 use crate::datasets::{self, NewDataset};
@@ -113,10 +113,7 @@ pub async fn upload(mut req: Request, env: &Env) -> Result<Response> {
         privacy: query.privacy.or(form.privacy).unwrap_or(false),
         limits: limits(env),
     };
-    let detail = datasets::upload(&db, new, body).await?;
-    if let Err(e) = datasets::sweep_staging(&db).await {
-        console_error!("could not sweep leftover staging tables: {e}");
-    }
+    let detail = datasets::upload(env, &db, new, body).await?;
     Ok(Response::from_json(&detail)?.with_status(201))
 }
 
@@ -156,7 +153,7 @@ pub async fn rows(req: &Request, env: &Env, id: &str) -> Result<Response> {
         .query()
         .map_err(|_| Failure::api(ErrorCode::BadRequest, "`offset` and `limit` are numbers"))?;
     let limit = page.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    super::json(&datasets::rows(&env.d1("DB")?, &user_id, id, page.offset.unwrap_or(0), limit).await?)
+    super::json(&datasets::rows(env, &env.d1("DB")?, &user_id, id, page.offset.unwrap_or(0), limit).await?)
 }
 
 /// `PATCH /api/v1/datasets/{id}` with `{"privacy": true|false}`.
@@ -177,6 +174,6 @@ pub async fn update(mut req: Request, env: &Env, id: &str) -> Result<Response> {
 
 pub async fn delete(req: &Request, env: &Env, id: &str) -> Result<Response> {
     let user_id = authenticate(req, env)?;
-    datasets::delete(&env.d1("DB")?, &user_id, id).await?;
+    datasets::delete(env, &env.d1("DB")?, &user_id, id).await?;
     Ok(Response::empty()?.with_status(204))
 }

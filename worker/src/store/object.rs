@@ -1,0 +1,113 @@
+//! The dataset Durable Object: one per dataset, its SQLite database holding that dataset's `data`
+//! table (and its probe tables) and nothing else. It answers the worker only — it has no route of its
+//! own — and trusts nothing in the SQL it is sent.
+
+use datasage_shared::api::ErrorCode;
+use datasage_shared::csv::Limits;
+use futures::{stream, StreamExt};
+use serde::Deserialize;
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, State};
+
+use super::{load, run, QueryRequest};
+use crate::error::{Failure, Result};
+
+/// The bundled sample, loaded into its own object on first use.
+const SAMPLE_CSV: &[u8] = include_bytes!("../../../data/sample_sales.csv");
+/// Rows a preview page may hold.
+const MAX_PAGE: u64 = 500;
+
+#[durable_object(fetch)]
+pub struct DatasetStore {
+    state: State,
+}
+
+impl DurableObject for DatasetStore {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        Ok(self.route(req).await.unwrap_or_else(Failure::into_response))
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    offset: u64,
+    limit: u64,
+}
+
+fn interrupted() -> Failure {
+    Failure::api(ErrorCode::BadRequest, "the upload was interrupted")
+}
+
+impl DatasetStore {
+    async fn route(&self, mut req: Request) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        let url = req.url()?;
+        if url.query_pairs().any(|(k, v)| k == "seed" && v == "sample") && !load::is_loaded(&sql)? {
+            // The body is in memory: the load never yields, so two first questions cannot both load.
+            let body = stream::iter([Ok(SAMPLE_CSV.to_vec())]);
+            load::load(&sql, Limits::default(), body).await?;
+        }
+        match (req.method(), url.path()) {
+            (Method::Post, "/load") => {
+                if load::is_loaded(&sql)? {
+                    return Err(Failure::Internal(
+                        "this dataset object already holds a dataset".into(),
+                    ));
+                }
+                let limits = limits(&req)?;
+                let body = req.stream()?.map(|c| c.map_err(|_| interrupted()));
+                json(&load::load(&sql, limits, body).await?)
+            }
+            (Method::Post, "/query") => {
+                let request: QueryRequest = req.json().await?;
+                json(&run::query(&sql, &request))
+            }
+            (Method::Get, "/rows") => {
+                let page: Page = req.query()?;
+                let cursor = sql.exec(
+                    "SELECT * FROM data ORDER BY rowid LIMIT ? OFFSET ?",
+                    vec![
+                        (page.limit.min(MAX_PAGE) as i64).into(),
+                        (page.offset.min(i64::MAX as u64) as i64).into(),
+                    ],
+                )?;
+                let columns = cursor.column_names();
+                let rows: Vec<Vec<serde_json::Value>> = cursor
+                    .raw()
+                    .map(|r| r.map(|vs| vs.into_iter().map(run::json_of).collect()))
+                    .collect::<worker::Result<_>>()?;
+                json(&datasage_shared::query::QueryResult { columns, rows })
+            }
+            (Method::Delete, "/") => {
+                self.state.storage().delete_all().await?;
+                json(&serde_json::json!({}))
+            }
+            _ => Err(Failure::api(ErrorCode::NotFound, "no such dataset store route")),
+        }
+    }
+}
+
+/// The upload limits the worker sent, with the object's own column limit on top.
+fn limits(req: &Request) -> Result<Limits> {
+    #[derive(Deserialize)]
+    struct Sent {
+        max_bytes: u64,
+        max_rows: usize,
+        max_columns: usize,
+        max_field_bytes: usize,
+    }
+    let sent: Sent = req.query()?;
+    Ok(Limits {
+        max_bytes: sent.max_bytes,
+        max_rows: sent.max_rows,
+        max_columns: sent.max_columns.min(load::MAX_COLUMNS),
+        max_field_bytes: sent.max_field_bytes,
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Response> {
+    Ok(Response::from_json(value)?)
+}
