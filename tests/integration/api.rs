@@ -15,10 +15,12 @@ use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 mod datasets;
+mod isolation;
 mod llm;
 mod routing;
 
 use datasets::*;
+use isolation::*;
 use llm::*;
 use routing::*;
 use serde_json::{json, Value};
@@ -99,7 +101,11 @@ fn main() -> ExitCode {
         the_sample_is_listed_for_everyone_and_cannot_be_deleted,
         every_awkward_csv_uploads_as_the_corpus_expects,
         a_form_upload_streams_its_file_part_with_its_fields,
-        an_upload_sweeps_staging_tables_left_by_killed_uploads,
+        every_attack_in_the_corpus_leaks_nothing_and_ends_cleanly,
+        another_user_reaches_nothing_of_the_first_users_data_through_chat,
+        a_dataset_object_holds_that_dataset_and_nothing_else,
+        a_query_whose_cost_grows_faster_than_the_table_is_refused_before_it_runs,
+        uploads_wider_than_storage_allows_are_refused_as_invalid_csv,
         every_failure_class_ends_in_one_clean_answer_from_the_next_provider,
         a_mid_stream_failure_is_discarded_and_never_spliced_into_the_answer,
         retry_after_is_honoured_before_retrying,

@@ -516,32 +516,3 @@ pub async fn a_form_upload_streams_its_file_part_with_its_fields(c: Arc<Ctx>) {
     let (_, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
     assert_eq!(own(&list).len(), 2);
 }
-
-pub async fn an_upload_sweeps_staging_tables_left_by_killed_uploads(c: Arc<Ctx>) {
-    let builtin = &c.instances[0];
-    let two_hours_ago = (std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let stale = format!("staging_{two_hours_ago}_killedupload");
-    let fresh = format!("staging_{}_inprogress", two_hours_ago + 7_000_000);
-    builtin
-        .d1_execute(&format!(
-            "CREATE TABLE {stale} (a TEXT); CREATE TABLE {fresh} (a TEXT);"
-        ))
-        .expect("create leftovers");
-    let (status, body) = c
-        .builtin
-        .upload(&token_for(&fresh_user("sweep")), "t", &b"a\n1\n"[..])
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let tables = builtin
-        .d1_execute("SELECT name FROM sqlite_master WHERE name LIKE 'staging_%'")
-        .expect("list tables")
-        .to_string();
-    assert!(!tables.contains(&stale), "the leftover is dropped: {tables}");
-    assert!(
-        tables.contains(&fresh),
-        "an upload still in progress is left alone: {tables}"
-    );
-}

@@ -21,7 +21,8 @@ fn both(c: &Ctx) -> [(&'static str, &Api); 2] {
     [("openai", &c.llm), ("anthropic", &c.claude)]
 }
 
-fn find<'a>(node: &'a TreeNode, pred: &dyn Fn(&TreeNode) -> bool) -> Option<&'a TreeNode> {
+/// The first node of the tree under `node` for which `pred` holds.
+pub fn find<'a>(node: &'a TreeNode, pred: &dyn Fn(&TreeNode) -> bool) -> Option<&'a TreeNode> {
     if pred(node) {
         return Some(node);
     }

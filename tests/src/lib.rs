@@ -1,8 +1,10 @@
 //! Test support for DataSage: a mock LLM provider that speaks the providers' real HTTP protocols, a
-//! launcher for real `wrangler dev` instances (workerd, local D1, Durable Objects), and a small API client.
+//! launcher for real `wrangler dev` instances (workerd, local D1, Durable Objects), a small API client,
+//! and a reader of what an instance stored.
 
 pub mod client;
 pub mod mock_provider;
+pub mod storage;
 pub mod wrangler;
 
 /// The repository root.

@@ -17,7 +17,8 @@
 //! - `[mock:sql=SELECT …]`: the SQL plan — first a query reply asking for that query; once results come
 //!   back, an answer quoting the results verbatim (with `[mock:chart=X,Y]`, a chart of those result
 //!   columns); `[mock:fix=SELECT …]` is the corrected query sent when a result says `FAILED`;
-//!   `[mock:sql-always=SELECT …]` asks for queries in every reply, never answering.
+//!   `[mock:sql-always=SELECT …]` asks for queries in every reply, never answering; `[mock:sql-huge=N]`
+//!   plans `SELECT 1 + 1 + … FROM data` with N terms (an expression far longer than a question may be).
 //!
 //! Faults, for the routing tests — any marker may be scoped to one protocol as `[mock:openai:key=…]` or
 //! `[mock:anthropic:key=…]` (a scoped marker wins over a plain one):
@@ -404,9 +405,13 @@ fn plan_reply<'a>(
     if let Some(sql) = mark("sql-always") {
         return Some(queries(sql));
     }
+    let sql = mark("sql").map(str::to_owned).or_else(|| {
+        let terms: usize = mark("sql-huge")?.parse().ok()?;
+        Some(format!("SELECT 1{} AS n FROM data", " + 1".repeat(terms)))
+    });
     match results {
         Some(r) if r.contains("FAILED:") && mark("fix").is_some() => mark("fix").map(queries),
-        Some(r) if mark("sql").is_some() => {
+        Some(r) if sql.is_some() => {
             let chart = mark("chart").map(|spec| {
                 let (x, y) = spec.split_once(',').unwrap_or((spec, "revenue"));
                 json!({"type": "bar", "x": x, "y": y, "title": "Mock chart", "data": [{"made": "up"}]})
@@ -416,7 +421,7 @@ fn plan_reply<'a>(
                     .to_string(),
             )
         }
-        None if !is_repair => mark("sql").map(queries),
+        None if !is_repair => sql.as_deref().map(queries),
         _ => None,
     }
 }

@@ -76,6 +76,16 @@ impl WorkerInstance {
         Self::launch(name, state, vars)
     }
 
+    /// The SQLite files of every object of the Durable Object class `class` (e.g. `DatasetStore`).
+    pub fn object_files(&self, class: &str) -> Vec<PathBuf> {
+        crate::storage::sqlite_files(&self.state.join(format!("v3/do/datasage-{class}")))
+    }
+
+    /// The SQLite files of the local D1 database.
+    pub fn d1_files(&self) -> Vec<PathBuf> {
+        crate::storage::sqlite_files(&self.state.join("v3/d1/miniflare-D1DatabaseObject"))
+    }
+
     /// Stops this instance and starts it again on the same state (local D1 and Durable Objects), as a
     /// deploy or a crash would: what was persisted must still be there.
     pub fn restart(self) -> io::Result<Self> {
@@ -127,32 +137,6 @@ impl WorkerInstance {
         };
         instance.wait_ready(Duration::from_secs(120))?;
         Ok(instance)
-    }
-
-    /// Runs SQL directly on the instance's local D1 (what an operator's `wrangler d1 execute` does), for
-    /// tests that must set up or inspect what the API cannot reach.
-    pub fn d1_execute(&self, sql: &str) -> io::Result<serde_json::Value> {
-        let state = self.state.display().to_string();
-        let out = wrangler(&[
-            "d1",
-            "execute",
-            "DB",
-            "--local",
-            "--persist-to",
-            &state,
-            "--json",
-            "--command",
-            sql,
-        ])
-        .output()?;
-        if !out.status.success() {
-            return Err(io::Error::other(format!(
-                "d1 execute failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )));
-        }
-        serde_json::from_slice(&out.stdout).map_err(io::Error::other)
     }
 
     fn wait_ready(&self, timeout: Duration) -> io::Result<()> {
