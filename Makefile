@@ -22,6 +22,7 @@ bench: setup
 	node benches/tokenizer-wasm/run.mjs
 	bash scripts/build-worker.sh
 	cargo run --release -p datasage-tests --bin bench-datasets
+	cargo run --release -p datasage-tests --bin bench-isolation
 	cargo run --release -p datasage-tests --bin bench-routing
 	bash scripts/build-app.sh
 	cargo build --release -p datasage-tests --bin mock-provider

@@ -36,6 +36,8 @@ wasm-bindgen --target web --no-typescript --out-dir "$out.tmp/pkg" --out-name da
   "$out.tmp/pkg/datasage_app_bg.wasm" -o "$out.tmp/pkg/datasage_app_bg.wasm"
 cp app/index.html "$out.tmp/index.html"
 cp style/*.css "$out.tmp/style/"
+# The sample dataset, which its Durable Object loads from the static assets on first use.
+mkdir -p "$out.tmp/data" && cp data/sample_sales.csv "$out.tmp/data/"
 # Swap in whole, so a server watching dist/ never sees half a build.
 rm -rf "$out" && mv "$out.tmp" "$out"
 echo "app built: $(du -b "$out/pkg/datasage_app_bg.wasm" | cut -f1) bytes wasm"

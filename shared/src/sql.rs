@@ -110,6 +110,10 @@ const ALLOWED_FUNCTIONS: &[&str] = &[
     "strftime",
 ];
 
+/// Aggregates whose result grows with their input: over a growing window, one per row, they build
+/// quadratic output from a linear scan.
+const GROWING_AGGREGATES: &[&str] = &["group_concat", "string_agg"];
+
 /// Why a query was refused; the reason is written to be given back to the model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("query rejected: {reason}")]
@@ -127,8 +131,18 @@ fn refuse<T>(reason: impl Into<String>) -> ControlFlow<Rejection, T> {
     ControlFlow::Break(rejection(reason))
 }
 
+/// A query that passed: the statement to run, and what its shape says about its cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    /// Re-printed from the syntax tree, wrapped in the row limit.
+    pub sql: String,
+    /// The query names the table once and nothing else: no join, sub-query over it or CTE, so it reads
+    /// each row once (sorting and grouping then cost n log n). Its cost needs no probing.
+    pub single_scan: bool,
+}
+
 /// Validates `sql` and returns the statement to run over [`TABLE_ALIAS`], limited to `max_rows`.
-pub fn validate(sql: &str, max_rows: u64) -> Result<String, Rejection> {
+pub fn validate(sql: &str, max_rows: u64) -> Result<Validated, Rejection> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(rejection(format!(
             "the query is {} bytes long; at most {MAX_SQL_BYTES} may run — aggregate in SQL instead of \
@@ -147,10 +161,14 @@ pub fn validate(sql: &str, max_rows: u64) -> Result<String, Rejection> {
         [_] => return Err(rejection("only a SELECT query may run")),
         _ => return Err(rejection("exactly one statement may run")),
     };
-    if let ControlFlow::Break(r) = query.visit(&mut Checker::default()) {
+    let mut checker = Checker::default();
+    if let ControlFlow::Break(r) = query.visit(&mut checker) {
         return Err(r);
     }
-    Ok(format!("SELECT * FROM ({query}) LIMIT {max_rows}"))
+    Ok(Validated {
+        sql: format!("SELECT * FROM ({query}) LIMIT {max_rows}"),
+        single_scan: checker.relations <= 1,
+    })
 }
 
 /// The statement that runs a validated query over `table` instead of the dataset's table: the CTE
@@ -359,7 +377,14 @@ impl Visitor for Checker {
             ));
         }
         if let Expr::Function(f) = expr {
-            let allowed = single_name(&f.name).filter(|n| ALLOWED_FUNCTIONS.contains(&n.as_str()));
+            let name = single_name(&f.name);
+            if f.over.is_some() && name.as_deref().is_some_and(|n| GROWING_AGGREGATES.contains(&n)) {
+                return refuse(format!(
+                    "`{}` over a window builds a string per row as long as the window; use it without OVER",
+                    f.name
+                ));
+            }
+            let allowed = name.filter(|n| ALLOWED_FUNCTIONS.contains(&n.as_str()));
             if allowed.is_none() {
                 return refuse(format!(
                     "the function `{}` is not allowed; use SQLite's aggregates, window, text, number and \
@@ -463,7 +488,7 @@ mod tests {
 
     fn reason(sql: &str) -> String {
         match validate(sql, 1000) {
-            Ok(out) => panic!("accepted: {sql}\n  runs as: {out}"),
+            Ok(out) => panic!("accepted: {sql}\n  runs as: {}", out.sql),
             Err(r) => r.reason,
         }
     }
@@ -489,7 +514,7 @@ mod tests {
             "SELECT COUNT(*) FROM data; ",
         ];
         for q in ok {
-            let out = validate(q, 1000).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let out = validate(q, 1000).unwrap_or_else(|e| panic!("{q}: {e}")).sql;
             assert!(
                 out.starts_with("SELECT * FROM (") && out.ends_with(") LIMIT 1000"),
                 "{out}"
@@ -506,7 +531,9 @@ mod tests {
 
     #[test]
     fn comments_do_not_survive_into_what_runs() {
-        let out = validate("SELECT 1 FROM data -- ; DROP TABLE x\n/* hi */", 10).unwrap();
+        let out = validate("SELECT 1 FROM data -- ; DROP TABLE x\n/* hi */", 10)
+            .unwrap()
+            .sql;
         assert!(!out.contains("DROP") && !out.contains("hi"), "{out}");
     }
 
@@ -588,6 +615,23 @@ mod tests {
             assert!(!reason(sql).is_empty(), "{class}: {sql}");
         }
         assert!(classes.len() >= 12, "{classes:?}");
+    }
+
+    #[test]
+    fn only_a_query_that_names_the_table_once_skips_the_probes() {
+        let single = |q: &str| {
+            validate(q, 10)
+                .map(|v| v.single_scan)
+                .unwrap_or_else(|e| panic!("{q}: {e}"))
+        };
+        assert!(single(
+            "SELECT region, SUM(x) FROM data GROUP BY region ORDER BY 2 DESC"
+        ));
+        assert!(single("SELECT x, SUM(x) OVER (ORDER BY x) FROM data"));
+        assert!(!single("SELECT a.x FROM data a JOIN data b USING (x)"));
+        assert!(!single("SELECT x FROM data WHERE x > (SELECT AVG(x) FROM data)"));
+        assert!(!single("WITH t AS (SELECT x FROM data) SELECT * FROM t"));
+        assert!(reason("SELECT group_concat(x) OVER (ORDER BY x) FROM data").contains("without OVER"));
     }
 
     #[test]

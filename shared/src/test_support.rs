@@ -75,7 +75,7 @@ impl SqliteDataset {
 
     pub fn try_query(&self, sql: &str) -> Result<crate::query::QueryResult, String> {
         use rusqlite::types::ValueRef;
-        let validated = crate::sql::validate(sql, 1_000).map_err(|e| e.to_string())?;
+        let validated = crate::sql::validate(sql, 1_000).map_err(|e| e.to_string())?.sql;
         let mut stmt = self.conn.prepare(&validated).map_err(|e| e.to_string())?;
         let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
         let n = columns.len();

@@ -1,9 +1,10 @@
 //! Dataset benchmark, run on demand (`make bench`): prints figures, asserts nothing.
 //!
 //! - reading and profiling 100,000 rows natively (the code the worker runs, without the platform);
-//! - uploading the same 100,000 rows through a real `wrangler dev` into local D1: rows/s and MB/s;
+//! - uploading the same 100,000 rows through a real `wrangler dev` into the dataset's own Durable Object:
+//!   rows/s and MB/s;
 //! - answering questions over them with the built-in analyst: end-to-end latency and the SQL's own time
-//!   in D1 (from the execution tree), p50 and p95.
+//!   in the dataset's object (from the execution tree), p50 and p95.
 //!
 //! The worker must be built first (`make worker`).
 
@@ -124,7 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("upload failed: {status} {detail}").into());
         }
         println!(
-            "upload through wrangler:   {:>8.0} ms  ({:.0} rows/s, {:.2} MB/s) — parse, profile, D1 batches, typed table",
+            "upload through wrangler:   {:>8.0} ms  ({:.0} rows/s, {:.2} MB/s) — parse, profile, object SQLite, typed table",
             upload.as_secs_f64() * 1e3,
             ROWS as f64 / upload.as_secs_f64(),
             mb / upload.as_secs_f64()

@@ -4,26 +4,28 @@
 
 use datasage_shared::api::ErrorCode;
 use datasage_shared::csv::Limits;
-use futures::{stream, StreamExt};
+use futures::StreamExt;
 use serde::Deserialize;
-use worker::{durable_object, DurableObject, Env, Method, Request, Response, State};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, SqlStorage, State};
 
 use super::{load, run, QueryRequest};
 use crate::error::{Failure, Result};
 
-/// The bundled sample, loaded into its own object on first use.
-const SAMPLE_CSV: &[u8] = include_bytes!("../../../data/sample_sales.csv");
+/// The bundled sample, served with the app's static assets (`scripts/build-app.sh` copies it there) and
+/// loaded into its own object on first use; kept out of the worker's code to keep the bundle small.
+const SAMPLE_URL: &str = "https://assets.local/data/sample_sales.csv";
 /// Rows a preview page may hold.
 const MAX_PAGE: u64 = 500;
 
 #[durable_object(fetch)]
 pub struct DatasetStore {
     state: State,
+    env: Env,
 }
 
 impl DurableObject for DatasetStore {
-    fn new(state: State, _env: Env) -> Self {
-        Self { state }
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -46,9 +48,7 @@ impl DatasetStore {
         let sql = self.state.storage().sql();
         let url = req.url()?;
         if url.query_pairs().any(|(k, v)| k == "seed" && v == "sample") && !load::is_loaded(&sql)? {
-            // The body is in memory: the load never yields, so two first questions cannot both load.
-            let body = stream::iter([Ok(SAMPLE_CSV.to_vec())]);
-            load::load(&sql, Limits::default(), body).await?;
+            self.seed_sample(&sql).await?;
         }
         match (req.method(), url.path()) {
             (Method::Post, "/load") => {
@@ -87,6 +87,35 @@ impl DatasetStore {
             }
             _ => Err(Failure::api(ErrorCode::NotFound, "no such dataset store route")),
         }
+    }
+}
+
+impl DatasetStore {
+    /// Loads the sample from the static assets, with every other event held off meanwhile, so two
+    /// first questions cannot both load it (the second finds it loaded).
+    async fn seed_sample(&self, sql: &SqlStorage) -> Result<()> {
+        let mut resp = self.env.assets("ASSETS")?.fetch(SAMPLE_URL, None).await?;
+        if resp.status_code() != 200 {
+            return Err(Failure::Internal(format!(
+                "the sample asset answered {}",
+                resp.status_code()
+            )));
+        }
+        let body = resp.stream()?.map(|c| c.map_err(|_| interrupted()));
+        let sql = sql.clone();
+        let internal = |e: Failure| worker::Error::RustError(e.to_string());
+        self.state
+            .block_concurrency_while(async move {
+                if load::is_loaded(&sql).map_err(internal)? {
+                    return Ok(());
+                }
+                load::load(&sql, Limits::default(), body)
+                    .await
+                    .map(|_| ())
+                    .map_err(internal)
+            })
+            .await?;
+        Ok(())
     }
 }
 

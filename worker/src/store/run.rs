@@ -1,5 +1,6 @@
-//! Running a question's SQL inside a dataset object: validated again here (whoever sent it), then run
-//! over the probe tables — the dataset's first 4, 8, … 256 rows — and only then over the whole
+//! Running a question's SQL inside a dataset object: validated again here (whoever sent it). A query
+//! that names the table once reads each row once and runs at once; any other is first run over the
+//! probe tables — the dataset's first 4, 8, … 256 rows — and only then over the whole
 //! table, if the way its reads grow says the whole run stays within [`MAX_ROWS_READ`]. SQLite in a
 //! Durable Object runs synchronously and cannot be interrupted, so a query's cost is bounded before it
 //! runs, not while it runs; the rows it returns are bounded by its `LIMIT` and by [`MAX_ROWS`].
@@ -21,8 +22,12 @@ pub const MAX_ROWS_READ: f64 = 20_000_000.0;
 pub fn query(sql: &SqlStorage, request: &QueryRequest) -> QueryOutcome {
     match validate(&request.sql, MAX_ROWS) {
         Ok(validated) => QueryOutcome {
-            result: bounded(sql, &validated, request.rows),
-            sql: validated,
+            result: if validated.single_scan {
+                run(sql, &validated.sql)
+            } else {
+                bounded(sql, &validated.sql, request.rows)
+            },
+            sql: validated.sql,
         },
         Err(rejection) => QueryOutcome {
             sql: request.sql.trim().to_owned(),
