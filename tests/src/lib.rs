@@ -14,3 +14,12 @@ pub fn repo_root() -> std::path::PathBuf {
         .map(|p| p.to_path_buf())
         .unwrap_or_default()
 }
+
+/// The `p` quantile (0–1) of values sorted ascending, nearest rank; NaN when there are none. For the
+/// benchmarks' figures.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}

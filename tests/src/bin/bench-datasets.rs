@@ -15,6 +15,7 @@ use datasage_shared::csv::{CsvReader, Limits};
 use datasage_shared::profile::Profiler;
 use datasage_shared::tree::TreeNode;
 use datasage_tests::client::{fresh_user, token_for, Api};
+use datasage_tests::percentile;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 
 const ROWS: usize = 100_000;
@@ -62,13 +63,6 @@ fn sales_csv(rows: usize) -> Vec<u8> {
         ));
     }
     out.into_bytes()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn query_ms(node: &TreeNode) -> Option<u64> {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use datasage_shared::api::StreamEvent;
 use datasage_tests::client::{fresh_user, token_for, Api};
 use datasage_tests::mock_provider::MockProvider;
+use datasage_tests::percentile;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use serde_json::json;
 
@@ -27,13 +28,6 @@ const B_QUESTION: &str =
 const REFUSED: &str = "SELECT COUNT(*) AS n FROM data a JOIN data b ON a.g = b.g";
 const HEAVIEST_ALLOWED: &str =
     "SELECT g, COUNT(*) AS n, SUM(x) AS s, AVG(x) AS a, MIN(x) AS lo, MAX(x) AS hi FROM data GROUP BY g";
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted
-        .get(((sorted.len().max(1) - 1) as f64 * p).round() as usize)
-        .copied()
-        .unwrap_or(f64::NAN)
-}
 
 /// Milliseconds from sending a question to its first answer text.
 async fn time_to_first_text(api: &Api, token: &str, message: &str, dataset: Option<&str>) -> Option<f64> {

@@ -16,18 +16,12 @@ use datasage_shared::provider::openai::{request_body, OpenAiStream};
 use datasage_shared::provider::StreamParser;
 use datasage_tests::client::{fresh_user, token_for, Api};
 use datasage_tests::mock_provider::MockProvider;
+use datasage_tests::percentile;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use futures::StreamExt;
 
 const LEVELS: &[usize] = &[1, 10, 50];
 const WAVES: usize = 4;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 /// Milliseconds until the first answer text, straight from the mock.
 async fn direct(http: &reqwest::Client, url: &str) -> f64 {
