@@ -369,7 +369,10 @@ pub async fn stream_chat(
             break;
         }
         let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_err)?).to_vec();
-        for ev in parser.push(&bytes) {
+        let events = parser
+            .push(&bytes)
+            .map_err(|e| ClientError::Network(format!("the answer could not be read: {e}")))?;
+        for ev in events {
             if let Ok(event) = decode::<StreamEvent>(&ev.data) {
                 ended |= event.is_terminal();
                 on_event(event);

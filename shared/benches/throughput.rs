@@ -55,9 +55,22 @@ fn main() {
     measure("SSE framing (OpenAI stream, 512 B chunks)", openai.len(), || {
         let mut p = SseParser::new();
         for c in openai.chunks(CHUNK) {
-            black_box(p.push(c));
+            black_box(p.push(c).ok());
         }
     });
+    // A hostile stream: one line that never ends, up to the bound. Linear scanning keeps this at the
+    // speed above; rescanning the buffer on every chunk made it quadratic (seconds for a megabyte).
+    let endless_line = vec![b'x'; datasage_shared::sse::MAX_EVENT_BYTES];
+    measure(
+        "SSE framing (one 1 MB line, 512 B chunks)",
+        endless_line.len(),
+        || {
+            let mut p = SseParser::new();
+            for c in endless_line.chunks(CHUNK) {
+                black_box(p.push(c).ok());
+            }
+        },
+    );
     measure("OpenAI stream → events (512 B chunks)", openai.len(), || {
         let mut p = OpenAiStream::new();
         for c in openai.chunks(CHUNK) {

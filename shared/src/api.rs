@@ -358,6 +358,41 @@ pub struct DatasetRows {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProviderMetrics {
     pub providers: Vec<crate::routing::ProviderMetricsView>,
+    /// How storing answers has gone since the store began counting.
+    #[serde(default)]
+    pub storage: StorageMetrics,
+}
+
+/// Answers stored, by how storing went: at once, after one retry, shortened (the whole was refused
+/// twice), with only the question and call log, or not at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageMetrics {
+    pub stored: u64,
+    pub retried: u64,
+    pub shortened: u64,
+    pub without_answer: u64,
+    pub failed: u64,
+}
+
+impl StorageMetrics {
+    /// The counter names, in the order storing falls back through them.
+    pub const OUTCOMES: [&'static str; 5] = ["stored", "retried", "shortened", "without_answer", "failed"];
+
+    /// Reads counters by name; unknown names are ignored.
+    pub fn from_counts<'a>(counts: impl IntoIterator<Item = (&'a str, u64)>) -> Self {
+        let mut m = Self::default();
+        for (name, n) in counts {
+            match name {
+                "stored" => m.stored = n,
+                "retried" => m.retried = n,
+                "shortened" => m.shortened = n,
+                "without_answer" => m.without_answer = n,
+                "failed" => m.failed = n,
+                _ => {}
+            }
+        }
+        m
+    }
 }
 
 /// `GET /health`.
@@ -415,6 +450,14 @@ pub struct SessionList {
     pub sessions: Vec<SessionSummary>,
 }
 
+/// Ends the text of an answer that could not be stored whole.
+pub const SHORTENED_MARKER: &str =
+    "\n\n*[This answer could not be saved whole: the saved copy is shortened, without its chart and steps.]*";
+
+fn json_len<T: Serialize>(value: &T) -> usize {
+    serde_json::to_string(value).map_or(usize::MAX, |j| j.len())
+}
+
 /// What an answer stores besides its text, so it comes back whole after a reload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredAnswer {
@@ -430,6 +473,25 @@ impl StoredAnswer {
             confidence: answer.confidence,
             metadata: answer.metadata.clone(),
         }
+    }
+
+    /// What is stored of an answer (`text` and `self`) within `max_bytes`, or `None` when it fits whole.
+    pub fn shortened(&self, text: &str, max_bytes: usize) -> Option<(String, StoredAnswer)> {
+        let size = text.len().saturating_add(json_len(self));
+        (size > max_bytes).then(|| self.reduced(text, max_bytes))
+    }
+
+    /// A reduced copy of an answer within `max_bytes`: the provider, usage and cost are kept; the chart and
+    /// the tree's steps are dropped; the text is cut to fit and ends with [`SHORTENED_MARKER`].
+    pub fn reduced(&self, text: &str, max_bytes: usize) -> (String, StoredAnswer) {
+        let mut kept = self.clone();
+        kept.chart_config = None;
+        kept.metadata.execution_tree.root.children.clear();
+        let room = max_bytes
+            .saturating_sub(json_len(&kept) + SHORTENED_MARKER.len())
+            .min(text.len());
+        let end = (0..=room).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        (format!("{}{SHORTENED_MARKER}", &text[..end]), kept)
     }
 
     pub fn with_text(self, message: String) -> ChatAnswer {
@@ -480,6 +542,41 @@ pub struct LlmCallList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_too_big_to_store_is_kept_shortened_with_a_marker() {
+        let mut tree = ExecutionTree::new("Answer question");
+        let root = tree.root_id();
+        tree.start(root, crate::tree::NodeKind::Step, "x".repeat(5_000), 0);
+        let stored = StoredAnswer {
+            chart_config: None,
+            confidence: Confidence::High,
+            metadata: AnswerMetadata {
+                execution_tree: tree,
+                usage: Usage::new(10, 20),
+                provider: "openai".into(),
+                model: "gpt".into(),
+                latency_ms: 5,
+                cost_usd: Some(0.5),
+                dataset: None,
+            },
+        };
+        assert_eq!(
+            stored.shortened("short", 100_000),
+            None,
+            "what fits is stored whole"
+        );
+        let text = "é".repeat(50_000);
+        let (cut, kept) = stored.shortened(&text, 20_000).unwrap();
+        assert!(cut.ends_with(SHORTENED_MARKER) && cut.starts_with("éé"));
+        let size = cut.len() + serde_json::to_string(&kept).unwrap().len();
+        assert!(size <= 20_000 && size > 19_000, "{size}");
+        assert!(kept.metadata.execution_tree.root.children.is_empty());
+        assert_eq!(
+            (kept.metadata.provider.as_str(), kept.metadata.cost_usd),
+            ("openai", Some(0.5))
+        );
+    }
 
     #[test]
     fn stream_events_use_the_documented_wire_shape() {

@@ -320,6 +320,9 @@ fn header_line_end(bytes: &[u8]) -> Option<usize> {
     })
 }
 
+/// The longest column name: names go into SQL, prompts and the page, and a real header's are short.
+pub const MAX_NAME_CHARS: usize = 256;
+
 fn check_header(record: Record, max_columns: usize) -> Result<Vec<String>, CsvError> {
     if record.len() > max_columns {
         return Err(CsvError::TooManyColumns {
@@ -335,6 +338,19 @@ fn check_header(record: Record, max_columns: usize) -> Result<Vec<String>, CsvEr
             .ok_or_else(|| CsvError::BadHeader {
                 reason: format!("column {} has no name", i + 1),
             })?;
+        if name.chars().any(char::is_control) {
+            return Err(CsvError::BadHeader {
+                reason: format!(
+                    "the name of column {} holds a control character (a line break, tab or NUL)",
+                    i + 1
+                ),
+            });
+        }
+        if name.chars().nth(MAX_NAME_CHARS).is_some() {
+            return Err(CsvError::BadHeader {
+                reason: format!("the name of column {} is over {MAX_NAME_CHARS} characters", i + 1),
+            });
+        }
         if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
             return Err(CsvError::BadHeader {
                 reason: format!("the column name `{name}` appears twice"),
@@ -381,6 +397,35 @@ mod tests {
             rows,
             vec![vec![None, s("1")], vec![s("2"), None], vec![s(""), s("3")]]
         );
+    }
+
+    #[test]
+    fn column_names_with_control_characters_or_of_64_kb_are_refused_with_the_reason() {
+        for (header, why) in [
+            (
+                "a,\"b\nc\"\n1,2\n".to_owned(),
+                "column 2 holds a control character",
+            ),
+            (
+                "a,\"b\0c\"\n1,2\n".to_owned(),
+                "column 2 holds a control character",
+            ),
+            ("a\tb,c\n1,2\n".to_owned(), "column 1 holds a control character"),
+            (
+                format!("a,{}\n1,2\n", "n".repeat(64 * 1024)),
+                "column 2 is over 256 characters",
+            ),
+        ] {
+            let err = read(header.as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.code(), err.line()),
+                ("CSV_BAD_HEADER", Some(1)),
+                "{header:.40}"
+            );
+            assert!(err.to_string().contains(why), "{err}");
+        }
+        let ok = format!("{},b\n1,2\n", "n".repeat(MAX_NAME_CHARS));
+        assert!(read(ok.as_bytes()).is_ok());
     }
 
     #[test]

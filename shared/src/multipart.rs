@@ -7,6 +7,8 @@
 const MAX_HEADERS: usize = 8 * 1024;
 /// Longest text field.
 const MAX_FIELD: usize = 4 * 1024;
+/// Most parts before the file: a form has a handful (`name`, `privacy`).
+pub const MAX_PARTS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MultipartError {
@@ -20,6 +22,8 @@ pub enum MultipartError {
     NoFile,
     #[error("the form ended before its closing boundary")]
     Truncated,
+    #[error("the form has more than {MAX_PARTS} parts before its file")]
+    TooManyParts,
 }
 
 /// The boundary of a `multipart/form-data` content type, if it is one.
@@ -66,6 +70,7 @@ pub struct MultipartReader {
     field: Vec<u8>,
     file_name: Option<String>,
     file_seen: bool,
+    parts: usize,
 }
 
 impl MultipartReader {
@@ -78,6 +83,7 @@ impl MultipartReader {
             field: Vec::new(),
             file_name: None,
             file_seen: false,
+            parts: 0,
         }
     }
 
@@ -127,6 +133,7 @@ impl MultipartReader {
                 }
                 State::AfterDelimiter => false,
                 State::Headers => match find(&self.buf, b"\r\n\r\n") {
+                    Some(i) if i > MAX_HEADERS => return Err(MultipartError::BadHeaders),
                     Some(i) => {
                         let headers = String::from_utf8_lossy(&self.buf[..i]).into_owned();
                         self.buf.drain(..i + 4);
@@ -185,6 +192,10 @@ impl MultipartReader {
     }
 
     fn part(&mut self, headers: &str) -> Result<Part, MultipartError> {
+        self.parts += 1;
+        if self.parts > MAX_PARTS && !self.file_seen {
+            return Err(MultipartError::TooManyParts);
+        }
         let disposition = headers
             .split("\r\n")
             .filter_map(|l| l.split_once(':'))
@@ -265,6 +276,28 @@ Content-Disposition: form-data; name=\"after\"\r\n\r\nignored\r\n--XyZ--\r\nepil
             r.push(long.as_bytes()),
             Err(MultipartError::FieldTooLong("name".into()))
         );
+    }
+
+    #[test]
+    fn part_headers_over_8_kb_are_refused_even_in_one_chunk() {
+        let form = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nX-Pad: {}\r\n\r\na,b\r\n--XyZ--\r\n",
+            "p".repeat(MAX_HEADERS)
+        );
+        assert_eq!(
+            MultipartReader::new("XyZ").push(form.as_bytes()),
+            Err(MultipartError::BadHeaders)
+        );
+    }
+
+    #[test]
+    fn forty_thousand_fields_before_the_file_are_refused() {
+        let field = "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n";
+        let form = field.repeat(40_000) + "--XyZ--\r\n";
+        let mut r = MultipartReader::new("XyZ");
+        assert_eq!(r.push(form.as_bytes()), Err(MultipartError::TooManyParts));
+        let (_, r) = read(&[field.repeat(MAX_PARTS - 3).as_bytes(), FORM]); // FORM has 3 parts to its file
+        assert_eq!(r.finish(), Ok(()), "a form of up to {MAX_PARTS} parts is read");
     }
 
     #[test]

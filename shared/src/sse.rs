@@ -3,6 +3,9 @@
 //! [`SseParser`] follows the WHATWG event-stream rules: lines end in LF, CRLF or CR; `:` starts a comment;
 //! `data:` lines of one event are joined with `\n`; a blank line dispatches. It buffers bytes, so chunk
 //! boundaries can fall anywhere — between CR and LF, or inside a multi-byte UTF-8 character.
+//!
+//! Everything it reads comes from a provider, so it is bounded: each byte is scanned once however the bytes
+//! are chunked, and a line or an event longer than [`MAX_EVENT_BYTES`] ends the stream as [`Overflow`].
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -26,10 +29,22 @@ pub fn encode_data(payload: &str) -> String {
     out
 }
 
+/// The longest line, and the most `data` one event may carry. Provider events are a few hundred bytes;
+/// a whole answer of `max_tokens` fits many times over.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// A line or an event went past [`MAX_EVENT_BYTES`]: the stream is not one a provider sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the stream sent a line or event of over {MAX_EVENT_BYTES} bytes")]
+pub struct Overflow;
+
 /// Incremental event-stream parser.
 #[derive(Debug, Default)]
 pub struct SseParser {
     buf: Vec<u8>,
+    /// How much of `buf` is already known to hold no line ending.
+    scanned: usize,
+    overflowed: bool,
     /// A CR ended the last chunk: a LF starting the next one belongs to it.
     skip_lf: bool,
     event: Option<String>,
@@ -42,8 +57,11 @@ impl SseParser {
         Self::default()
     }
 
-    /// Feeds bytes and returns the events they completed.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    /// Feeds bytes and returns the events they completed; after an [`Overflow`] every call returns it.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, Overflow> {
+        if self.overflowed {
+            return Err(Overflow);
+        }
         let mut out = Vec::new();
         let mut bytes = bytes;
         if self.skip_lf {
@@ -56,7 +74,7 @@ impl SseParser {
         }
         self.buf.extend_from_slice(bytes);
         let mut start = 0;
-        let mut i = 0;
+        let mut i = self.scanned;
         while i < self.buf.len() {
             match self.buf[i] {
                 b'\n' => {
@@ -78,12 +96,23 @@ impl SseParser {
             }
         }
         self.buf.drain(..start);
-        out
+        self.scanned = self.buf.len();
+        let data = self.data.as_ref().map_or(0, String::len);
+        if self.buf.len().max(data) > MAX_EVENT_BYTES {
+            self.overflowed = true;
+            self.buf = Vec::new();
+            self.data = None;
+            return Err(Overflow);
+        }
+        Ok(out)
     }
 
     /// Ends the stream: an event not followed by a blank line is dispatched anyway, since servers often
     /// close right after their last `data:` line.
     pub fn finish(&mut self) -> Option<SseEvent> {
+        if self.overflowed {
+            return None;
+        }
         if !self.buf.is_empty() {
             let line = std::mem::take(&mut self.buf);
             self.field(&String::from_utf8_lossy(&line));
@@ -136,7 +165,7 @@ mod tests {
 
     fn parse_all(chunks: &[&[u8]]) -> Vec<SseEvent> {
         let mut p = SseParser::new();
-        let mut out: Vec<SseEvent> = chunks.iter().flat_map(|c| p.push(c)).collect();
+        let mut out: Vec<SseEvent> = chunks.iter().flat_map(|c| p.push(c).unwrap()).collect();
         out.extend(p.finish());
         out
     }
@@ -183,6 +212,36 @@ mod tests {
         let frame = encode_data("{\"a\":\"é\"}");
         assert_eq!(frame, "data: {\"a\":\"é\"}\n\n");
         assert_eq!(parse_all(&[frame.as_bytes()]), vec![data("{\"a\":\"é\"}")]);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_bound_ends_the_stream_without_buffering_it() {
+        let mut p = SseParser::new();
+        let piece = vec![b'x'; 64 * 1024];
+        let mut fed = 0;
+        let err = loop {
+            match p.push(&piece) {
+                Ok(evs) => assert!(evs.is_empty()),
+                Err(e) => break e,
+            }
+            fed += piece.len();
+            assert!(fed <= MAX_EVENT_BYTES, "still buffering after {fed} bytes");
+        };
+        assert_eq!(err, Overflow);
+        assert_eq!(
+            p.push(b"\n\ndata: late\n\n"),
+            Err(Overflow),
+            "nothing after an overflow"
+        );
+        assert_eq!(p.finish(), None);
+    }
+
+    #[test]
+    fn an_event_of_many_data_lines_is_bounded_too() {
+        let mut p = SseParser::new();
+        let line = format!("data: {}\n", "y".repeat(1000));
+        let result = (0..2000).try_for_each(|_| p.push(line.as_bytes()).map(drop));
+        assert_eq!(result, Err(Overflow));
     }
 
     proptest! {

@@ -1,4 +1,4 @@
-//! Small text helpers: streaming chunks and bounded excerpts.
+//! Small text helpers: streaming chunks, bounded excerpts and fault-injection markers.
 
 /// Splits text into word-sized pieces (whitespace kept with the word before it), the way an LLM streams.
 pub fn stream_chunks(text: &str) -> Vec<&str> {
@@ -27,9 +27,34 @@ pub fn excerpt(s: &str, max_chars: usize) -> String {
     }
 }
 
+/// The value of the first `[fault:key=value]` marker in `text` (`""` for a bare `[fault:key]`): how tests
+/// inject a fault into one request through the real runtime. The worker reads markers only where the
+/// `FAULT_INJECTION` var is `"true"`, which no deployed configuration sets.
+pub fn fault_marker<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let mut rest = text;
+    while let Some(i) = rest.find("[fault:") {
+        rest = &rest[i + "[fault:".len()..];
+        let body = &rest[..rest.find(']')?];
+        let (k, v) = body.split_once('=').unwrap_or((body, ""));
+        if k == key {
+            return Some(v);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fault_markers_are_read_by_key() {
+        let q = "Sum? [fault:store-fail=2] [fault:panic]";
+        assert_eq!(fault_marker(q, "store-fail"), Some("2"));
+        assert_eq!(fault_marker(q, "panic"), Some(""));
+        assert_eq!(fault_marker(q, "other"), None);
+        assert_eq!(fault_marker("[fault:open", "open"), None);
+    }
 
     #[test]
     fn streamed_chunks_reassemble_to_the_exact_text() {

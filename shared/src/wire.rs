@@ -274,6 +274,7 @@ words! {
         "server_error" => FailureClass::ServerError, "overloaded" => FailureClass::Overloaded,
         "auth" => FailureClass::Auth, "bad_request" => FailureClass::BadRequest,
         "malformed" => FailureClass::Malformed, "stream_error" => FailureClass::StreamError,
+        "too_long" => FailureClass::TooLong,
     }
     ColumnType {
         "integer" => ColumnType::Integer, "float" => ColumnType::Float, "boolean" => ColumnType::Boolean,
@@ -588,6 +589,7 @@ mod tests {
             F::BadRequest,
             F::Malformed,
             F::StreamError,
+            F::TooLong,
         ]);
         use ColumnType as K;
         each(&[K::Integer, K::Float, K::Boolean, K::Date, K::Datetime, K::Text]);

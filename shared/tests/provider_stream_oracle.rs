@@ -186,3 +186,21 @@ fn recorded_error_bodies_yield_the_providers_message_and_code() {
         "<html>502 Bad Gateway</html>"
     );
 }
+
+#[test]
+fn a_huge_error_body_is_kept_only_as_a_short_excerpt() {
+    use datasage_shared::provider::{http_error, ERROR_CODE_CHARS, ERROR_MESSAGE_CHARS};
+    let huge = "x".repeat(2 << 20);
+    let body = serde_json::json!({"error": {"message": huge, "code": huge, "type": huge,
+        "metadata": {"raw": huge, "provider_name": huge}}})
+    .to_string();
+    let got = http_error(&body);
+    assert!(
+        got.message.chars().count() <= 2 * ERROR_MESSAGE_CHARS + ERROR_CODE_CHARS + 8,
+        "{}",
+        got.message.len()
+    );
+    assert!(got.code.is_some_and(|c| c.chars().count() <= ERROR_CODE_CHARS));
+    assert!(got.kind.is_some_and(|k| k.chars().count() <= ERROR_CODE_CHARS));
+    assert!(http_error(&huge).message.chars().count() <= ERROR_MESSAGE_CHARS);
+}

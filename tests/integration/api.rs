@@ -15,11 +15,13 @@ use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 mod datasets;
+mod hardening;
 mod isolation;
 mod llm;
 mod routing;
 
 use datasets::*;
+use hardening::*;
 use isolation::*;
 use llm::*;
 use routing::*;
@@ -52,6 +54,12 @@ struct Ctx {
     unreachable: Api,
     /// Like `routing`, for the test whose OpenAI key is refused (which marks the provider misconfigured).
     auth: Api,
+    /// The mock as OpenAI alone, with fault injection and tight bounds: an answer of 3 s or 20,000 bytes at
+    /// most, a stored answer of 4,000 bytes.
+    hardening: Api,
+    /// The built-in analyst with fault injection, for the test that panics the worker (which ends every
+    /// request in flight on that instance, so it has one of its own).
+    panicky: Api,
     mock: MockProvider,
     /// The instances behind the APIs above, in that order.
     instances: Vec<WorkerInstance>,
@@ -131,6 +139,16 @@ fn main() -> ExitCode {
         call_logs_are_visible_only_to_the_session_owner,
         another_users_session_cannot_be_written_to,
         unknown_routes_and_methods_answer_json_errors,
+        an_answer_that_never_ends_is_cut_at_its_time_bound_and_logged_too_long,
+        an_answer_past_its_byte_bound_is_cut_and_logged_too_long,
+        a_line_that_never_ends_fails_as_a_malformed_stream_not_a_timeout,
+        a_huge_provider_error_body_is_kept_only_as_a_short_excerpt,
+        a_chart_of_huge_cells_stays_small_and_says_what_was_cut,
+        a_panic_mid_answer_ends_the_stream_with_an_error_and_logs_the_question,
+        an_answer_too_big_to_store_is_saved_shortened_and_the_stream_says_so,
+        when_storing_fails_it_retries_then_degrades_and_counts,
+        awkward_column_names_are_refused_as_invalid_csv_with_the_line,
+        oversized_forms_offsets_and_headers_get_clear_errors,
     );
     let conclusion = libtest_mimic::run(&args, trials);
     drop(ctx); // stops the wrangler instances
@@ -194,6 +212,15 @@ async fn start() -> std::io::Result<Ctx> {
         ("BREAKER_THRESHOLD", "3".into()),
         ("BREAKER_COOLDOWN_MS", "2000".into()),
     ]);
+    let mut hardening_vars = both("openai", mock.openai_base_url());
+    hardening_vars.extend([
+        ("FAULT_INJECTION", "true".into()),
+        ("RETRY_MAX_ATTEMPTS", "1".into()),
+        ("BREAKER_THRESHOLD", "1000000".into()),
+        ("ANSWER_TIMEOUT_MS", "3000".into()),
+        ("MAX_ANSWER_BYTES", "20000".into()),
+        ("MAX_STORED_ANSWER_BYTES", "4000".into()),
+    ]);
     let mut routing_vars = both("openai,anthropic", mock.openai_base_url());
     routing_vars.push(("BREAKER_THRESHOLD", "1000".into()));
     let started = futures::future::join_all([
@@ -230,6 +257,11 @@ async fn start() -> std::io::Result<Ctx> {
         start("breaker", breaker_vars),
         start("unreachable", both("openai,anthropic", unreachable_url)),
         start("auth", both("openai,anthropic", mock.openai_base_url())),
+        start("hardening", hardening_vars),
+        start(
+            "panicky",
+            vec![("DEV_AUTH", "false".into()), ("FAULT_INJECTION", "true".into())],
+        ),
     ])
     .await;
     let mut instances = Vec::new();
@@ -245,6 +277,8 @@ async fn start() -> std::io::Result<Ctx> {
         breaker: api(4),
         unreachable: api(5),
         auth: api(6),
+        hardening: api(7),
+        panicky: api(8),
         mock,
         instances,
     })

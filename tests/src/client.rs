@@ -197,7 +197,10 @@ impl Api {
         let mut out = Vec::new();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.unwrap_or_else(|e| panic!("stream body: {e}"));
-            for ev in parser.push(&chunk) {
+            for ev in parser
+                .push(&chunk)
+                .unwrap_or_else(|e| panic!("stream framing: {e}"))
+            {
                 let event: StreamEvent =
                     serde_json::from_str(&ev.data).unwrap_or_else(|e| panic!("bad event {}: {e}", ev.data));
                 let stop = stop_after(&event);

@@ -28,7 +28,10 @@
 //! - `[mock:delay-headers=MS]`: no response at all for MS (no first byte);
 //! - `[mock:stall=MS]`: half the answer, then silence for MS, then the rest;
 //! - `[mock:stream-error]`: half the answer, then an error event inside the stream;
-//! - `[mock:garbage]`: a stream of lines that are not the protocol, then the connection closes.
+//! - `[mock:garbage]`: a stream of lines that are not the protocol, then the connection closes;
+//! - `[mock:endless=N]`: an answer that never ends — pieces of N bytes, one every `pace` ms (default 20);
+//! - `[mock:huge-line=N]`: one SSE line of N bytes that never ends, sent in 64 KB chunks;
+//! - `[mock:huge-error=N]`: `status` 500 with an error body whose message is N bytes.
 //!
 //! Every request is recorded with its arrival time, and a streamed answer whose connection closed before
 //! its last byte is recorded as aborted.
@@ -241,6 +244,22 @@ async fn handle(
     let fault = |key: &str| mark(key).filter(|_| faulty);
     if let Some(ms) = fault("delay-headers").and_then(|ms| ms.parse().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let pace_ms = mark("pace").and_then(|ms| ms.parse().ok());
+    if let Some(n) = fault("endless").and_then(|n| n.parse::<usize>().ok()) {
+        return guarded(endless(format, model, n, pace_ms.unwrap_or(20)), &shared, seq);
+    }
+    if let Some(n) = fault("huge-line").and_then(|n| n.parse::<usize>().ok()) {
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        let body =
+            stream::iter((0..n.div_ceil(64 * 1024)).map(move |_| Ok::<Bytes, Infallible>(chunk.clone())));
+        let body = body.chain(stream::pending());
+        return guarded(event_stream(Body::from_stream(body)), &shared, seq);
+    }
+    if let Some(n) = fault("huge-error").and_then(|n| n.parse::<usize>().ok()) {
+        let body =
+            json!({ "error": { "message": "m".repeat(n), "type": "server_error", "code": "c".repeat(n) } });
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
     }
     if let Some(code) = fault("status") {
         let mut resp = error_response(
@@ -511,6 +530,33 @@ fn anthropic_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String>
         frames.push(ev("message_stop", json!({"type": "message_stop"})));
     }
     frames
+}
+
+/// An answer that never ends: its opening, then pieces of `bytes` bytes every `pace_ms`, forever.
+fn endless(format: Format, model: String, bytes: usize, pace_ms: u64) -> Response {
+    let opening = vec![r#"{"response_text": ""#.to_owned()];
+    let piece = "w".repeat(bytes);
+    let frame = move |p: &str| match format {
+        Format::OpenAi => openai_frames(&model, &[p.to_owned()], false)
+            .pop()
+            .unwrap_or_default(),
+        Format::Anthropic => anthropic_frames(&model, &[p.to_owned()], false)
+            .pop()
+            .unwrap_or_default(),
+    };
+    let first: Vec<String> = match format {
+        Format::OpenAi => openai_frames("mock", &opening, false),
+        Format::Anthropic => anthropic_frames("mock", &opening, false),
+    };
+    let head = stream::iter(first.into_iter().map(|f| Ok::<Bytes, Infallible>(Bytes::from(f))));
+    let tail = stream::repeat(()).then(move |()| {
+        let f = frame(&piece);
+        async move {
+            tokio::time::sleep(Duration::from_millis(pace_ms)).await;
+            Ok::<Bytes, Infallible>(Bytes::from(f))
+        }
+    });
+    event_stream(Body::from_stream(head.chain(tail)))
 }
 
 /// SSE frames, each sent after its own delay.

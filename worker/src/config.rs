@@ -98,6 +98,10 @@ pub struct Config {
     pub builtin_fallback: bool,
     pub prices: PriceTable,
     pub routing: Routing,
+    /// The most bytes of one stored answer (`MAX_STORED_ANSWER_BYTES`; D1 rows hold 2 MB).
+    pub max_stored_bytes: usize,
+    /// Whether `[fault:…]` markers in a question inject faults (`FAULT_INJECTION = "true"`: tests only).
+    pub fault_injection: bool,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -164,6 +168,8 @@ impl Config {
                 },
                 first_token_timeout_ms: num("FIRST_TOKEN_TIMEOUT_MS", 20_000),
                 stall_timeout_ms: num("STALL_TIMEOUT_MS", 15_000),
+                answer_timeout_ms: num("ANSWER_TIMEOUT_MS", 90_000),
+                max_answer_bytes: num("MAX_ANSWER_BYTES", 64 * 1024) as usize,
             },
             dev_auth: var(env, "DEV_AUTH").is_some_and(|v| v == "true"),
             rate_limit_per_minute: var(env, "RATE_LIMIT_PER_MINUTE")
@@ -174,7 +180,16 @@ impl Config {
                 .unwrap_or(15),
             providers,
             prices,
+            max_stored_bytes: num("MAX_STORED_ANSWER_BYTES", 1_000_000) as usize,
+            fault_injection: var(env, "FAULT_INJECTION").is_some_and(|v| v == "true"),
         }
+    }
+
+    /// The value of a `[fault:key=…]` marker in `question`, where fault injection is on.
+    pub fn fault<'a>(&self, question: &'a str, key: &str) -> Option<&'a str> {
+        self.fault_injection
+            .then(|| datasage_shared::text::fault_marker(question, key))
+            .flatten()
     }
 
     /// The providers answering, in order of preference; `builtin` last when it is the fallback.

@@ -1,5 +1,5 @@
 //! D1 access: sessions, messages and the LLM call log. Every write of one answer goes in one batch, so a
-//! failure stores nothing rather than half of it.
+//! failure stores nothing rather than half of it; `routes::chat` retries and degrades a failed one.
 
 use datasage_shared::api::{DatasetRef, LlmCallRecord, SessionSummary, StoredAnswer, StoredMessage, Usage};
 use datasage_shared::prompt::Turn;
@@ -32,6 +32,25 @@ pub struct CallLog {
     pub metadata: serde_json::Value,
 }
 
+impl CallLog {
+    /// The row of an answer that died with the worker: no provider call is known, only the failure.
+    pub fn worker_failure(error: &str) -> Self {
+        Self {
+            provider: "datasage".into(),
+            model: "worker".into(),
+            call_type: "answer".into(),
+            status: "error".into(),
+            prompt: String::new(),
+            response: String::new(),
+            usage: Usage::new(0, 0),
+            usage_source: "estimated",
+            cost_usd: None,
+            latency_ms: 0,
+            metadata: serde_json::json!({ "error": error, "failure_class": "internal" }),
+        }
+    }
+}
+
 /// Everything one answer stores.
 #[derive(Debug, Clone)]
 pub struct AnswerLog {
@@ -40,8 +59,8 @@ pub struct AnswerLog {
     pub question: String,
     /// The dataset the question was about, and its version.
     pub dataset: DatasetRef,
-    /// The final answer text; `None` when the answer failed or was cancelled.
-    pub answer: Option<(String, serde_json::Value)>,
+    /// The final answer's text and the rest of it; `None` when the answer failed or was cancelled.
+    pub answer: Option<(String, StoredAnswer)>,
     pub calls: Vec<CallLog>,
     /// The question replaces the session's exchanges from this one on (see `ChatRequest::rewind_to`).
     pub rewind_to: Option<u32>,
@@ -93,11 +112,31 @@ pub async fn session_owned_by(db: &D1Database, session_id: &str, user_id: &str) 
     Ok(owner.is_some_and(|o| o.user_id == user_id))
 }
 
-/// Stores the question, the answer and every call of one answer, atomically.
-pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
+/// How much of an answer a storing attempt writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Everything.
+    Whole,
+    /// A reduced copy of the answer within [`DEGRADED_ANSWER_BYTES`] (see `StoredAnswer::reduced`).
+    Shortened,
+    /// The question and the call log only; an exchange being replaced stays as it was.
+    NoAnswer,
+}
+
+/// What is kept of an answer when whole storing failed twice: small enough for any row.
+pub const DEGRADED_ANSWER_BYTES: usize = 8 * 1024;
+
+/// Stores one answer in one batch shaped by `shape` (a failure stores nothing of that batch). `fault`
+/// adds a statement D1 refuses (fault injection, for tests).
+pub async fn store_answer(db: &D1Database, log: &AnswerLog, shape: Shape, fault: bool) -> Result<()> {
     let now = now_iso();
+    let answer = match (&log.answer, shape) {
+        (_, Shape::NoAnswer) | (None, _) => None,
+        (Some((text, stored)), Shape::Whole) => Some((text.clone(), stored.clone())),
+        (Some((text, stored)), Shape::Shortened) => Some(stored.reduced(text, DEGRADED_ANSWER_BYTES)),
+    };
     let mut batch = Vec::new();
-    if let Some(keep) = log.rewind_to {
+    if let (Some(keep), Some(_)) = (log.rewind_to, &answer) {
         // In the same batch as the new exchange: the old answers go only when the new one is stored.
         batch.push(stmt(
             db,
@@ -105,64 +144,13 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
             &[log.session_id.as_str().into(), keep.into()],
         )?);
     }
-    batch.push(stmt(
-        db,
-        "INSERT INTO chat_messages (id, session_id, user_id, role, content, created_at, dataset_id, dataset_version) \
-         VALUES (?1, ?2, ?3, 'user', ?4, ?5, ?6, ?7)",
-        &[
-            random_uuid()?.into(),
-            log.session_id.as_str().into(),
-            log.user_id.as_str().into(),
-            log.question.as_str().into(),
-            now.as_str().into(),
-            log.dataset.id.as_str().into(),
-            log.dataset.version.as_str().into(),
-        ],
-    )?);
-    if let Some((text, metadata)) = &log.answer {
-        batch.push(stmt(
-            db,
-            "INSERT INTO chat_messages (id, session_id, user_id, role, content, metadata, created_at, dataset_id, \
-             dataset_version) VALUES (?1, ?2, ?3, 'assistant', ?4, ?5, ?6, ?7, ?8)",
-            &[
-                random_uuid()?.into(),
-                log.session_id.as_str().into(),
-                log.user_id.as_str().into(),
-                text.as_str().into(),
-                metadata.to_string().into(),
-                now.as_str().into(),
-                log.dataset.id.as_str().into(),
-                log.dataset.version.as_str().into(),
-            ],
-        )?);
+    batch.push(message_stmt(db, log, "user", &log.question, None, &now)?);
+    if let Some((text, stored)) = &answer {
+        let meta = serde_json::to_string(stored).map_err(|e| Failure::Internal(e.to_string()))?;
+        batch.push(message_stmt(db, log, "assistant", text, Some(meta), &now)?);
     }
     for call in &log.calls {
-        batch.push(stmt(
-            db,
-            "INSERT INTO llm_calls (id, created_at, user_id, session_id, provider, model, call_type, status, \
-             prompt_excerpt, response_excerpt, prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata, \
-             usage_source, cost_usd) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            &[
-                random_uuid()?.into(),
-                now.as_str().into(),
-                log.user_id.as_str().into(),
-                log.session_id.as_str().into(),
-                call.provider.as_str().into(),
-                call.model.as_str().into(),
-                call.call_type.as_str().into(),
-                call.status.as_str().into(),
-                excerpt(&call.prompt, EXCERPT_CHARS).into(),
-                excerpt(&call.response, EXCERPT_CHARS).into(),
-                js_u64(call.usage.prompt_tokens),
-                js_u64(call.usage.completion_tokens),
-                js_u64(call.usage.total_tokens),
-                js_u64(call.latency_ms),
-                call.metadata.to_string().into(),
-                call.usage_source.into(),
-                call.cost_usd.map_or(JsValue::NULL, JsValue::from_f64),
-            ],
-        )?);
+        batch.push(call_stmt(db, log, call, &now)?);
     }
     batch.push(stmt(
         db,
@@ -173,12 +161,87 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog) -> Result<()> {
             log.session_id.as_str().into(),
         ],
     )?);
+    if fault {
+        batch.push(stmt(
+            db,
+            "INSERT INTO chat_messages (id, session_id, user_id, role, content, created_at) \
+             VALUES ('injected-fault', '', '', 'neither', '', '')",
+            &[],
+        )?);
+    }
     for result in db.batch(batch).await? {
         if let Some(e) = result.error() {
             return Err(Failure::Internal(format!("storing the answer failed: {e}")));
         }
     }
     Ok(())
+}
+
+fn message_stmt(
+    db: &D1Database,
+    log: &AnswerLog,
+    role: &str,
+    content: &str,
+    metadata: Option<String>,
+    now: &str,
+) -> Result<D1PreparedStatement> {
+    stmt(
+        db,
+        "INSERT INTO chat_messages (id, session_id, user_id, role, content, metadata, created_at, dataset_id, \
+         dataset_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &[
+            random_uuid()?.into(),
+            log.session_id.as_str().into(),
+            log.user_id.as_str().into(),
+            role.into(),
+            content.into(),
+            metadata.unwrap_or_else(|| "{}".into()).into(),
+            now.into(),
+            log.dataset.id.as_str().into(),
+            log.dataset.version.as_str().into(),
+        ],
+    )
+}
+
+fn call_stmt(db: &D1Database, log: &AnswerLog, call: &CallLog, now: &str) -> Result<D1PreparedStatement> {
+    stmt(
+        db,
+        "INSERT INTO llm_calls (id, created_at, user_id, session_id, provider, model, call_type, status, \
+         prompt_excerpt, response_excerpt, prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata, \
+         usage_source, cost_usd) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        &[
+            random_uuid()?.into(),
+            now.into(),
+            log.user_id.as_str().into(),
+            log.session_id.as_str().into(),
+            call.provider.as_str().into(),
+            call.model.as_str().into(),
+            call.call_type.as_str().into(),
+            call.status.as_str().into(),
+            excerpt(&call.prompt, EXCERPT_CHARS).into(),
+            excerpt(&call.response, EXCERPT_CHARS).into(),
+            js_u64(call.usage.prompt_tokens),
+            js_u64(call.usage.completion_tokens),
+            js_u64(call.usage.total_tokens),
+            js_u64(call.latency_ms),
+            bounded_metadata(&call.metadata).into(),
+            call.usage_source.into(),
+            call.cost_usd.map_or(JsValue::NULL, JsValue::from_f64),
+        ],
+    )
+}
+
+/// Longest call metadata stored; its fields are short by construction, so this only catches a mistake.
+const MAX_CALL_METADATA_BYTES: usize = 8 * 1024;
+
+fn bounded_metadata(metadata: &serde_json::Value) -> String {
+    let text = metadata.to_string();
+    if text.len() <= MAX_CALL_METADATA_BYTES {
+        return text;
+    }
+    serde_json::json!({ "truncated": true, "error": metadata["error"].as_str().map(|e| excerpt(e, 300)) })
+        .to_string()
 }
 
 /// The session's last `max_turns` complete exchanges, oldest first, for the prompt's history; with

@@ -1,8 +1,9 @@
 //! Every provider's circuit breaker and metrics in one Durable Object, so all isolates share them and they
-//! survive restarts. Each request is one synchronous SQLite read-modify-write (no `await` inside), so
+//! survive restarts; the counts of how storing answers went live beside them. Each request is one synchronous SQLite read-modify-write (no `await` inside), so
 //! concurrent attempts never interleave. The router pays one round trip to ask before an attempt and one to
 //! report after it — never one per token.
 
+use datasage_shared::api::StorageMetrics;
 use datasage_shared::routing::{
     Admission, AttemptReport, BreakerConfig, ProviderHealth, ProviderMetricsView,
 };
@@ -39,8 +40,12 @@ impl DurableObject for ProviderHealthStore {
             "CREATE TABLE IF NOT EXISTS health (provider TEXT PRIMARY KEY, data TEXT NOT NULL)",
             None,
         );
-        if let Err(e) = created {
-            console_error!("provider health: cannot create its table: {e}");
+        let counters = state.storage().sql().exec(
+            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+            None,
+        );
+        if let Err(e) = created.and(counters) {
+            console_error!("provider health: cannot create its tables: {e}");
         }
         Self { state }
     }
@@ -76,6 +81,28 @@ impl DurableObject for ProviderHealthStore {
                     .map(|p| Ok(self.load(p)?.view(p, now)))
                     .collect::<Result<Vec<_>>>()?;
                 Response::from_json(&views)
+            }
+            "/count" => {
+                self.state.storage().sql().exec(
+                    "INSERT INTO counters (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1",
+                    vec![param("name").into()],
+                )?;
+                Response::empty()
+            }
+            "/counters" => {
+                #[derive(Deserialize)]
+                struct Counter {
+                    name: String,
+                    n: f64,
+                }
+                let rows: Vec<Counter> = self
+                    .state
+                    .storage()
+                    .sql()
+                    .exec("SELECT name, n FROM counters", None)?
+                    .to_array()?;
+                let counts = rows.iter().map(|c| (c.name.as_str(), c.n as u64));
+                Response::from_json(&StorageMetrics::from_counts(counts))
             }
             _ => Response::error("not found", 404),
         }
@@ -155,6 +182,18 @@ pub async fn record(env: &Env, provider: &str, report: AttemptReport, breaker: B
     if let Err(e) = sent {
         console_error!("could not record an attempt of {provider}: {e}");
     }
+}
+
+/// Counts one outcome of storing an answer (one of `StorageMetrics::OUTCOMES`); a lost count is logged.
+pub async fn count_storage(env: &Env, outcome: &str) {
+    if let Err(e) = call(env, &format!("/count?name={outcome}"), None).await {
+        console_error!("could not count a storage outcome ({outcome}): {e}");
+    }
+}
+
+/// How storing answers has gone.
+pub async fn storage(env: &Env) -> Result<StorageMetrics> {
+    call(env, "/counters", None).await?.json().await
 }
 
 /// Every named provider's state and metrics.

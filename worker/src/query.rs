@@ -23,6 +23,8 @@ pub struct Executed {
     pub result: Result<QueryResult, String>,
     /// Rows SQLite read for it (0 if it did not run).
     pub rows_read: u64,
+    /// What the result bounds cut, if anything.
+    pub cut: Option<String>,
     pub duration_ms: u64,
 }
 
@@ -47,14 +49,15 @@ pub async fn run(env: &Env, dataset: &Dataset, sql: &str) -> Executed {
                     TIME_LIMIT.as_secs()
                 )),
                 rows_read: 0,
+                cut: None,
                 duration_ms: now_ms().saturating_sub(started),
             }
         }
     };
-    let (sql, result, rows_read) = match outcome {
+    let (sql, result, rows_read, cut) = match outcome {
         Ok(o) => match o.result {
-            Ok(ran) => (o.sql, Ok(ran.rows), ran.rows_read),
-            Err(why) => (o.sql, Err(why), 0),
+            Ok(ran) => (o.sql, Ok(ran.rows), ran.rows_read, ran.cut),
+            Err(why) => (o.sql, Err(why), 0, None),
         },
         Err(e) => {
             worker::console_error!("dataset store: {e}");
@@ -62,6 +65,7 @@ pub async fn run(env: &Env, dataset: &Dataset, sql: &str) -> Executed {
                 sql.trim().to_owned(),
                 Err("the query could not run; please try again".to_owned()),
                 0,
+                None,
             )
         }
     };
@@ -69,6 +73,7 @@ pub async fn run(env: &Env, dataset: &Dataset, sql: &str) -> Executed {
         sql,
         result,
         rows_read,
+        cut,
         duration_ms: now_ms().saturating_sub(started),
     }
 }

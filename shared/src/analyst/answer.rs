@@ -201,16 +201,12 @@ fn trend(r: &QueryResult) -> Analysis {
 /// A chart of the result's first two columns, when there is more than one point to compare.
 fn chart(r: &QueryResult, chart_type: ChartType, title: String) -> Option<ChartConfig> {
     let (x, y) = (r.columns.first()?, r.columns.get(1)?);
-    let data: Vec<Map<String, Json>> = r
-        .rows
-        .iter()
-        .map(|row| {
-            let mut m = Map::new();
-            m.insert(x.clone(), row.first().cloned().unwrap_or(Json::Null));
-            m.insert(y.clone(), row.get(1).map_or(Json::Null, round2));
-            m
-        })
-        .collect();
+    let (data, _) = super::chart::bounded_points(r.rows.iter().map(|row| {
+        let mut m = Map::new();
+        m.insert(x.clone(), row.first().cloned().unwrap_or(Json::Null));
+        m.insert(y.clone(), row.get(1).map_or(Json::Null, round2));
+        m
+    }));
     (data.len() > 1).then(|| ChartConfig {
         chart_type,
         x: x.clone(),

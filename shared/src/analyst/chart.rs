@@ -6,9 +6,59 @@ use serde_json::{Map, Value as Json};
 
 use crate::api::{ChartConfig, ChartType};
 use crate::query::QueryResult;
+use crate::text::excerpt;
 
-/// Most points a chart shows.
+/// Most points a chart shows, the longest text value a point keeps, and the most bytes of data a chart
+/// carries: query rows can hold long text, and a chart goes into the answer, the stream and the store.
 pub const MAX_POINTS: usize = 500;
+pub const MAX_LABEL_CHARS: usize = 200;
+pub const MAX_CHART_BYTES: usize = 64 * 1024;
+
+/// A chart filled from query rows, and what its bounds cut (for the execution tree).
+#[derive(Debug)]
+pub struct Filled {
+    pub chart: ChartConfig,
+    pub cut: Option<String>,
+}
+
+/// Chart points within [`MAX_POINTS`], [`MAX_LABEL_CHARS`] and [`MAX_CHART_BYTES`], and what was cut.
+pub fn bounded_points(
+    rows: impl Iterator<Item = Map<String, Json>>,
+) -> (Vec<Map<String, Json>>, Option<String>) {
+    let (mut data, mut bytes, mut labels_cut) = (Vec::new(), 0, 0);
+    for mut point in rows {
+        if data.len() == MAX_POINTS {
+            return (
+                data,
+                Some(format!("only the first {MAX_POINTS} points are shown")),
+            );
+        }
+        for v in point.values_mut() {
+            if let Json::String(s) = v {
+                if s.chars().nth(MAX_LABEL_CHARS).is_some() {
+                    *s = excerpt(s, MAX_LABEL_CHARS);
+                    labels_cut += 1;
+                }
+            }
+        }
+        bytes += point
+            .iter()
+            .map(|(k, v)| k.len() + v.as_str().map_or(8, str::len) + 4)
+            .sum::<usize>();
+        if bytes > MAX_CHART_BYTES {
+            let why = format!(
+                "only the first {} points are shown: the data is over {} KB",
+                data.len(),
+                MAX_CHART_BYTES / 1024
+            );
+            return (data, Some(why));
+        }
+        data.push(point);
+    }
+    let cut =
+        (labels_cut > 0).then(|| format!("{labels_cut} label(s) over {MAX_LABEL_CHARS} characters were cut"));
+    (data, cut)
+}
 
 #[derive(Deserialize)]
 struct Spec {
@@ -24,7 +74,7 @@ struct Spec {
 
 /// Validates a model's `chart_config` against the query results (the newest result holding its columns
 /// is used) and fills its data from that result's rows. The error says why a chart was dropped.
-pub fn fill(results: &[QueryResult], spec: &Json) -> Result<ChartConfig, String> {
+pub fn fill(results: &[QueryResult], spec: &Json) -> Result<Filled, String> {
     let spec: Spec =
         serde_json::from_value(spec.clone()).map_err(|e| format!("chart_config is not valid: {e}"))?;
     if results.is_empty() {
@@ -65,18 +115,13 @@ pub fn fill(results: &[QueryResult], spec: &Json) -> Result<ChartConfig, String>
     if r.rows.is_empty() {
         return Err("the chart would have no data".into());
     }
-    let data: Vec<Map<String, Json>> = r
-        .rows
-        .iter()
-        .take(MAX_POINTS)
-        .map(|row| {
-            indexes
-                .iter()
-                .map(|&i| (r.columns[i].clone(), row[i].clone()))
-                .collect()
-        })
-        .collect();
-    Ok(ChartConfig {
+    let (data, cut) = bounded_points(r.rows.iter().map(|row| {
+        indexes
+            .iter()
+            .map(|&i| (r.columns[i].clone(), row[i].clone()))
+            .collect()
+    }));
+    let chart = ChartConfig {
         chart_type: spec.chart_type,
         title: spec
             .title
@@ -86,7 +131,8 @@ pub fn fill(results: &[QueryResult], spec: &Json) -> Result<ChartConfig, String>
         y: r.columns[y].clone(),
         series: spec.series.and(indexes.get(2).map(|&i| r.columns[i].clone())),
         data,
-    })
+    };
+    Ok(Filled { chart, cut })
 }
 
 /// The points a chart draws, in order: the `x` value as text and the `y` value; rows whose `y` is not a
@@ -130,7 +176,8 @@ mod tests {
             &results(),
             &json!({"type": "bar", "x": "product", "y": "revenue", "data": [{"product": "Desk", "revenue": 1e9}]}),
         )
-        .unwrap();
+        .unwrap()
+        .chart;
         assert_eq!(c.chart_type, ChartType::Bar);
         assert_eq!(c.title, "revenue by product");
         assert_eq!(c.data.len(), 2);
@@ -143,7 +190,8 @@ mod tests {
             &results(),
             &json!({"type": "line", "x": "product", "y": "revenue"}),
         )
-        .unwrap();
+        .unwrap()
+        .chart;
         c.data.push(
             [
                 ("product".to_owned(), Json::Null),
@@ -186,5 +234,33 @@ mod tests {
             &json!({"type": "donut", "x": "product", "y": "revenue"})
         )
         .is_err());
+    }
+
+    /// A model naming a column of 1 MB cells once produced a 20 MB answer.
+    #[test]
+    fn a_chart_of_huge_cells_stays_small_and_says_what_was_cut() {
+        let huge = QueryResult {
+            columns: vec!["note".into(), "n".into()],
+            rows: (0..500)
+                .map(|i| vec![json!(format!("{i}{}", "x".repeat(1 << 20))), json!(i)])
+                .collect(),
+        };
+        let filled = fill(&[huge], &json!({"type": "bar", "x": "note", "y": "n"})).unwrap();
+        let bytes = serde_json::to_string(&filled.chart.data).unwrap().len();
+        assert!(bytes <= MAX_CHART_BYTES + 1_000, "{bytes} bytes");
+        assert!(
+            filled.chart.data.len() > 100,
+            "{} points",
+            filled.chart.data.len()
+        );
+        assert!(filled.cut.unwrap().contains("over 64 KB"));
+
+        let many = QueryResult {
+            columns: vec!["k".into(), "n".into()],
+            rows: (0..900).map(|i| vec![json!(i), json!(i)]).collect(),
+        };
+        let filled = fill(&[many], &json!({"type": "line", "x": "k", "y": "n"})).unwrap();
+        assert_eq!(filled.chart.data.len(), MAX_POINTS);
+        assert_eq!(filled.cut.as_deref(), Some("only the first 500 points are shown"));
     }
 }

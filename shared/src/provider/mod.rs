@@ -21,7 +21,14 @@ pub struct HttpError {
     pub kind: Option<String>,
 }
 
-/// Reads an error body in OpenAI's, OpenRouter's or Anthropic's shape; anything else is kept as text.
+/// How much of an error body is read: the worker stops reading there, so a provider's 2 MB error page
+/// costs 16 KB. Every field kept from it is cut further, to [`ERROR_MESSAGE_CHARS`] and [`ERROR_CODE_CHARS`].
+pub const MAX_ERROR_BODY_BYTES: usize = 16 * 1024;
+pub const ERROR_MESSAGE_CHARS: usize = 300;
+pub const ERROR_CODE_CHARS: usize = 64;
+
+/// Reads an error body in OpenAI's, OpenRouter's or Anthropic's shape; anything else is kept as text. Every
+/// field is bounded, whatever the body held.
 pub fn http_error(body: &str) -> HttpError {
     let Some(err) = serde_json::from_str::<Value>(body)
         .ok()
@@ -29,27 +36,28 @@ pub fn http_error(body: &str) -> HttpError {
         .filter(Value::is_object)
     else {
         return HttpError {
-            message: excerpt(body.trim(), 300),
+            message: excerpt(body.trim(), ERROR_MESSAGE_CHARS),
             code: None,
             kind: None,
         };
     };
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
+    let text = |v: &Value, max: usize| match v {
+        Value::String(s) => Some(excerpt(s, max)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    let mut message = text(&err["message"]).unwrap_or_else(|| "the provider reported an error".into());
+    let mut message =
+        text(&err["message"], ERROR_MESSAGE_CHARS).unwrap_or_else(|| "the provider reported an error".into());
     if let Some(raw) = err["metadata"]["raw"].as_str() {
         let upstream = err["metadata"]["provider_name"]
             .as_str()
-            .map_or(String::new(), |p| format!("{p}: "));
-        message = format!("{message} ({upstream}{})", excerpt(raw, 300));
+            .map_or(String::new(), |p| format!("{}: ", excerpt(p, ERROR_CODE_CHARS)));
+        message = format!("{message} ({upstream}{})", excerpt(raw, ERROR_MESSAGE_CHARS));
     }
     HttpError {
         message,
-        code: text(&err["code"]),
-        kind: text(&err["type"]),
+        code: text(&err["code"], ERROR_CODE_CHARS),
+        kind: text(&err["type"], ERROR_CODE_CHARS),
     }
 }
 
@@ -79,10 +87,18 @@ impl<M: SseMapper> SseStream<M> {
         Self::default()
     }
 
+    /// Maps events through the provider's mapper; an error a provider reports mid-stream is cut to the
+    /// same bounds as an HTTP error body's, since it is logged and shown.
     fn map(&mut self, events: impl IntoIterator<Item = SseEvent>) -> Vec<LlmEvent> {
         let mut out = Vec::new();
         for ev in events.into_iter().filter(|ev| !ev.data.trim().is_empty()) {
             self.mapper.map(&ev, &mut out);
+        }
+        for ev in &mut out {
+            if let LlmEvent::Error { code, message } = ev {
+                *message = excerpt(message, ERROR_MESSAGE_CHARS);
+                *code = code.as_deref().map(|c| excerpt(c, ERROR_CODE_CHARS));
+            }
         }
         out
     }
@@ -90,8 +106,13 @@ impl<M: SseMapper> SseStream<M> {
 
 impl<M: SseMapper> StreamParser for SseStream<M> {
     fn push(&mut self, bytes: &[u8]) -> Vec<LlmEvent> {
-        let events = self.sse.push(bytes);
-        self.map(events)
+        match self.sse.push(bytes) {
+            Ok(events) => self.map(events),
+            Err(overflow) => vec![LlmEvent::Error {
+                code: Some("malformed_stream".into()),
+                message: overflow.to_string(),
+            }],
+        }
     }
 
     fn finish(&mut self) -> Vec<LlmEvent> {

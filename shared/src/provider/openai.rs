@@ -193,4 +193,30 @@ mod tests {
         let evs = p.push(b"data: {not json\n\n");
         assert!(matches!(&evs[..], [LlmEvent::Error { code: Some(c), .. }] if c == "malformed_stream"));
     }
+
+    #[test]
+    fn a_huge_in_stream_error_is_cut_to_an_excerpt() {
+        let mut p = OpenAiStream::new();
+        let frame = format!(
+            "data: {{\"error\":{{\"message\":\"{}\"}}}}\n\n",
+            "e".repeat(500_000)
+        );
+        let evs = p.push(frame.as_bytes());
+        assert!(
+            matches!(&evs[..], [LlmEvent::Error { message, .. }] if message.chars().count() <= crate::provider::ERROR_MESSAGE_CHARS)
+        );
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_a_malformed_stream() {
+        let mut p = OpenAiStream::new();
+        let piece = vec![b'a'; 256 * 1024];
+        let evs: Vec<LlmEvent> = (0..8).flat_map(|_| p.push(&piece)).collect();
+        assert!(!evs.is_empty(), "the overflow is reported");
+        assert!(
+            evs.iter()
+                .all(|e| matches!(e, LlmEvent::Error { code: Some(c), .. } if c == "malformed_stream")),
+            "{evs:?}"
+        );
+    }
 }

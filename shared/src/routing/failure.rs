@@ -25,6 +25,9 @@ pub enum FailureClass {
     Malformed,
     /// The provider reported an error inside the stream.
     StreamError,
+    /// The answer ran past its bound in time or in bytes (a stream that never ends). Not retried on the
+    /// same provider, which would likely do it again.
+    TooLong,
 }
 
 impl FailureClass {
@@ -57,7 +60,10 @@ impl FailureClass {
 
     /// Whether trying the same provider again may help.
     pub fn retryable(self) -> bool {
-        !matches!(self, FailureClass::Auth | FailureClass::BadRequest)
+        !matches!(
+            self,
+            FailureClass::Auth | FailureClass::BadRequest | FailureClass::TooLong
+        )
     }
 
     /// Whether the failure says something about the provider's health (and so counts for its breaker).
@@ -78,6 +84,7 @@ impl FailureClass {
             FailureClass::BadRequest => "could not take this request",
             FailureClass::Malformed => "sent a broken answer",
             FailureClass::StreamError => "reported an error mid-answer",
+            FailureClass::TooLong => "sent an answer past the length or time limit",
         }
     }
 }
@@ -102,8 +109,9 @@ mod tests {
     }
 
     #[test]
-    fn auth_and_our_own_mistakes_are_not_retried_and_only_ours_is_not_blamed() {
+    fn auth_our_own_mistakes_and_runaway_answers_are_not_retried_and_only_ours_is_not_blamed() {
         assert!(!FailureClass::Auth.retryable() && FailureClass::Auth.blames_provider());
+        assert!(!FailureClass::TooLong.retryable() && FailureClass::TooLong.blames_provider());
         assert!(!FailureClass::BadRequest.retryable() && !FailureClass::BadRequest.blames_provider());
         for c in [
             FailureClass::Connect,

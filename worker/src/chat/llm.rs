@@ -270,16 +270,17 @@ fn fallback(em: &mut Emitter, candidates: &[&Extracted], error: String) -> Resul
 fn chart_for(results: &[QueryResult], em: &mut Emitter, spec: &serde_json::Value) -> Option<ChartConfig> {
     let node = em.start(NodeKind::Step, "Fill chart from query results");
     match chart::fill(results, spec) {
-        Ok(c) => {
+        Ok(chart::Filled { chart: c, cut }) => {
             let kind = serde_json::to_value(c.chart_type)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned));
             let detail = format!(
-                "{} chart of {} by {}: {} points",
+                "{} chart of {} by {}: {} points{}",
                 kind.unwrap_or_default(),
                 c.y,
                 c.x,
-                c.data.len()
+                c.data.len(),
+                cut.map_or(String::new(), |c| format!("; {c}"))
             );
             em.finish(node, NodeStatus::Done, Some(detail));
             Some(c)
@@ -397,12 +398,14 @@ pub async fn attempt(
         Waited::Done(Ok(mut stream)) => {
             let mut writing = false;
             let mut last_event = now_ms();
+            let answer_deadline = started + routing.answer_timeout_ms;
+            let mut received = 0;
             loop {
                 let until = match ttft_ms {
                     None => first_token_deadline,
                     Some(_) => last_event + routing.stall_timeout_ms,
                 };
-                let item = match timed(stream.next(), until, em).await {
+                let item = match timed(stream.next(), until.min(answer_deadline), em).await {
                     Waited::Done(Some(item)) => item,
                     Waited::Done(None) => break,
                     Waited::ClientGone => {
@@ -411,6 +414,14 @@ pub async fn attempt(
                     }
                     Waited::Expired => {
                         failure = Some(match ttft_ms {
+                            _ if now_ms() >= answer_deadline => (
+                                FailureClass::TooLong,
+                                format!(
+                                    "the answer was still going after {} ms",
+                                    routing.answer_timeout_ms
+                                ),
+                                None,
+                            ),
                             None => (
                                 FailureClass::FirstTokenTimeout,
                                 format!("no first token within {} ms", routing.first_token_timeout_ms),
@@ -426,6 +437,18 @@ pub async fn attempt(
                     }
                 };
                 last_event = now_ms();
+                received += match &item {
+                    Ok(LlmEvent::Text(t) | LlmEvent::Reasoning(t)) => t.len(),
+                    _ => 0,
+                };
+                if received > routing.max_answer_bytes {
+                    failure = Some((
+                        FailureClass::TooLong,
+                        format!("the answer passed {} bytes", routing.max_answer_bytes),
+                        None,
+                    ));
+                    break;
+                }
                 match item {
                     Ok(LlmEvent::Text(t)) => {
                         ttft_ms.get_or_insert_with(|| now_ms().saturating_sub(started));

@@ -108,22 +108,28 @@ impl Emitter {
         self.tree_update();
     }
 
-    /// Closes the tree's root, puts the final tree into the answer and sends the final event.
-    fn end(&mut self, result: &mut Result<ChatAnswer, ErrorBody>) {
+    /// Closes the tree's root and puts the final tree into the answer.
+    fn close(&mut self, result: &mut Result<ChatAnswer, ErrorBody>) {
         let now = self.elapsed_ms();
         let root = self.tree.root_id();
         match result {
             Ok(answer) => {
                 self.tree.finish(root, NodeStatus::Done, now);
                 answer.metadata.execution_tree = self.tree.clone();
-                self.send(StreamEvent::Complete(Box::new(answer.clone())));
             }
-            Err(e) => {
+            Err(_) => {
                 self.tree.finish(root, NodeStatus::Failed, now);
                 self.tree_update();
-                self.send(StreamEvent::Error(e.clone()));
             }
         }
+    }
+
+    /// Sends the final event.
+    fn end(&mut self, result: &Result<ChatAnswer, ErrorBody>) {
+        self.send(match result {
+            Ok(answer) => StreamEvent::Complete(Box::new(answer.clone())),
+            Err(e) => StreamEvent::Error(e.clone()),
+        });
     }
 }
 
@@ -145,11 +151,18 @@ pub struct Job {
     pub history: Vec<Turn>,
     pub prices: PriceTable,
     pub builtin_chunk_delay_ms: u64,
+    /// The most bytes of one stored answer (text and metadata).
+    pub max_stored_bytes: usize,
+    /// Fault injection: panic once the answer has started (tests the guard in `worker/guard.mjs`).
+    pub inject_panic: bool,
 }
 
 /// Answers the question, streaming through `em`, and returns the result and what to store.
 pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, AnswerLog) {
     em.status(Phase::Analyzing, "Analyzing query…");
+    if job.inject_panic {
+        panic!("injected fault: a panic mid-answer");
+    }
     let (mut result, calls) = if job.providers.is_empty() {
         builtin::answer(&job, em).await
     } else {
@@ -170,12 +183,23 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
             other => (other, calls),
         }
     };
-    em.end(&mut result);
+    em.close(&mut result);
+    // Everything but the text, the execution tree included, so a reload restores the answer whole — or,
+    // past what a row may hold, a shortened copy, which the person is told of before the answer ends.
     let answer = result.as_ref().ok().map(|a| {
-        // Everything but the text, the execution tree included, so a reload restores the answer whole.
-        let meta = serde_json::to_value(StoredAnswer::of(a)).unwrap_or_default();
-        (a.message.clone(), meta)
+        let whole = StoredAnswer::of(a);
+        match whole.shortened(&a.message, job.max_stored_bytes) {
+            Some(short) => {
+                em.status(
+                    Phase::Writing,
+                    "This answer is too long to save whole: the saved copy is shortened.",
+                );
+                short
+            }
+            None => (a.message.clone(), whole),
+        }
     });
+    em.end(&result);
     let log = AnswerLog {
         user_id: job.user_id,
         session_id: job.session_id,
@@ -216,11 +240,12 @@ async fn run_query(job: &Job, em: &mut Emitter, purpose: &str, sql: &str) -> Exe
         Ok(r) => (
             NodeStatus::Done,
             format!(
-                "{} row{} in {} ms ({} rows read)",
+                "{} row{} in {} ms ({} rows read){}",
                 r.rows.len(),
                 if r.rows.len() == 1 { "" } else { "s" },
                 executed.duration_ms,
-                executed.rows_read
+                executed.rows_read,
+                executed.cut.as_ref().map_or(String::new(), |c| format!("; {c}"))
             ),
         ),
         Err(why) => (NodeStatus::Failed, why.clone()),

@@ -24,6 +24,10 @@ pub struct Routing {
     pub breaker: BreakerConfig,
     pub first_token_timeout_ms: u64,
     pub stall_timeout_ms: u64,
+    /// The most one answer may take, start to finish, and the most text (answer and reasoning) it may
+    /// send: past either the attempt ends as `too_long` and the upstream request is aborted.
+    pub answer_timeout_ms: u64,
+    pub max_answer_bytes: usize,
 }
 
 /// `14:05 UTC` for a time in milliseconds since the epoch.

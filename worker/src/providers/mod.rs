@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use anthropic::Anthropic;
 use datasage_shared::llm::{LlmEvent, LlmRequest};
-use datasage_shared::provider::{http_error, StreamParser};
+use datasage_shared::provider::{http_error, StreamParser, MAX_ERROR_BODY_BYTES};
 use datasage_shared::routing::FailureClass;
 use futures::future::LocalBoxFuture;
 use futures::stream::{self, LocalBoxStream, StreamExt};
@@ -117,7 +117,7 @@ where
             .flatten()
             .and_then(|v| v.trim().parse::<f64>().ok())
             .map(|secs| (secs.max(0.0) * 1000.0) as u64);
-        let text = resp.text().await.unwrap_or_default();
+        let text = read_capped(&mut resp, MAX_ERROR_BODY_BYTES).await;
         let err = http_error(&text);
         return Err(ProviderError::Http {
             status,
@@ -128,6 +128,20 @@ where
     }
     let body = resp.stream().map_err(|e| ProviderError::Stream(e.to_string()))?;
     Ok(normalize(body, parser))
+}
+
+/// The first `max` bytes of a response body, as text; the rest is never read (its stream is dropped).
+async fn read_capped(resp: &mut worker::Response, max: usize) -> String {
+    let mut out = Vec::new();
+    if let Ok(mut body) = resp.stream() {
+        while let Some(Ok(chunk)) = body.next().await {
+            out.extend_from_slice(&chunk[..chunk.len().min(max - out.len())]);
+            if out.len() >= max {
+                break;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs a body byte stream through a protocol parser, yielding normalized events.

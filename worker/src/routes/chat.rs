@@ -2,20 +2,22 @@
 //!
 //! Both authenticate, validate, rate-limit and claim the session before any provider is called; the answer
 //! is then produced by `chat::run`, and stored with `wait_until` so storage never delays the answer —
-//! also when a streaming client disconnects midway.
+//! also when a streaming client disconnects midway. Storing degrades rather than vanishes (see `store`).
 
-use datasage_shared::api::{ApiError, ChatRequest, ErrorCode, ProviderMetrics};
+use std::time::Duration;
+
+use datasage_shared::api::{ApiError, ChatRequest, ErrorCode, ProviderMetrics, StorageMetrics};
 use datasage_shared::ratelimit::Decision;
 use datasage_shared::sse;
 use futures::channel::mpsc;
 use futures::StreamExt;
-use worker::{console_error, Context, Env, Headers, Request, Response};
+use worker::{console_error, Context, Delay, Env, Headers, Request, Response};
 
 use crate::auth::authenticate;
 use crate::chat::{self, Emitter, Job};
 use crate::config::Config;
 use crate::datasets::{self, SAMPLE_ID};
-use crate::db::{self, AnswerLog};
+use crate::db::{self, AnswerLog, Shape};
 use crate::error::{Failure, Result};
 use crate::provider_health;
 use crate::providers;
@@ -27,8 +29,8 @@ const HISTORY_TURNS: usize = 20;
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Everything checked before any work starts.
-async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
+/// Everything checked before any work starts; with the job, how many storing attempts are to fail.
+async fn prepare(mut req: Request, env: &Env) -> Result<(Job, usize)> {
     let user_id = authenticate(&req, env)?;
     let body = req
         .bytes()
@@ -61,7 +63,12 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
     } else {
         db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS, chat_req.rewind_to).await?
     };
-    Ok(Job {
+    let faults = config
+        .fault(&chat_req.message, "store-fail")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let inject_panic = config.fault(&chat_req.message, "panic").is_some();
+    let job = Job {
         user_id,
         session_id: chat_req.session_id,
         question: chat_req.message,
@@ -74,27 +81,54 @@ async fn prepare(mut req: Request, env: &Env) -> Result<Job> {
         history,
         prices: config.prices,
         builtin_chunk_delay_ms: config.builtin_chunk_delay_ms,
-    })
+        max_stored_bytes: config.max_stored_bytes,
+        inject_panic,
+    };
+    Ok((job, faults))
 }
 
-async fn store(env: &Env, log: AnswerLog) {
-    let stored = match env.d1("DB") {
-        Ok(db) => db::store_answer(&db, &log).await,
-        Err(e) => Err(e.into()),
-    };
-    if let Err(e) = stored {
-        console_error!("could not store the answer of session {}: {e}", log.session_id);
+/// Stores an answer: whole; whole again after a pause (D1 may be briefly unavailable); shortened; then
+/// only the question and call log. How it went is counted for `/api/v1/chat/metrics`. `faults` is how
+/// many attempts are made to fail (fault injection).
+async fn store(env: &Env, log: AnswerLog, faults: usize) {
+    let plan = [
+        (Shape::Whole, 0),
+        (Shape::Whole, RETRY_PAUSE_MS),
+        (Shape::Shortened, 0),
+        (Shape::NoAnswer, 0),
+    ];
+    let mut outcome = "failed";
+    if let Ok(db) = env.d1("DB") {
+        for (attempt, (shape, pause_ms)) in plan.into_iter().enumerate() {
+            if pause_ms > 0 {
+                Delay::from(Duration::from_millis(pause_ms)).await;
+            }
+            match db::store_answer(&db, &log, shape, attempt < faults).await {
+                Ok(()) => {
+                    outcome = StorageMetrics::OUTCOMES[attempt];
+                    break;
+                }
+                Err(e) => console_error!(
+                    "storing the answer of session {} ({shape:?}) failed: {e}",
+                    log.session_id
+                ),
+            }
+        }
     }
+    provider_health::count_storage(env, outcome).await;
 }
+
+/// The pause before storing an answer a second time.
+const RETRY_PAUSE_MS: u64 = 300;
 
 pub async fn stream(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let job = prepare(req, &env).await?;
+    let (job, faults) = prepare(req, &env).await?;
     let (tx, rx) = mpsc::unbounded();
     ctx.wait_until(async move {
         let mut em = Emitter::new(Some(tx));
         let (_, log) = chat::run(job, &mut em).await;
         drop(em); // ends the client's stream before the write below
-        store(&env, log).await;
+        store(&env, log, faults).await;
     });
     let body = rx.map(|ev| {
         let json = serde_json::to_string(&ev).unwrap_or_default();
@@ -108,14 +142,41 @@ pub async fn stream(req: Request, env: Env, ctx: Context) -> Result<Response> {
 }
 
 pub async fn complete(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let job = prepare(req, &env).await?;
+    let (job, faults) = prepare(req, &env).await?;
     let mut em = Emitter::new(None);
     let (result, log) = chat::run(job, &mut em).await;
-    ctx.wait_until(async move { store(&env, log).await });
+    ctx.wait_until(async move { store(&env, log, faults).await });
     match result {
         Ok(answer) => super::json(&answer),
         Err(body) => Err(Failure::Api(ApiError { error: body })),
     }
+}
+
+/// What the guard (`worker/guard.mjs`) sends when a question's answer died with the wasm instance: the
+/// question is stored with a call-log row saying so, under the question's own authentication.
+pub async fn failed(mut req: Request, env: &Env) -> Result<Response> {
+    let user_id = authenticate(&req, env)?;
+    let body = req.bytes().await?;
+    let chat_req = ChatRequest::parse(&body)?;
+    let db = env.d1("DB")?;
+    let dataset_id = chat_req.dataset_id.as_deref().unwrap_or(SAMPLE_ID);
+    let dataset = datasets::find(&db, &user_id, dataset_id).await?;
+    if !db::claim_session(&db, &chat_req.session_id, &user_id, &chat_req.message).await? {
+        return Err(Failure::api(ErrorCode::NotFound, "session not found"));
+    }
+    let log = AnswerLog {
+        user_id,
+        session_id: chat_req.session_id,
+        question: chat_req.message,
+        dataset: dataset.reference(),
+        answer: None,
+        calls: vec![db::CallLog::worker_failure(
+            "the worker failed mid-answer (a runtime error); the answer and its calls were lost",
+        )],
+        rewind_to: None,
+    };
+    db::store_answer(&db, &log, Shape::NoAnswer, false).await?;
+    Response::empty().map_err(Failure::from)
 }
 
 /// `GET /api/v1/chat/metrics`: every configured provider's state and metrics, from the shared health store.
@@ -128,5 +189,6 @@ pub async fn metrics(req: &Request, env: &Env) -> Result<Response> {
         .collect();
     super::json(&ProviderMetrics {
         providers: provider_health::metrics(env, &names).await?,
+        storage: provider_health::storage(env).await?,
     })
 }

@@ -37,6 +37,13 @@ struct Form {
     privacy: Option<bool>,
 }
 
+/// Reads the rest of a refused body and drops it: answering before the body is read makes the local
+/// runtime's proxy drop the connection (the client then sees a 500 instead of the error). The body is
+/// bounded by the platform's request size limit.
+async fn drain(body: &mut ByteStream) {
+    while let Some(Ok(_)) = body.next().await {}
+}
+
 /// A `multipart/form-data` body as the stream of its file part's bytes. The fields before the file (and
 /// its filename) are read first, so the upload's name is known before any row is.
 async fn form_file(
@@ -47,7 +54,13 @@ async fn form_file(
     let mut first = Vec::new();
     while !parser.in_file() {
         match body.next().await {
-            Some(Ok(chunk)) => first.extend(parser.push(&chunk).map_err(bad_form)?),
+            Some(Ok(chunk)) => match parser.push(&chunk) {
+                Ok(bytes) => first.extend(bytes),
+                Err(e) => {
+                    drain(&mut body).await;
+                    return Err(bad_form(e));
+                }
+            },
             Some(Err(_)) => return Err(interrupted()),
             None => {
                 parser.finish().map_err(bad_form)?;

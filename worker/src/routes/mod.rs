@@ -18,6 +18,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let method = req.method();
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => health::get(&env),
+        // Reached only from `guard.mjs`, which refuses this path from outside.
+        (Method::Post, ["__guard", "failed-answer"]) => chat::failed(req, &env).await,
         (Method::Post, ["api", "v1", "auth", "dev-token"]) => dev_token::post(&env),
         (Method::Post, ["api", "v1", "chat", "stream"]) => chat::stream(req, env, ctx).await,
         (Method::Post, ["api", "v1", "chat"]) => chat::complete(req, env, ctx).await,

@@ -57,6 +57,9 @@ pub struct Ran {
     pub rows: QueryResult,
     /// Rows SQLite read to compute it, probes included.
     pub rows_read: u64,
+    /// What the result bounds cut, if anything.
+    #[serde(default)]
+    pub cut: Option<String>,
 }
 
 /// The object holding dataset `id` (the sample's is named like any other).

@@ -71,7 +71,9 @@ impl DatasetStore {
                     "SELECT * FROM data ORDER BY rowid LIMIT ? OFFSET ?",
                     vec![
                         (page.limit.min(MAX_PAGE) as i64).into(),
-                        (page.offset.min(i64::MAX as u64) as i64).into(),
+                        // Bound values cross into JavaScript as numbers: past 2^53 they lose their
+                        // value, and no table is that long anyway.
+                        (page.offset.min(1 << 53) as i64).into(),
                     ],
                 )?;
                 let columns = cursor.column_names();

@@ -3,9 +3,10 @@
 //! probe tables — the dataset's first 4, 8, … 256 rows — and only then over the whole
 //! table, if the way its reads grow says the whole run stays within [`MAX_ROWS_READ`]. SQLite in a
 //! Durable Object runs synchronously and cannot be interrupted, so a query's cost is bounded before it
-//! runs, not while it runs; the rows it returns are bounded by its `LIMIT` and by [`MAX_ROWS`].
+//! runs, not while it runs; what it returns is bounded by its `LIMIT`, by [`MAX_ROWS`] and in bytes
+//! (`collect_bounded`).
 
-use datasage_shared::query::QueryResult;
+use datasage_shared::query::collect_bounded;
 use datasage_shared::sql::{on_table, probe_sizes, projected_rows_read, validate, Probe};
 use serde_json::Value as Json;
 use worker::{SqlStorage, SqlStorageValue};
@@ -70,16 +71,14 @@ fn too_costly(projected: f64, rows: u64) -> String {
 
 fn run(sql: &SqlStorage, statement: &str) -> Result<Ran, String> {
     let cursor = sql.exec(statement, None).map_err(message)?;
-    let columns = cursor.column_names();
     let rows = cursor
         .raw()
-        .take(MAX_ROWS as usize)
-        .map(|row| row.map(|values| values.into_iter().map(json_of).collect()))
-        .collect::<worker::Result<Vec<Vec<Json>>>>()
-        .map_err(message)?;
+        .map(|row| row.map(|values| values.into_iter().map(json_of).collect()));
+    let (rows, cut) = collect_bounded(cursor.column_names(), rows, MAX_ROWS as usize).map_err(message)?;
     Ok(Ran {
-        rows: QueryResult { columns, rows },
+        rows,
         rows_read: cursor.rows_read() as u64,
+        cut,
     })
 }
 
