@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Leptos app into dist/: its JS module (scripts/bundle-js.sh), cargo (wasm32) → wasm-bindgen
-# --target web → wasm-opt -Oz (binaryen from npm; Debian's wasm-opt produces broken wasm), plus index.html and
-# the stylesheet.
+# --target web → wasm-opt -Oz (binaryen from npm; Debian's wasm-opt produces broken wasm), plus index.html,
+# its start script, the response headers (`_headers`: the Content-Security-Policy) and the stylesheet.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -34,7 +34,7 @@ wasm-bindgen --target web --no-typescript --out-dir "$out.tmp/pkg" --out-name da
 "$root/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out.tmp/pkg/datasage_app_bg.wasm" -o "$out.tmp/pkg/datasage_app_bg.wasm"
-cp app/index.html "$out.tmp/index.html"
+cp app/index.html app/start.js app/_headers "$out.tmp/"
 cp style/*.css "$out.tmp/style/"
 # The sample dataset, which its Durable Object loads from the static assets on first use.
 mkdir -p "$out.tmp/data" && cp data/sample_sales.csv "$out.tmp/data/"

@@ -1,23 +1,41 @@
-// Markdown to HTML that is safe to insert into the page, with marked (https://marked.js.org), bundled into
-// the app by scripts/bundle-js.sh. A JS library because the browser already carries the regex engine
-// and Unicode tables a markdown parser needs: pulldown-cmark compiled to wasm was 63 KB gzip, marked is 12 KB.
+// Markdown to HTML that is safe to insert into the page: marked (https://marked.js.org) renders, DOMPurify
+// (https://github.com/cure53/DOMPurify) sanitizes; both are bundled into the app by scripts/bundle-js.sh.
+// A JS library because the browser already carries the regex engine and Unicode tables a markdown parser
+// needs: pulldown-cmark compiled to wasm was 63 KB gzip, marked is 12 KB.
 //
-// Model output can never inject markup: raw HTML renders as visible text; links keep only `http`, `https`,
-// `mailto` and relative targets (no `javascript:` or `data:` URLs); images become plain links, so no request is
-// made to an address chosen by the model. Code blocks get a copy button (the page handles its clicks).
-// marked is pinned at 16.4.2 in package.json: 18.2 is 3 KB larger gzipped.
+// Everything a model writes is hostile. The renderer below shapes the markup (raw HTML renders as visible
+// text; images become plain links, so no request goes to an address a model chose; code blocks get a copy
+// button, whose clicks the page handles). Safety is the sanitizer's: it parses the HTML as the browser will
+// and keeps only an allow-list of tags and attributes, and a link only if its URL — as the browser reads
+// it, entities decoded, whitespace and control characters removed, any case — is `http`, `https`,
+// `mailto` or relative. marked is pinned at 16.4.2 in package.json: 18.2 is 3 KB larger gzipped.
 import { Marked } from "marked";
+import createDOMPurify from "dompurify";
 
 const escapes = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escape = (text) => text.replace(/[&<>"']/g, (c) => escapes[c]);
 
-// A URL's scheme, once whitespace and control characters are removed (browsers ignore them there); a URL
-// whose first `/`, `?` or `#` comes before any `:` is relative, which is safe.
-function safeUrl(url) {
-  const bare = url.replace(/[\s\u0000-\u001f\u007f-\u009f]/g, "").toLowerCase();
-  const scheme = bare.match(/^([^:/?#]*):/);
-  return !scheme || ["http", "https", "mailto"].includes(scheme[1]) ? url : "#";
-}
+const purify = createDOMPurify(window);
+const SANITIZE = {
+  ALLOWED_TAGS: ["a", "blockquote", "br", "button", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "input", "li", "ol", "p", "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul"],
+  ALLOWED_ATTR: ["align", "aria-label", "checked", "class", "disabled", "href", "start", "title", "type"],
+  // A scheme other than these three is refused; a URL with no scheme (relative, `#x`) is kept.
+  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
+  ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
+};
+// Form controls only as marked and this renderer write them: a task list's disabled checkbox and the copy
+// button (raw HTML from a model never gets this far, as it renders as text).
+purify.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName === "INPUT") {
+    node.setAttribute("type", "checkbox");
+    node.setAttribute("disabled", "");
+  } else if (node.tagName === "BUTTON") {
+    node.setAttribute("type", "button");
+    node.setAttribute("class", "copy-code");
+  }
+});
 
 const COPY_BUTTON = '<button type="button" class="copy-code" aria-label="Copy the code">Copy</button>';
 
@@ -30,11 +48,7 @@ const marked = new Marked({
   },
   renderer: {
     html: ({ text }) => escape(text),
-    link(token) {
-      token.href = safeUrl(token.href);
-      return false; // marked's own link, with the checked URL
-    },
-    image: ({ href, text }) => `<a href="${escape(safeUrl(href))}">${escape(text)}</a>`,
+    image: ({ href, text }) => `<a href="${escape(href)}">${escape(text)}</a>`,
     code({ text, lang }) {
       const language = (lang || "").match(/^\S*/)[0];
       const cls = language ? ` class="language-${escape(language)}"` : "";
@@ -44,5 +58,5 @@ const marked = new Marked({
 });
 
 export function renderMarkdown(markdown) {
-  return marked.parse(markdown, { async: false });
+  return purify.sanitize(marked.parse(markdown, { async: false }), SANITIZE);
 }

@@ -2,29 +2,16 @@
 // streams at 200 tokens/s from the mock provider through `wrangler dev`, and the page's main thread is
 // watched for long tasks. Prints the longest task (target: none over 50 ms), how many went over, and the
 // app's wasm + JS size gzipped (target: under 250 KB).
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { startWorker, launchBrowser, openPage, screenshot, root } from "./harness.mjs";
+import { startWorker, startMock, launchBrowser, openPage, screenshot, root } from "./harness.mjs";
 
 const TOKENS = 2000;
 const PER_SECOND = 200;
 
 function gz(path) {
   return gzipSync(readFileSync(path), { level: 9 }).length;
-}
-
-async function startMock() {
-  const bin = join(root, "target", "release", "mock-provider");
-  const child = spawn(bin, ["127.0.0.1:0"], { stdio: ["ignore", "pipe", "inherit"], detached: true });
-  const line = await new Promise((resolve, reject) => {
-    child.stdout.on("data", (d) => resolve(String(d)));
-    child.on("error", reject);
-  });
-  const base = line.match(/OPENAI_BASE_URL=(\S+)/)?.[1];
-  if (!base) throw new Error(`the mock provider did not say where it listens: ${line}`);
-  return { base, stop: () => process.kill(-child.pid, "SIGTERM") };
 }
 
 /** Durations (ms) of the tasks the page's main thread ran, from a Chromium trace. */
@@ -37,7 +24,7 @@ function mainThreadTasks(trace) {
     .map((e) => ({ at: e.ts / 1000, ms: e.dur / 1000 }));
 }
 
-const mock = await startMock();
+const mock = await startMock("release");
 const worker = await startWorker("bench-streaming", {
   DEV_AUTH: "true",
   JWT_SECRET: "bench-secret",

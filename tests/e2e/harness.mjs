@@ -65,6 +65,20 @@ export async function startWorker(name, vars) {
   };
 }
 
+/** Starts the mock provider (`cargo build -p datasage-tests` builds it; `profile` is its target dir). */
+export async function startMock(profile = "debug") {
+  const child = spawn(join(root, "target", profile, "mock-provider"), ["127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "inherit"], detached: true,
+  });
+  const line = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => resolve(String(d)));
+    child.on("error", reject);
+  });
+  const base = line.match(/OPENAI_BASE_URL=(\S+)/)?.[1];
+  if (!base) throw new Error(`the mock provider did not say where it listens: ${line}`);
+  return { base, stop: () => { try { process.kill(-child.pid, "SIGTERM"); } catch {} } };
+}
+
 /** Headless Debian Chromium with the flags this closed network needs (playwright gives each launch a
  * fresh temporary profile). */
 export async function launchBrowser() {
@@ -75,12 +89,19 @@ export async function launchBrowser() {
   });
 }
 
-/** A fresh browser context on the app, once the question box is there; `errors` collects page errors. */
+/** A fresh browser context on the app, once the question box is there; `errors` collects page errors
+ * and Content-Security-Policy violations. */
 export async function openPage(browser, base, colorScheme = "light", viewport = { width: 1200, height: 800 }) {
   const context = await browser.newContext({ colorScheme, viewport });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // Content-Security-Policy violations count as errors: the app must run within its policy.
+  await page.exposeFunction("__cspViolation", (what) => errors.push(`CSP violation: ${what}`));
+  await context.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.__cspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}: ${e.sample} ${e.target?.outerHTML?.slice(0, 160) ?? ""}`)),
+  );
   await page.goto(base);
   await page.getByLabel("Your question").waitFor();
   return { page, context, errors };

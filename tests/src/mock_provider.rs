@@ -8,7 +8,8 @@
 //! - `[mock:long=N]`: a JSON answer of N pieces of markdown (paragraphs, lists, tables), one every `pace`
 //!   on a fixed schedule (so `pace=5` is a steady 200 pieces a second);
 //! - `[mock:answer=empty]` (empty `response_text`, then a good answer when re-asked), `[mock:answer=empty-always]`,
-//!   `[mock:answer=tricky]` (escapes split across chunks), `[mock:answer=malformed]`, `[mock:answer=prose]`;
+//!   `[mock:answer=tricky]` (escapes split across chunks), `[mock:answer=malformed]`, `[mock:answer=prose]`,
+//!   `[mock:answer=hostile]` ([`HOSTILE_MARKDOWN`]: script URLs spelled every way a browser still reads);
 //! - `[mock:chart=X,Y]`: a JSON answer asking for a bar chart of `Y` by `X`;
 //! - `[mock:fixture=openai/text_with_usage]`: a recorded stream replayed from the fixtures, `[mock:pace=MS]`
 //!   pausing between its chunks;
@@ -97,6 +98,15 @@ pub const PACED_WORDS: usize = 40;
 pub const PACED_DELAY: Duration = Duration::from_millis(50);
 /// The answer text of the default reply.
 pub const DEFAULT_ANSWER: &str = "The dataset has **3,000 rows**. West leads revenue.";
+/// What `[mock:answer=hostile]` answers: links whose targets are script URLs in entity, numeric-entity,
+/// `&colon;`, tab- and newline-split and reference-definition spellings, raw HTML, an image, and one safe
+/// link (which must stay live).
+pub const HOSTILE_MARKDOWN: &str = "Hostile links: [entity](&#106;avascript:alert(1)) \
+[hex](&#x6A;avascript:alert(2)) [colon](javascript&colon;alert(3)) [tab](java&#09;script:alert(4)) \
+[newline](java&#10;script:alert(5)) [ref][r] <javascript:alert(6)> ![img](javascript:alert(7)) \
+<a href=\"javascript:alert(8)\">raw</a> <img src=x onerror=alert(9)> [safe](https://example.com/ok)\n\n\
+[r]: &#106;avascript:alert(10)";
+
 /// The decoded text of `[mock:answer=tricky]`.
 pub const TRICKY_ANSWER: &str = "Quote \"q\", backslash \\, tab\t, newline\nand é, 😀 — done";
 /// Prompt tokens the generated streams report.
@@ -364,6 +374,7 @@ async fn handle(
             Duration::ZERO,
         ),
         (_, Some("prose"), _) => (split("The total is 12."), Duration::ZERO),
+        (_, Some("hostile"), _) => (split(&answer_json(HOSTILE_MARKDOWN)), Duration::ZERO),
         (_, _, Some(spec)) => {
             let (x, y) = spec.split_once(',').unwrap_or((spec, "revenue"));
             let reply = json!({"response_text": "Here is the chart.", "confidence": "high",
