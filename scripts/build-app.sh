@@ -9,8 +9,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 out="$root/dist"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
-# Size (the target is under 250 KB gzip for wasm + JS). Leptos components are type-erased (`erase_components`:
-# far less generic view code). With rust-src (setup.sh adds it), std is rebuilt with the app's opt-level and
+# Size (the budget is 300 KB gzip for wasm + JS; the README says what each feature costs). Leptos
+# components are type-erased (`erase_components`: far less generic view code). With rust-src (setup.sh adds it), std is rebuilt with the app's opt-level and
 # with panics that trap at once, so no panic-message formatting is linked in; `build-std` is an unstable cargo
 # feature, enabled by RUSTC_BOOTSTRAP for this one build on the pinned stable toolchain. Without rust-src the
 # prebuilt std is used: the same app, about 40 KB larger. Its own target dir, as these flags differ from every
