@@ -19,6 +19,22 @@ fn error_of(events: &[Timed]) -> &datasage_shared::api::ErrorBody {
     }
 }
 
+/// A fresh user asks `question` on the hardening instance: the whole stream, and the call log once written.
+struct Asked {
+    user: String,
+    events: Vec<Timed>,
+    calls: Vec<Value>,
+}
+
+async fn ask_hardening(c: &Ctx, tag: &str, question: &str) -> Asked {
+    let user = fresh_user(tag);
+    let token = token_for(&user);
+    let body = chat_body(&format!("{question} {user}"), &user);
+    let events = c.hardening.stream(&token, &body, |_| false).await;
+    let calls = logged_calls(&c.hardening, &token, &user, |calls| !calls.is_empty()).await;
+    Asked { user, events, calls }
+}
+
 /// The failure class the call log recorded for each call.
 fn classes(calls: &[Value]) -> Vec<String> {
     calls
@@ -33,23 +49,13 @@ fn classes(calls: &[Value]) -> Vec<String> {
 }
 
 pub async fn an_answer_that_never_ends_is_cut_at_its_time_bound_and_logged_too_long(c: Arc<Ctx>) {
-    let user = fresh_user("endless");
-    let token = token_for(&user);
-    let events = c
-        .hardening
-        .stream(
-            &token,
-            &chat_body(&format!("Go on forever [mock:endless=5] {user}"), &user),
-            |_| false,
-        )
-        .await;
+    let Asked { user, events, calls } = ask_hardening(&c, "endless", "Go on forever [mock:endless=5]").await;
     let took = events.last().map(|t| t.at).unwrap_or_default();
     assert!(
         error_of(&events).message.contains("length or time limit"),
         "{events:?}"
     );
     assert!(took < Duration::from_secs(20), "the stream ended after {took:?}");
-    let calls = logged_calls(&c.hardening, &token, &user, |calls| !calls.is_empty()).await;
     assert_eq!(classes(&calls), ["too_long"], "{calls:?}");
     assert!(calls[0]["metadata"]["error"]
         .as_str()
@@ -65,16 +71,8 @@ pub async fn an_answer_that_never_ends_is_cut_at_its_time_bound_and_logged_too_l
 }
 
 pub async fn an_answer_past_its_byte_bound_is_cut_and_logged_too_long(c: Arc<Ctx>) {
-    let user = fresh_user("flood");
-    let token = token_for(&user);
-    let events = c
-        .hardening
-        .stream(
-            &token,
-            &chat_body("Flood [mock:endless=4000] [mock:pace=1]", &user),
-            |_| false,
-        )
-        .await;
+    let Asked { events, calls, .. } =
+        ask_hardening(&c, "flood", "Flood [mock:endless=4000] [mock:pace=1]").await;
     error_of(&events);
     let shown: usize = events
         .iter()
@@ -87,7 +85,6 @@ pub async fn an_answer_past_its_byte_bound_is_cut_and_logged_too_long(c: Arc<Ctx
         shown <= 20_000,
         "{shown} bytes were relayed past the 20,000-byte bound"
     );
-    let calls = logged_calls(&c.hardening, &token, &user, |calls| !calls.is_empty()).await;
     assert_eq!(classes(&calls), ["too_long"]);
     assert!(calls[0]["metadata"]["error"]
         .as_str()
@@ -96,33 +93,15 @@ pub async fn an_answer_past_its_byte_bound_is_cut_and_logged_too_long(c: Arc<Ctx
 
 /// A 10 MB line once took three first-token timeouts to fail; now it is a malformed stream at 1 MB.
 pub async fn a_line_that_never_ends_fails_as_a_malformed_stream_not_a_timeout(c: Arc<Ctx>) {
-    let user = fresh_user("longline");
-    let token = token_for(&user);
-    let events = c
-        .hardening
-        .stream(
-            &token,
-            &chat_body("Line [mock:huge-line=10000000]", &user),
-            |_| false,
-        )
-        .await;
+    let Asked { events, calls, .. } = ask_hardening(&c, "longline", "Line [mock:huge-line=10000000]").await;
     error_of(&events);
-    let calls = logged_calls(&c.hardening, &token, &user, |calls| !calls.is_empty()).await;
     assert_eq!(classes(&calls), ["malformed"], "{calls:?}");
 }
 
 pub async fn a_huge_provider_error_body_is_kept_only_as_a_short_excerpt(c: Arc<Ctx>) {
-    let user = fresh_user("hugeerror");
-    let token = token_for(&user);
-    let events = c
-        .hardening
-        .stream(&token, &chat_body("Err [mock:huge-error=2000000]", &user), |_| {
-            false
-        })
-        .await;
+    let Asked { events, calls, .. } = ask_hardening(&c, "hugeerror", "Err [mock:huge-error=2000000]").await;
     let error = error_of(&events);
     assert!(error.message.len() < 2_000, "{} bytes", error.message.len());
-    let calls = logged_calls(&c.hardening, &token, &user, |calls| !calls.is_empty()).await;
     let row = serde_json::to_string(&calls[0]).unwrap_or_default();
     assert!(row.len() < 4_000, "a call-log row of {} bytes", row.len());
     assert_eq!(classes(&calls), ["server_error"]);
