@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json};
 use super::format::{cell, label, number};
 use super::intent::{self, Agg, Intent};
 use super::plan::{measure_label, COUNTED, DISTINCT, GRAND_TOTAL, GROUPS, ROW_COUNT, VALUE};
+use super::reading::Reading;
 use crate::api::{ChartConfig, ChartType, Confidence};
 use crate::profile::{ColumnProfile, Profile};
 use crate::query::{display, QueryResult};
@@ -32,8 +33,63 @@ impl Analysis {
     }
 }
 
-/// Answers `intent` for the dataset `name` from `result`, the rows its plan's query returned.
-pub fn write(intent: &Intent, name: &str, profile: &Profile, result: Option<&QueryResult>) -> Analysis {
+/// Answers a reading for the dataset `name` from `result`, the rows its plan's query returned. The rows a
+/// filter kept are named, and any part of the question left out is said first, at low confidence.
+pub fn write(reading: &Reading, name: &str, profile: &Profile, result: Option<&QueryResult>) -> Analysis {
+    let mut analysis = compute(&reading.intent, name, profile, result);
+    if reading.intent == Intent::Unknown {
+        return analysis;
+    }
+    if !reading.filters.is_empty() {
+        analysis.text = scoped(reading, name, profile, result, analysis.text);
+    }
+    if !reading.left_out.is_empty() {
+        analysis.text = format!(
+            "I can't take {} into account yet, so this answer leaves {} out:\n\n{}",
+            reading.left_out.join(", "),
+            if reading.left_out.len() == 1 { "it" } else { "them" },
+            analysis.text
+        );
+        analysis.confidence = Confidence::Low;
+    }
+    analysis
+}
+
+/// The answer's text over filtered rows: a row count says its conditions, anything else is prefixed.
+fn scoped(
+    reading: &Reading,
+    name: &str,
+    profile: &Profile,
+    result: Option<&QueryResult>,
+    text: String,
+) -> String {
+    let conditions = |first: fn(&str) -> String| {
+        let each: Vec<String> = reading
+            .filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let column = label(&profile.columns[f.column].name);
+                let column = if i == 0 { first(&column) } else { column };
+                format!("**{column}** is **{}**", f.value)
+            })
+            .collect();
+        each.join(" and ")
+    };
+    match (&reading.intent, result) {
+        (Intent::RowCount, Some(r)) => {
+            let n = r.column(ROW_COUNT).and_then(|c| r.number(0, c)).unwrap_or(0.0);
+            format!(
+                "{} in **{} rows** of **{name}**.",
+                conditions(capitalize),
+                number(n)
+            )
+        }
+        _ => format!("Over the rows where {}:\n\n{text}", conditions(str::to_owned)),
+    }
+}
+
+fn compute(intent: &Intent, name: &str, profile: &Profile, result: Option<&QueryResult>) -> Analysis {
     let cols = &profile.columns;
     let empty = QueryResult::default();
     let r = result.unwrap_or(&empty);
@@ -317,7 +373,9 @@ pub fn profile_markdown(name: &str, profile: &Profile, privacy: bool) -> String 
 }
 
 fn unknown(name: &str, cols: &[ColumnProfile]) -> Analysis {
-    let metric = intent::default_metric(cols).map_or("a numeric column".to_owned(), |i| label(&cols[i].name));
+    let metric = intent::default_metric(cols)
+        .or_else(|| cols.iter().position(|c| c.ty.is_numeric()))
+        .map_or("a numeric column".to_owned(), |i| label(&cols[i].name));
     let group = cols
         .iter()
         .find(|c| c.ty == ColumnType::Text && c.distinct <= 50)
@@ -346,10 +404,10 @@ them with a model, grounded in the same data."
 /// Reads, plans and (given the plan's result) answers in one go — what the worker does, minus D1.
 #[cfg(test)]
 pub fn run_with(profile: &Profile, question: &str, exec: impl Fn(&str) -> QueryResult) -> Analysis {
-    let intent = intent::parse(&profile.columns, question);
-    let p = super::plan::plan(&intent, &profile.columns);
+    let reading = super::reading::read(&profile.columns, question);
+    let p = super::plan::plan(&reading, &profile.columns);
     let result = p.sql.as_deref().map(exec);
-    write(&intent, "shop", profile, result.as_ref())
+    write(&reading, "shop", profile, result.as_ref())
 }
 
 #[cfg(test)]

@@ -133,7 +133,8 @@ const MEASURE_HINTS: &[&str] = &[
     "revenue", "sales", "amount", "total", "price", "value", "cost", "profit",
 ];
 
-fn tokens(q: &str) -> Vec<String> {
+/// The question's words, lower-cased.
+pub fn tokens(q: &str) -> Vec<String> {
     q.to_lowercase()
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|t| !t.is_empty())
@@ -151,23 +152,68 @@ fn plural(word: &str) -> String {
     }
 }
 
-/// Position of the first mention of the column in the token list, if any.
-fn mention(name: &str, toks: &[String]) -> Option<usize> {
+/// Where the column is first mentioned in the token list: its first token and how many tokens it spans.
+fn mention(name: &str, toks: &[String]) -> Option<(usize, usize)> {
     let words: Vec<String> = tokens(&name.replace('_', " "));
     let (last, init) = words.split_last()?;
     let forms = [last.clone(), plural(last)];
-    (0..toks.len()).find(|&i| {
-        i + words.len() <= toks.len()
-            && init.iter().zip(&toks[i..]).all(|(w, t)| w == t)
-            && forms.contains(&toks[i + init.len()])
-    })
+    (0..toks.len())
+        .find(|&i| {
+            i + words.len() <= toks.len()
+                && init.iter().zip(&toks[i..]).all(|(w, t)| w == t)
+                && forms.contains(&toks[i + init.len()])
+        })
+        .map(|i| (i, words.len()))
 }
 
-fn has(toks: &[String], words: &[&str]) -> bool {
+/// A column the question names: where (first token, token count) and which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mention {
+    pub at: usize,
+    pub len: usize,
+    pub column: usize,
+}
+
+/// Every column the question names, in question order; a name inside a longer one (`max` in `temp_max`)
+/// does not count separately.
+pub fn mentions(cols: &[ColumnProfile], toks: &[String]) -> Vec<Mention> {
+    let mut found: Vec<Mention> = cols
+        .iter()
+        .enumerate()
+        .filter_map(|(column, c)| mention(&c.name, toks).map(|(at, len)| Mention { at, len, column }))
+        .collect();
+    // Longest first, so a longer name claims its tokens before a name inside it.
+    found.sort_by_key(|m| std::cmp::Reverse(m.len));
+    let mut kept: Vec<Mention> = Vec::new();
+    for m in found {
+        if !kept.iter().any(|k| m.at < k.at + k.len && k.at < m.at + m.len) {
+            kept.push(m);
+        }
+    }
+    kept.sort_by_key(|m| m.at);
+    kept
+}
+
+/// The tokens with the ones naming columns blanked: column names are names, so `max` in `temp_max` or
+/// `year` in `year_built` is not read as an aggregate or a period.
+pub fn unclaimed(toks: &[String], claimed: &[(usize, usize)]) -> Vec<String> {
+    toks.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if claimed.iter().any(|&(at, len)| (at..at + len).contains(&i)) {
+                String::new()
+            } else {
+                t.clone()
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn has(toks: &[String], words: &[&str]) -> bool {
     toks.iter().any(|t| words.contains(&t.as_str()))
 }
 
-fn phrase(toks: &[String], p: &str) -> bool {
+pub(crate) fn phrase(toks: &[String], p: &str) -> bool {
     let words: Vec<&str> = p.split(' ').collect();
     toks.windows(words.len())
         .any(|w| w.iter().zip(&words).all(|(a, b)| a == b))
@@ -193,22 +239,22 @@ fn explicit_agg(toks: &[String]) -> Option<Agg> {
     }
 }
 
-/// The measure to use when the question names none: a column named like an amount, else the first float.
+/// The measure to use when the question names none: only an obvious one, a numeric column named like an
+/// amount (`revenue`, `sales`…). Any other number (a latitude, a temperature) is summed only when named.
 pub fn default_metric(cols: &[ColumnProfile]) -> Option<usize> {
     let numeric = |i: &usize| cols[*i].ty.is_numeric();
-    MEASURE_HINTS
-        .iter()
-        .find_map(|h| {
-            (0..cols.len())
-                .filter(numeric)
-                .find(|&i| cols[i].name.to_lowercase().contains(h))
-        })
-        .or_else(|| cols.iter().position(|c| c.ty == ColumnType::Float))
+    MEASURE_HINTS.iter().find_map(|h| {
+        (0..cols.len())
+            .filter(numeric)
+            .find(|&i| cols[i].name.to_lowercase().contains(h))
+    })
 }
 
 /// The period a question asks to bucket by, if it asks about change over time.
-fn grain(toks: &[String]) -> Option<Grain> {
-    let any = |ws: &[&str]| has(toks, ws);
+pub(crate) fn grain(toks: &[String]) -> Option<Grain> {
+    // "How many days…", "number of years": the period is what is counted, not a grouping.
+    let counted = |i: usize| i > 0 && matches!(toks[i - 1].as_str(), "many" | "of");
+    let any = |ws: &[&str]| (0..toks.len()).any(|i| ws.contains(&toks[i].as_str()) && !counted(i));
     if any(&["daily", "day", "days"]) {
         Some(Grain::Day)
     } else if any(&["weekly", "week", "weeks"]) {
@@ -255,7 +301,10 @@ fn trend(
 
 /// Reads the question against the table's columns.
 pub fn parse(cols: &[ColumnProfile], question: &str) -> Intent {
-    let toks = tokens(question);
+    let all = tokens(question);
+    let named = mentions(cols, &all);
+    let spans: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.len)).collect();
+    let toks = unclaimed(&all, &spans);
     let counting = phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]);
     let row_noun = has(&toks, ROW_NOUNS);
 
@@ -267,12 +316,7 @@ pub fn parse(cols: &[ColumnProfile], question: &str) -> Intent {
     }
 
     // Mentioned columns, in the order they appear in the question.
-    let mut mentioned: Vec<(usize, usize)> = cols
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| mention(&c.name, &toks).map(|p| (p, i)))
-        .collect();
-    mentioned.sort_unstable();
+    let mentioned: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.column)).collect();
     let metric = mentioned
         .iter()
         .map(|&(_, i)| i)
@@ -318,7 +362,10 @@ pub fn parse(cols: &[ColumnProfile], question: &str) -> Intent {
     if let Some(g) = group {
         if (high || low) && (ranking || agg.is_some()) {
             let default_n = if has(&toks, &["top", "bottom"]) { 5 } else { 1 };
-            let (agg, metric) = match metric.or_else(|| default_metric(cols)) {
+            // "Which city has the most airports?" counts rows; only "highest", "top"… take the obvious measure.
+            let quantity = has(&toks, &["most", "fewest", "least"]) && agg.is_none();
+            let fallback = if quantity { None } else { default_metric(cols) };
+            let (agg, metric) = match metric.or(fallback) {
                 Some(m) if !(row_noun && metric.is_none()) => (agg.unwrap_or(Agg::Sum), Some(m)),
                 _ => (Agg::Count, None),
             };

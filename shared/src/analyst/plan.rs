@@ -4,6 +4,7 @@
 
 use super::format::label;
 use super::intent::{Agg, Grain, Intent};
+use super::reading::{Filter, Reading};
 use crate::profile::ColumnProfile;
 use crate::sql::{quote_ident, TABLE_ALIAS};
 
@@ -48,17 +49,45 @@ pub fn bucket(column: &str, grain: Grain) -> String {
     }
 }
 
+/// The SQL conditions of the filters, ANDed after `first` (if any): `WHERE … AND "state" = 'CA'`.
+fn where_clause(first: Option<String>, filters: &[Filter], cols: &[ColumnProfile]) -> String {
+    let conditions: Vec<String> = first
+        .into_iter()
+        .chain(filters.iter().map(|f| {
+            format!(
+                "{} = '{}'",
+                quote_ident(&cols[f.column].name),
+                f.value.replace('\'', "''")
+            )
+        }))
+        .collect();
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// How the filters read: ` where state = CA`.
+fn scope(filters: &[Filter], cols: &[ColumnProfile]) -> String {
+    filters
+        .iter()
+        .map(|f| format!(" where {} = {}", cols[f.column].name, f.value))
+        .collect()
+}
+
 fn grouped(
     group: &str,
     agg: Agg,
     metric: Option<&str>,
-    order: &str,
-    limit: usize,
+    order: (&str, usize),
     with_total: bool,
+    rows: &str,
 ) -> String {
     let what = measure_label(agg, metric);
     let g = quote_ident(group);
     let value = agg.sql(&metric.map(quote_ident).unwrap_or_default());
+    let (order, limit) = order;
     let mut filter = format!("{g} IS NOT NULL");
     if let (Some(m), false) = (metric, agg == Agg::Count) {
         filter.push_str(&format!(" AND {} IS NOT NULL", quote_ident(m)));
@@ -69,19 +98,33 @@ fn grouped(
         String::new()
     };
     format!(
-        "SELECT {g}, {value} AS {}, COUNT(*) OVER () AS {GROUPS}{total} FROM {TABLE_ALIAS} WHERE {filter} \
+        "SELECT {g}, {value} AS {}, COUNT(*) OVER () AS {GROUPS}{total} FROM {TABLE_ALIAS} WHERE {filter}{rows} \
          GROUP BY {g} ORDER BY 2 {order}, 1 LIMIT {limit}",
         quote_ident(&what)
     )
 }
 
-/// The plan for `intent` over the table with columns `cols`.
-pub fn plan(intent: &Intent, cols: &[ColumnProfile]) -> Plan {
+/// The plan for a reading over the table with columns `cols`: its intent, over the rows its filters keep.
+pub fn plan(reading: &Reading, cols: &[ColumnProfile]) -> Plan {
+    let mut p = unfiltered(reading, cols);
+    if !reading.filters.is_empty() && p.sql.is_some() {
+        p.reading.push_str(&scope(&reading.filters, cols));
+    }
+    p
+}
+
+fn unfiltered(reading: &Reading, cols: &[ColumnProfile]) -> Plan {
     let name = |i: usize| cols[i].name.as_str();
-    match *intent {
+    let filters = &reading.filters;
+    // ` AND "state" = 'CA'…` after a query's own conditions, or ` WHERE …` alone.
+    let and = where_clause(None, filters, cols).replacen(" WHERE ", " AND ", 1);
+    match reading.intent {
         Intent::RowCount => Plan {
             reading: "row count".into(),
-            sql: Some(format!("SELECT COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}")),
+            sql: Some(format!(
+                "SELECT COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}{}",
+                where_clause(None, filters, cols)
+            )),
         },
         Intent::ColumnCount => Plan {
             reading: "column count".into(),
@@ -101,7 +144,7 @@ pub fn plan(intent: &Intent, cols: &[ColumnProfile]) -> Plan {
                 reading: format!("distinct values of {}", name(column)),
                 sql: Some(format!(
                     "SELECT {c}, COUNT(*) AS {ROW_COUNT}, COUNT(*) OVER () AS {DISTINCT} FROM {TABLE_ALIAS} \
-                     WHERE {c} IS NOT NULL GROUP BY {c} ORDER BY 2 DESC, 1 LIMIT 10"
+                     WHERE {c} IS NOT NULL{and} GROUP BY {c} ORDER BY 2 DESC, 1 LIMIT 10"
                 )),
             }
         }
@@ -115,8 +158,9 @@ pub fn plan(intent: &Intent, cols: &[ColumnProfile]) -> Plan {
             Plan {
                 reading: measure_label(agg, m),
                 sql: Some(format!(
-                    "SELECT {} AS {VALUE}, {counted} AS {COUNTED}, COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}",
-                    agg.sql(&m.map(quote_ident).unwrap_or_default())
+                    "SELECT {} AS {VALUE}, {counted} AS {COUNTED}, COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}{}",
+                    agg.sql(&m.map(quote_ident).unwrap_or_default()),
+                    where_clause(None, filters, cols)
                 )),
             }
         }
@@ -126,7 +170,14 @@ pub fn plan(intent: &Intent, cols: &[ColumnProfile]) -> Plan {
             group: Some(g),
         } => Plan {
             reading: format!("{} by {}", measure_label(agg, metric.map(name)), name(g)),
-            sql: Some(grouped(name(g), agg, metric.map(name), "DESC", MAX_GROUPS, false)),
+            sql: Some(grouped(
+                name(g),
+                agg,
+                metric.map(name),
+                ("DESC", MAX_GROUPS),
+                false,
+                &and,
+            )),
         },
         Intent::TopN {
             n,
@@ -145,9 +196,9 @@ pub fn plan(intent: &Intent, cols: &[ColumnProfile]) -> Plan {
                 name(group),
                 agg,
                 metric.map(name),
-                if ascending { "ASC" } else { "DESC" },
-                n,
+                (if ascending { "ASC" } else { "DESC" }, n),
                 matches!(agg, Agg::Sum | Agg::Count),
+                &and,
             )),
         },
         Intent::Trend {
@@ -162,6 +213,7 @@ pub fn plan(intent: &Intent, cols: &[ColumnProfile]) -> Plan {
             if let (Some(m), false) = (metric, agg == Agg::Count) {
                 filter.push_str(&format!(" AND {} IS NOT NULL", quote_ident(name(m))));
             }
+            filter.push_str(&and);
             Plan {
                 reading: format!("{what} per {} of {}", grain.word(), name(date)),
                 sql: Some(format!(

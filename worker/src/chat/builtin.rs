@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use datasage_shared::analyst::{self, intent, plan};
+use datasage_shared::analyst::{self, plan, reading};
 use datasage_shared::api::{AnswerMetadata, ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, Usage};
 use datasage_shared::text::stream_chunks;
 use datasage_shared::tree::{NodeKind, NodeStatus};
@@ -22,9 +22,18 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
     let started = now_ms();
     let columns = &job.dataset.profile.columns;
     let node = em.start(NodeKind::Step, "Analyze question");
-    let intent = intent::parse(columns, &job.question);
-    let plan = plan::plan(&intent, columns);
-    em.finish(node, NodeStatus::Done, Some(format!("read as: {}", plan.reading)));
+    let reading = reading::read(columns, &job.question);
+    let plan = plan::plan(&reading, columns);
+    let left_out = if reading.left_out.is_empty() {
+        String::new()
+    } else {
+        format!("; not understood: {}", reading.left_out.join(", "))
+    };
+    em.finish(
+        node,
+        NodeStatus::Done,
+        Some(format!("read as: {}{left_out}", plan.reading)),
+    );
 
     let mut executed_sql = None;
     let result = match &plan.sql {
@@ -42,7 +51,7 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
             }
         }
     };
-    let analysis = analyst::write(&intent, &job.dataset.name, &job.dataset.profile, result.as_ref());
+    let analysis = analyst::write(&reading, &job.dataset.name, &job.dataset.profile, result.as_ref());
 
     em.status(Phase::Writing, "Writing answer…");
     let node = em.start(NodeKind::Step, "Write answer");
@@ -85,7 +94,11 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
         usage_source: "reported",
         cost_usd: Some(0.0),
         latency_ms,
-        metadata: serde_json::json!({ "reading": plan.reading, "sql": executed_sql }),
+        metadata: serde_json::json!({
+            "reading": plan.reading,
+            "left_out": reading.left_out,
+            "sql": executed_sql,
+        }),
     };
     let result = if cancelled {
         Err(super::cancelled())

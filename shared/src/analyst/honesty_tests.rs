@@ -1,0 +1,141 @@
+//! The questions the built-in analyst once answered confidently and wrongly on public CSVs, each as a
+//! named test over a file of the same shape: now each gets the right number, or an answer that names the
+//! part it could not take into account, at low confidence. Expected figures are counted from the CSV text
+//! here, not by the analyst.
+
+use super::answer::run_with;
+use crate::api::Confidence;
+use crate::test_support::SqliteDataset;
+
+/// A registry with categories and coordinates, like the public airports file: 42 airports in 4 states.
+fn airports() -> String {
+    let mut csv = String::from("iata,airport,city,state,country,lat,long\n");
+    let places = [
+        ("Greenville", "SC"),
+        ("Fresno", "CA"),
+        ("Austin", "TX"),
+        ("Fresno", "CA"),
+        ("Fresno", "CA"),
+        ("Greenville", "NC"),
+    ];
+    for (i, (city, state)) in places.iter().cycle().take(42).enumerate() {
+        // Greenville's airports sit far north, so summing latitudes would crown it.
+        let lat = if *city == "Greenville" { 60.0 } else { 30.0 } + (i % 3) as f64;
+        csv.push_str(&format!(
+            "A{i:02},Field {i},{city},{state},USA,{lat},-{}.5\n",
+            80 + i % 7
+        ));
+    }
+    csv
+}
+
+/// Daily weather with dates written `2012/01/01`, which are not read as dates yet.
+fn weather() -> String {
+    let mut csv = String::from("date,precipitation,temp_max,temp_min,weather\n");
+    for d in 0..60 {
+        let day = format!("{}/{:02}/{:02}", 2012 + d / 30, 1 + (d % 30) / 28, 1 + d % 28);
+        csv.push_str(&format!(
+            "{day},{}.5,{}.0,{}.0,{}\n",
+            d % 4,
+            10 + d % 9,
+            d % 5,
+            ["rain", "sun"][d % 2]
+        ));
+    }
+    csv
+}
+
+/// Yearly net generation by source.
+fn generation() -> String {
+    let mut csv = String::from("year,source,net_generation\n");
+    for year in 2001..=2017 {
+        for (k, source) in ["Fossil Fuels", "Nuclear", "Renewables"].iter().enumerate() {
+            csv.push_str(&format!(
+                "{year},{source},{}\n",
+                100 * (k + 1) + (year - 2001) * (k + 2)
+            ));
+        }
+    }
+    csv
+}
+
+fn ask(csv: &str, question: &str) -> super::Analysis {
+    let ds = SqliteDataset::load(csv);
+    run_with(&ds.profile, question, |sql| ds.query(sql))
+}
+
+/// An answer that says what it left out, at low confidence.
+fn assert_honest(a: &super::Analysis, part: &str) {
+    assert_eq!(a.confidence, Confidence::Low, "{}", a.text);
+    assert!(
+        a.text.starts_with("I can't take") && a.text.contains(part),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
+fn how_many_airports_are_in_ca_counts_only_those_in_ca() {
+    let csv = airports();
+    let in_ca = csv.lines().filter(|l| l.contains(",CA,")).count();
+    let a = ask(&csv, "How many airports are in CA?");
+    assert!(
+        a.text.contains(&format!("**{in_ca} different airport**")),
+        "{}",
+        a.text
+    );
+    assert!(a.text.contains("**state** is **CA**"), "{}", a.text);
+}
+
+#[test]
+fn which_city_has_the_most_airports_ranks_by_count_not_by_latitude() {
+    let csv = airports();
+    let count = |city: &str| csv.lines().filter(|l| l.contains(&format!(",{city},"))).count();
+    assert!(count("Fresno") > count("Greenville"));
+    let a = ask(&csv, "Which city has the most airports?");
+    assert!(
+        a.text.starts_with(&format!(
+            "**Fresno** leads with a number of rows of **{}**",
+            count("Fresno")
+        )),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
+fn total_precipitation_by_year_on_undated_text_says_the_year_was_left_out() {
+    let a = ask(&weather(), "What is the total precipitation by year?");
+    assert_honest(&a, "time grouping");
+}
+
+#[test]
+fn the_max_inside_temp_max_is_read_as_a_name_not_an_aggregate() {
+    let a = ask(&weather(), "Show the trend of temp_max by year");
+    assert!(!a.text.contains("maximum temp max"), "{}", a.text);
+    assert_eq!(a.confidence, Confidence::Low, "{}", a.text);
+}
+
+#[test]
+fn net_generation_by_source_over_time_on_yearly_integers_names_the_time_it_left_out() {
+    let a = ask(&generation(), "Net generation by source over time");
+    assert_honest(&a, "time grouping");
+    assert!(!a.text.contains("months"), "{}", a.text);
+}
+
+#[test]
+fn which_source_grew_the_most_names_the_growth_it_cannot_compute() {
+    let a = ask(&generation(), "Which source grew the most?");
+    assert_honest(&a, "change between periods");
+}
+#[test]
+fn how_many_days_had_rain_counts_rainy_days_without_a_time_grouping() {
+    let csv = weather();
+    let rainy = csv.lines().filter(|l| l.ends_with(",rain")).count();
+    let a = ask(&csv, "How many days had rain?");
+    assert_eq!(
+        a.text,
+        format!("**Weather** is **rain** in **{rainy} rows** of **shop**.")
+    );
+    assert_eq!(a.confidence, Confidence::High);
+}

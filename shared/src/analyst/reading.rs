@@ -1,0 +1,347 @@
+//! What the built-in analyst made of the whole question: the computation ([`Intent`]), the rows it is
+//! restricted to ([`Filter`]s on a category value the question names), and every part of the question it
+//! could not honour, in words. A wrong number is worse than "I can't": a part left out is said in the
+//! answer, and the answer's confidence drops.
+
+use super::intent::{self, grain, has, mentions, phrase, tokens, unclaimed, Intent};
+use crate::profile::ColumnProfile;
+use crate::schema::ColumnType;
+
+/// Rows where a text column equals one of its values (`state = 'CA'`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub column: usize,
+    pub value: String,
+}
+
+/// The question as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub intent: Intent,
+    pub filters: Vec<Filter>,
+    /// The parts not honoured, e.g. `a comparison ("over 100")`.
+    pub left_out: Vec<String>,
+}
+
+const COMPARISONS: &[&str] = &[
+    "over",
+    "above",
+    "under",
+    "below",
+    "exceeding",
+    "exceeds",
+    "between",
+    "greater",
+    "less",
+    "fewer",
+    "more",
+    "than",
+    "least",
+    "most",
+];
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+];
+const RELATIVE_TIME: &[&str] = &[
+    "last", "past", "previous", "since", "before", "after", "recent", "ago",
+];
+const GROWTH: &[&str] = &[
+    "grew",
+    "grow",
+    "grows",
+    "growth",
+    "growing",
+    "increase",
+    "increased",
+    "decrease",
+    "decreased",
+    "declined",
+    "decline",
+    "change",
+    "changed",
+    "changes",
+];
+const SHARE: &[&str] = &[
+    "share",
+    "percentage",
+    "percent",
+    "proportion",
+    "fraction",
+    "ratio",
+];
+const STATISTICS: &[&str] = &[
+    "median",
+    "mode",
+    "variance",
+    "deviation",
+    "stddev",
+    "correlation",
+    "correlate",
+    "correlated",
+    "percentile",
+    "quartile",
+];
+/// Words before a column's name that make it the name of the rows counted ("the most airports").
+const ROW_NOUN_BEFORE: &[&str] = &["most", "many", "fewest", "least", "of", "all", "more", "fewer"];
+/// Words before a value that restrict the rows: "in CA", "for Electronics", "where weather is rain".
+const RESTRICTING: &[&str] = &["in", "for", "where", "from", "at", "with", "only"];
+
+/// Reads `question` against the table's columns.
+pub fn read(cols: &[ColumnProfile], question: &str) -> Reading {
+    let intent = intent::parse(cols, question);
+    let all = tokens(question);
+    let named = mentions(cols, &all);
+    let mut claimed: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.len)).collect();
+    let filters = filters(cols, &all, &mut claimed);
+    let rest = unclaimed(&all, &claimed);
+    let mut left_out = Vec::new();
+    if !matches!(intent, Intent::Unknown) {
+        unhonoured_words(&rest, question, &mut left_out);
+        unused_columns(cols, &all, &intent, &named, &filters, &mut left_out);
+        if grain(&rest).is_some() && !matches!(intent, Intent::Trend { .. }) {
+            left_out.push("a time grouping (no column here is read as dates)".into());
+        }
+    }
+    Reading {
+        intent,
+        filters,
+        left_out,
+    }
+}
+
+/// Category values the question names, as filters; their tokens are claimed.
+fn filters(cols: &[ColumnProfile], toks: &[String], claimed: &mut Vec<(usize, usize)>) -> Vec<Filter> {
+    let mut out = Vec::new();
+    for (column, c) in cols.iter().enumerate() {
+        if !matches!(c.ty, ColumnType::Text) {
+            continue;
+        }
+        for (value, _) in &c.top_values {
+            let words = tokens(value);
+            if words.is_empty() || words.concat().len() < 2 {
+                continue;
+            }
+            let at = (0..toks.len()).find(|&i| {
+                toks[i..].starts_with(&words)
+                    && !claimed.iter().any(|&(a, l)| i < a + l && a < i + words.len())
+            });
+            if let Some(at) = at {
+                claimed.push((at, words.len()));
+                out.push(Filter {
+                    column,
+                    value: value.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Words asking for something the analyst does not compute yet.
+fn unhonoured_words(rest: &[String], question: &str, left_out: &mut Vec<String>) {
+    let number_at = |i: usize| {
+        rest.get(i..i + 3)
+            .unwrap_or(rest.get(i..).unwrap_or(&[]))
+            .iter()
+            .any(|t| t.parse::<f64>().is_ok())
+    };
+    if (0..rest.len()).any(|i| COMPARISONS.contains(&rest[i].as_str()) && number_at(i + 1)) {
+        left_out.push("a comparison on a number (\"over 100\")".into());
+    }
+    let year = rest
+        .iter()
+        .any(|t| t.len() == 4 && t.parse::<u32>().is_ok_and(|y| (1800..=2200).contains(&y)));
+    if year || intent::has(rest, MONTHS) || has(rest, RELATIVE_TIME) {
+        left_out.push("a time range (\"in 2010\", \"last 6 months\")".into());
+    }
+    if has(rest, GROWTH) {
+        left_out.push("a change between periods".into());
+    }
+    if has(rest, SHARE) || question.contains('%') {
+        left_out.push("a share of the total".into());
+    }
+    if has(rest, STATISTICS) {
+        left_out.push("that statistic".into());
+    }
+    if rest
+        .iter()
+        .any(|t| t.len() > 4 && t.ends_with("most") && t != "almost")
+    {
+        left_out.push("the row with the extreme value (\"northernmost\")".into());
+    }
+    if let Some(value) = restricting_value(rest, question) {
+        left_out.push(format!("a filter on \"{value}\""));
+    }
+}
+
+/// A word after "in", "for", "where"… that reads like a value (capitalised, or any word after "where"),
+/// which no column and no filter claimed.
+fn restricting_value(rest: &[String], question: &str) -> Option<String> {
+    let original: Vec<&str> = question
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|t| !t.is_empty())
+        .collect();
+    if original.len() != rest.len() {
+        return None;
+    }
+    (1..rest.len()).find_map(|i| {
+        let word = original[i];
+        let after = rest[i - 1].as_str();
+        let capitalised = word.chars().next().is_some_and(char::is_uppercase);
+        let live = !rest[i].is_empty() && RESTRICTING.contains(&after);
+        (live
+            && (capitalised || after == "where")
+            && word.parse::<f64>().is_err()
+            && !phrase(rest, "in total"))
+        .then(|| word.to_owned())
+    })
+}
+
+/// Columns the question names that the computation does not use (nor a filter).
+fn unused_columns(
+    cols: &[ColumnProfile],
+    toks: &[String],
+    intent: &Intent,
+    named: &[intent::Mention],
+    filters: &[Filter],
+    left_out: &mut Vec<String>,
+) {
+    let used = used_columns(intent);
+    for m in named {
+        // "the most airports", "number of airports": the column names what the rows are.
+        let row_noun = m.at > 0 && ROW_NOUN_BEFORE.contains(&toks[m.at - 1].as_str());
+        if !row_noun && !used.contains(&m.column) && !filters.iter().any(|f| f.column == m.column) {
+            left_out.push(format!("the column `{}`", cols[m.column].name));
+        }
+    }
+}
+
+fn used_columns(intent: &Intent) -> Vec<usize> {
+    match *intent {
+        Intent::Distinct { column } => vec![column],
+        Intent::Aggregate { metric, group, .. } => metric.into_iter().chain(group).collect(),
+        Intent::Trend { metric, date, .. } => metric.into_iter().chain([date]).collect(),
+        Intent::TopN { metric, group, .. } => metric.into_iter().chain([group]).collect(),
+        Intent::RowCount | Intent::ColumnCount | Intent::Describe | Intent::Unknown => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyst::intent::Agg;
+
+    fn airports() -> Vec<ColumnProfile> {
+        let mut csv = String::from("iata,airport,city,state,country,latitude,longitude\n");
+        for (i, (city, state)) in [
+            ("Greenville", "SC"),
+            ("Greenville", "NC"),
+            ("Fresno", "CA"),
+            ("Austin", "TX"),
+        ]
+        .iter()
+        .cycle()
+        .take(40)
+        .enumerate()
+        {
+            csv.push_str(&format!(
+                "A{i},Field {i},{city},{state},USA,{}.5,-{}.25\n",
+                30 + i % 9,
+                80 + i % 7
+            ));
+        }
+        crate::test_support::profile_of(&csv).columns
+    }
+
+    fn col(t: &[ColumnProfile], name: &str) -> usize {
+        t.iter().position(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn how_many_airports_are_in_ca_counts_the_airports_where_state_is_ca() {
+        let t = airports();
+        let r = read(&t, "How many airports are in CA?");
+        assert_eq!(
+            r.intent,
+            Intent::Distinct {
+                column: col(&t, "airport")
+            }
+        );
+        assert_eq!(
+            r.filters,
+            [Filter {
+                column: col(&t, "state"),
+                value: "CA".into()
+            }]
+        );
+        assert!(r.left_out.is_empty(), "{:?}", r.left_out);
+    }
+
+    #[test]
+    fn a_value_the_analyst_does_not_know_is_named_as_left_out() {
+        let r = read(&airports(), "How many airports are in NY?");
+        assert_eq!(r.left_out, ["a filter on \"NY\""]);
+    }
+
+    #[test]
+    fn which_city_has_the_most_airports_counts_airports_not_a_coordinate() {
+        let t = airports();
+        let r = read(&t, "Which city has the most airports?");
+        assert_eq!(
+            r.intent,
+            Intent::TopN {
+                n: 1,
+                ascending: false,
+                agg: Agg::Count,
+                metric: None,
+                group: col(&t, "city")
+            }
+        );
+        assert!(r.left_out.is_empty(), "{:?}", r.left_out);
+    }
+
+    /// The safety property: a question with a part the analyst cannot compute is either refused
+    /// (`Unknown`) or answered with that part named.
+    #[test]
+    fn comparisons_time_ranges_growth_and_shares_are_never_dropped_silently() {
+        let t = airports();
+        for (q, part) in [
+            ("Average latitude of airports over 35", "comparison"),
+            ("How many airports opened in 2010?", "time range"),
+            ("How many airports in the last 6 months?", "time range"),
+            ("Which state grew the most?", "change between periods"),
+            ("What share of airports are in Texas?", "share"),
+            ("Which is the northernmost airport?", "extreme value"),
+            ("Median latitude by state", "statistic"),
+            ("Airports per state where country is Canada", "filter"),
+        ] {
+            let r = read(&t, q);
+            assert!(
+                r.intent == Intent::Unknown || r.left_out.iter().any(|l| l.contains(part)),
+                "{q}: {r:?}"
+            );
+        }
+    }
+}
