@@ -68,11 +68,7 @@ fn scoped(
             .filters
             .iter()
             .enumerate()
-            .map(|(i, f)| {
-                let column = label(&profile.columns[f.column].name);
-                let column = if i == 0 { first(&column) } else { column };
-                format!("**{column}** is **{}**", f.value)
-            })
+            .map(|(i, f)| f.describe(&profile.columns, if i == 0 { first } else { str::to_owned }))
             .collect();
         each.join(" and ")
     };

@@ -139,3 +139,114 @@ fn how_many_days_had_rain_counts_rainy_days_without_a_time_grouping() {
     );
     assert_eq!(a.confidence, Confidence::High);
 }
+
+/// The sample's rows as fields, for counting here what the analyst computes in SQL.
+fn sample_rows() -> Vec<Vec<String>> {
+    include_str!("../../../data/sample_sales.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+fn sample(question: &str) -> super::Analysis {
+    ask(include_str!("../../../data/sample_sales.csv"), question)
+}
+
+/// `1,234.57` as the analyst writes numbers.
+fn formatted(v: f64) -> String {
+    super::format::number(v)
+}
+
+#[test]
+fn comparisons_on_numbers_filter_the_rows() {
+    let rows = sample_rows();
+    let qty = |r: &Vec<String>| r[7].parse::<f64>().unwrap();
+    let over = rows.iter().filter(|r| qty(r) > 3.0).count();
+    let a = sample("How many orders with quantity over 3?");
+    assert_eq!(
+        a.text,
+        format!(
+            "**Quantity** is over **3** in **{} rows** of **shop**.",
+            formatted(over as f64)
+        )
+    );
+    let between = rows.iter().filter(|r| (2.0..=4.0).contains(&qty(r))).count();
+    let a = sample("How many orders have a quantity between 2 and 4?");
+    assert!(
+        a.text
+            .contains(&format!("**{} rows**", formatted(between as f64))),
+        "{}",
+        a.text
+    );
+    let revenue: f64 = rows
+        .iter()
+        .filter(|r| qty(r) >= 3.0)
+        .map(|r| r[10].parse::<f64>().unwrap())
+        .sum();
+    let a = sample("What is the total revenue of orders with quantity at least 3?");
+    assert!(
+        a.text.contains(&format!("**{}**", formatted(revenue))),
+        "{}",
+        a.text
+    );
+    assert_eq!(a.confidence, Confidence::High, "{}", a.text);
+}
+
+#[test]
+fn time_ranges_filter_by_year_month_and_the_last_months_of_the_data() {
+    let rows = sample_rows();
+    let revenue_where = |keep: &dyn Fn(&str) -> bool| -> f64 {
+        rows.iter()
+            .filter(|r| keep(&r[1]))
+            .map(|r| r[10].parse::<f64>().unwrap())
+            .sum()
+    };
+    let in_2024 = revenue_where(&|d| d.starts_with("2024"));
+    let a = sample("What is the total revenue in 2024?");
+    assert!(
+        a.text.contains(&format!("**{}**", formatted(in_2024))),
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text
+            .contains("**order date** is in **2024** (2024-01-01 to 2024-12-31)"),
+        "{}",
+        a.text
+    );
+
+    let march = revenue_where(&|d| d.starts_with("2024-03"));
+    let a = sample("Total revenue in March 2024");
+    assert!(
+        a.text.contains(&format!("**{}**", formatted(march))),
+        "{}",
+        a.text
+    );
+
+    // The data ends 2025-06-30: its last 6 months are January to June 2025.
+    let last6 = revenue_where(&|d| d >= "2025-01-01");
+    let a = sample("Total revenue in the last 6 months");
+    assert!(
+        a.text.contains(&format!("**{}**", formatted(last6))),
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text.contains("the last 6 months** (2025-01-01 to 2025-06-30)"),
+        "{}",
+        a.text
+    );
+
+    let west_2025 = rows
+        .iter()
+        .filter(|r| r[1].starts_with("2025") && r[2] == "West")
+        .count();
+    let a = sample("How many orders in 2025 for West?");
+    assert!(
+        a.text
+            .contains(&format!("**{} rows**", formatted(west_2025 as f64))),
+        "{}",
+        a.text
+    );
+}

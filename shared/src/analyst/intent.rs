@@ -301,10 +301,14 @@ fn trend(
 
 /// Reads the question against the table's columns.
 pub fn parse(cols: &[ColumnProfile], question: &str) -> Intent {
-    let all = tokens(question);
-    let named = mentions(cols, &all);
+    parse_unclaimed(cols, &tokens(question))
+}
+
+/// Reads question tokens against the table's columns; blank tokens (claimed by a filter) are not read.
+pub fn parse_unclaimed(cols: &[ColumnProfile], all: &[String]) -> Intent {
+    let named = mentions(cols, all);
     let spans: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.len)).collect();
-    let toks = unclaimed(&all, &spans);
+    let toks = unclaimed(all, &spans);
     let counting = phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]);
     let row_noun = has(&toks, ROW_NOUNS);
 

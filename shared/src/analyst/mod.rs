@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod chart;
+pub mod filters;
 pub mod format;
 pub mod intent;
 pub mod plan;

@@ -49,18 +49,9 @@ pub fn bucket(column: &str, grain: Grain) -> String {
     }
 }
 
-/// The SQL conditions of the filters, ANDed after `first` (if any): `WHERE … AND "state" = 'CA'`.
-fn where_clause(first: Option<String>, filters: &[Filter], cols: &[ColumnProfile]) -> String {
-    let conditions: Vec<String> = first
-        .into_iter()
-        .chain(filters.iter().map(|f| {
-            format!(
-                "{} = '{}'",
-                quote_ident(&cols[f.column].name),
-                f.value.replace('\'', "''")
-            )
-        }))
-        .collect();
+/// The filters as a SQL `WHERE` clause (empty without filters): ` WHERE "state" = 'CA' AND …`.
+fn where_clause(filters: &[Filter], cols: &[ColumnProfile]) -> String {
+    let conditions: Vec<String> = filters.iter().map(|f| f.sql(cols)).collect();
     if conditions.is_empty() {
         String::new()
     } else {
@@ -72,7 +63,7 @@ fn where_clause(first: Option<String>, filters: &[Filter], cols: &[ColumnProfile
 fn scope(filters: &[Filter], cols: &[ColumnProfile]) -> String {
     filters
         .iter()
-        .map(|f| format!(" where {} = {}", cols[f.column].name, f.value))
+        .map(|f| format!(" where {}", f.describe(cols, str::to_owned).replace("**", "")))
         .collect()
 }
 
@@ -117,13 +108,13 @@ fn unfiltered(reading: &Reading, cols: &[ColumnProfile]) -> Plan {
     let name = |i: usize| cols[i].name.as_str();
     let filters = &reading.filters;
     // ` AND "state" = 'CA'…` after a query's own conditions, or ` WHERE …` alone.
-    let and = where_clause(None, filters, cols).replacen(" WHERE ", " AND ", 1);
+    let and = where_clause(filters, cols).replacen(" WHERE ", " AND ", 1);
     match reading.intent {
         Intent::RowCount => Plan {
             reading: "row count".into(),
             sql: Some(format!(
                 "SELECT COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}{}",
-                where_clause(None, filters, cols)
+                where_clause(filters, cols)
             )),
         },
         Intent::ColumnCount => Plan {
@@ -160,7 +151,7 @@ fn unfiltered(reading: &Reading, cols: &[ColumnProfile]) -> Plan {
                 sql: Some(format!(
                     "SELECT {} AS {VALUE}, {counted} AS {COUNTED}, COUNT(*) AS {ROW_COUNT} FROM {TABLE_ALIAS}{}",
                     agg.sql(&m.map(quote_ident).unwrap_or_default()),
-                    where_clause(None, filters, cols)
+                    where_clause(filters, cols)
                 )),
             }
         }

@@ -1,18 +1,11 @@
 //! What the built-in analyst made of the whole question: the computation ([`Intent`]), the rows it is
-//! restricted to ([`Filter`]s on a category value the question names), and every part of the question it
-//! could not honour, in words. A wrong number is worse than "I can't": a part left out is said in the
+//! restricted to ([`Filter`]s: a category value, a comparison, a time range), and every part of the
+//! question it could not honour, in words. A wrong number is worse than "I can't": a part left out is said in the
 //! answer, and the answer's confidence drops.
 
+pub use super::filters::{Condition, Filter};
 use super::intent::{self, grain, has, mentions, phrase, tokens, unclaimed, Intent};
 use crate::profile::ColumnProfile;
-use crate::schema::ColumnType;
-
-/// Rows where a text column equals one of its values (`state = 'CA'`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    pub column: usize,
-    pub value: String,
-}
 
 /// The question as read.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,11 +103,13 @@ const RESTRICTING: &[&str] = &["in", "for", "where", "from", "at", "with", "only
 
 /// Reads `question` against the table's columns.
 pub fn read(cols: &[ColumnProfile], question: &str) -> Reading {
-    let intent = intent::parse(cols, question);
     let all = tokens(question);
-    let named = mentions(cols, &all);
-    let mut claimed: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.len)).collect();
-    let filters = filters(cols, &all, &mut claimed);
+    let mut by_filters = Vec::new();
+    let filters = super::filters::find(cols, &all, &mut by_filters);
+    let intent = intent::parse_unclaimed(cols, &unclaimed(&all, &by_filters));
+    let named = mentions(cols, &unclaimed(&all, &by_filters));
+    let mut claimed = by_filters;
+    claimed.extend(named.iter().map(|m| (m.at, m.len)));
     let rest = unclaimed(&all, &claimed);
     let mut left_out = Vec::new();
     if !matches!(intent, Intent::Unknown) {
@@ -129,34 +124,6 @@ pub fn read(cols: &[ColumnProfile], question: &str) -> Reading {
         filters,
         left_out,
     }
-}
-
-/// Category values the question names, as filters; their tokens are claimed.
-fn filters(cols: &[ColumnProfile], toks: &[String], claimed: &mut Vec<(usize, usize)>) -> Vec<Filter> {
-    let mut out = Vec::new();
-    for (column, c) in cols.iter().enumerate() {
-        if !matches!(c.ty, ColumnType::Text) {
-            continue;
-        }
-        for (value, _) in &c.top_values {
-            let words = tokens(value);
-            if words.is_empty() || words.concat().len() < 2 {
-                continue;
-            }
-            let at = (0..toks.len()).find(|&i| {
-                toks[i..].starts_with(&words)
-                    && !claimed.iter().any(|&(a, l)| i < a + l && a < i + words.len())
-            });
-            if let Some(at) = at {
-                claimed.push((at, words.len()));
-                out.push(Filter {
-                    column,
-                    value: value.clone(),
-                });
-            }
-        }
-    }
-    out
 }
 
 /// Words asking for something the analyst does not compute yet.
@@ -293,7 +260,7 @@ mod tests {
             r.filters,
             [Filter {
                 column: col(&t, "state"),
-                value: "CA".into()
+                condition: Condition::Equals("CA".into())
             }]
         );
         assert!(r.left_out.is_empty(), "{:?}", r.left_out);
