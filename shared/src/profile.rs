@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::csv::Record;
-use crate::schema::{is_date, is_datetime, ColumnType, TypeNarrower};
+use crate::schema::{ColumnType, DateFormat, TypeNarrower};
 
 /// Rows kept as examples.
 pub const SAMPLE_ROWS: usize = 5;
@@ -47,6 +47,12 @@ pub struct ColumnProfile {
     pub top_values: Vec<(String, u64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_range: Option<(String, String)>,
+    /// How its dates are written, when not ISO (they are stored as ISO either way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<DateFormat>,
+    /// Why the column was not typed as it looks, e.g. dates that read both day-first and month-first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,7 +85,8 @@ struct ColumnState {
     max: f64,
     reservoir: Vec<f64>,
     rng: u64,
-    dates: Option<(String, String)>,
+    /// The earliest and latest value as ISO text, per way of writing dates the column may use.
+    dates: [Option<(String, String)>; 5],
 }
 
 impl Profiler {
@@ -101,7 +108,7 @@ impl Profiler {
                 max: f64::NEG_INFINITY,
                 reservoir: Vec::new(),
                 rng: 0x9E37_79B9_7F4A_7C15 ^ i as u64,
-                dates: None,
+                dates: Default::default(),
             })
             .collect();
         Self {
@@ -183,12 +190,13 @@ impl ColumnState {
                 }
             }
         }
-        if is_date(cell) || is_datetime(cell) {
-            let d = cell.to_owned();
-            self.dates = Some(match self.dates.take() {
-                None => (d.clone(), d),
-                Some((lo, hi)) => (lo.min(d.clone()), hi.max(d)),
-            });
+        for (format, range) in DateFormat::ALL.iter().zip(&mut self.dates) {
+            if let Some(d) = format.to_iso(cell) {
+                *range = Some(match range.take() {
+                    None => (d.clone(), d),
+                    Some((lo, hi)) => (lo.min(d.clone()), hi.max(d)),
+                });
+            }
         }
     }
 
@@ -210,6 +218,7 @@ impl ColumnState {
 
     fn finish(mut self) -> ColumnProfile {
         let ty = self.narrower.result();
+        let format = self.narrower.date_format().filter(|_| ty.is_temporal());
         let (distinct, distinct_exact) = self.distinct();
         let numeric = (ty.is_numeric() && self.n > 0).then(|| {
             self.reservoir.sort_by(f64::total_cmp);
@@ -241,7 +250,9 @@ impl ColumnState {
             distinct_exact,
             numeric,
             top_values,
-            date_range: if ty.is_temporal() { self.dates } else { None },
+            date_range: format.and_then(|f| self.dates[f as usize].take()),
+            date_format: format.filter(|&f| f != DateFormat::Iso),
+            note: self.narrower.undecided().map(str::to_owned),
         }
     }
 }

@@ -37,6 +37,77 @@ impl ColumnType {
     }
 }
 
+/// How a date column's values are written. Each is stored as ISO text (`YYYY-MM-DD`, a time kept after
+/// it); the day-first and month-first slash forms are told apart from the whole column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    /// `2024-01-31`.
+    Iso,
+    /// `2024/01/31`.
+    YearSlash,
+    /// `31.01.2024`.
+    DayDot,
+    /// `01/31/2024`.
+    MonthSlash,
+    /// `31/01/2024`.
+    DaySlash,
+}
+
+impl DateFormat {
+    pub const ALL: [DateFormat; 5] = [
+        DateFormat::Iso,
+        DateFormat::YearSlash,
+        DateFormat::DayDot,
+        DateFormat::MonthSlash,
+        DateFormat::DaySlash,
+    ];
+
+    /// Where year, month and day sit in the first ten characters, and the separator there.
+    fn layout(self) -> ([std::ops::Range<usize>; 3], u8) {
+        match self {
+            DateFormat::Iso => ([0..4, 5..7, 8..10], b'-'),
+            DateFormat::YearSlash => ([0..4, 5..7, 8..10], b'/'),
+            DateFormat::DayDot => ([6..10, 3..5, 0..2], b'.'),
+            DateFormat::MonthSlash => ([6..10, 0..2, 3..5], b'/'),
+            DateFormat::DaySlash => ([6..10, 3..5, 0..2], b'/'),
+        }
+    }
+
+    /// The value as ISO text, if it is written this way (zero-padded); a time after the date is kept.
+    pub fn to_iso(self, s: &str) -> Option<String> {
+        let s = s.trim();
+        let head = s.get(..10)?.as_bytes();
+        let ([y, m, d], sep) = self.layout();
+        let seps = match self {
+            DateFormat::Iso | DateFormat::YearSlash => [4, 7],
+            _ => [2, 5],
+        };
+        if seps.iter().any(|&i| head[i] != sep) {
+            return None;
+        }
+        let part = |r: std::ops::Range<usize>| std::str::from_utf8(&head[r]).ok();
+        let iso = format!("{}-{}-{}{}", part(y)?, part(m)?, part(d)?, &s[10..]);
+        (is_date(&iso) || is_datetime(&iso)).then_some(iso)
+    }
+
+    /// The SQL expression turning a staged text column `c` (quoted) written this way into ISO text.
+    pub fn sql(self, c: &str) -> String {
+        let t = format!("trim({c})");
+        let ([y, m, d], _) = self.layout();
+        let sub = |r: std::ops::Range<usize>| format!("substr({t}, {}, {})", r.start + 1, r.len());
+        match self {
+            DateFormat::Iso => t,
+            _ => format!(
+                "{} || '-' || {} || '-' || {} || substr({t}, 11)",
+                sub(y),
+                sub(m),
+                sub(d)
+            ),
+        }
+    }
+}
+
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" => Some(true),
@@ -110,8 +181,9 @@ pub struct TypeNarrower {
     int: bool,
     float: bool,
     boolean: bool,
-    date: bool,
-    datetime: bool,
+    /// Per [`DateFormat::ALL`]: every value is a date written that way; or a date or datetime.
+    date: [bool; 5],
+    datetime: [bool; 5],
 }
 
 impl Default for TypeNarrower {
@@ -121,8 +193,8 @@ impl Default for TypeNarrower {
             int: true,
             float: true,
             boolean: true,
-            date: true,
-            datetime: true,
+            date: [true; 5],
+            datetime: [true; 5],
         }
     }
 }
@@ -138,22 +210,51 @@ impl TypeNarrower {
         self.int &= s.parse::<i64>().is_ok();
         self.float &= s.parse::<f64>().is_ok_and(f64::is_finite);
         self.boolean &= parse_bool(s).is_some();
-        let date = is_date(s);
-        self.date &= date;
-        // A column mixing dates and datetimes is a datetime column: a date is its midnight.
-        self.datetime &= date || is_datetime(s);
+        for (i, format) in DateFormat::ALL.iter().enumerate() {
+            if !self.datetime[i] {
+                continue;
+            }
+            let iso = format.to_iso(s);
+            self.date[i] &= iso.as_deref().is_some_and(is_date);
+            // A column mixing dates and datetimes is a datetime column: a date is its midnight.
+            self.datetime[i] &= iso.is_some();
+        }
     }
 
     pub fn result(&self) -> ColumnType {
+        let format = self.date_format();
         match *self {
             TypeNarrower { seen: false, .. } => ColumnType::Text,
             TypeNarrower { int: true, .. } => ColumnType::Integer,
             TypeNarrower { float: true, .. } => ColumnType::Float,
             TypeNarrower { boolean: true, .. } => ColumnType::Boolean,
-            TypeNarrower { date: true, .. } => ColumnType::Date,
-            TypeNarrower { datetime: true, .. } => ColumnType::Datetime,
-            _ => ColumnType::Text,
+            _ => match format {
+                Some(f) if self.date[f as usize] => ColumnType::Date,
+                Some(_) => ColumnType::Datetime,
+                None => ColumnType::Text,
+            },
         }
+    }
+
+    /// How the column's dates are written, when every value is a date (or datetime) written one way. A
+    /// column every value of which reads both day-first and month-first (`01/02/2024`) has none.
+    pub fn date_format(&self) -> Option<DateFormat> {
+        let fits: Vec<DateFormat> = DateFormat::ALL
+            .into_iter()
+            .filter(|&f| self.seen && self.datetime[f as usize])
+            .collect();
+        match fits.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// Why a column of dates stays text, if that is the case: said in its profile.
+    pub fn undecided(&self) -> Option<&'static str> {
+        let both = [DateFormat::MonthSlash, DateFormat::DaySlash]
+            .iter()
+            .all(|&f| self.seen && self.datetime[f as usize]);
+        both.then_some("its dates read both day-first and month-first (e.g. 01/02/2024), so they stay text")
     }
 }
 
@@ -179,6 +280,53 @@ mod tests {
         );
         assert_eq!(infer(&["2024-01-02 10:00:00+02:00"]), ColumnType::Datetime);
         assert_eq!(infer(&["", ""]), ColumnType::Text);
+    }
+
+    #[test]
+    fn dates_are_read_as_people_write_them_and_decided_from_the_whole_column() {
+        let format = |cells: &[&str]| {
+            let mut t = TypeNarrower::default();
+            cells.iter().for_each(|c| t.observe(c));
+            (t.result(), t.date_format())
+        };
+        assert_eq!(
+            format(&["2012/01/01", "2012/12/31"]),
+            (ColumnType::Date, Some(DateFormat::YearSlash))
+        );
+        assert_eq!(
+            format(&["31.01.2012", "01.02.2012"]),
+            (ColumnType::Date, Some(DateFormat::DayDot))
+        );
+        assert_eq!(
+            format(&["01/31/2012", "02/01/2012"]),
+            (ColumnType::Date, Some(DateFormat::MonthSlash))
+        );
+        assert_eq!(
+            format(&["31/01/2012", "01/02/2012"]),
+            (ColumnType::Date, Some(DateFormat::DaySlash))
+        );
+        assert_eq!(
+            format(&["2012/01/01 10:30", "2012/01/02"]),
+            (ColumnType::Datetime, Some(DateFormat::YearSlash))
+        );
+        let mut ambiguous = TypeNarrower::default();
+        ["01/02/2012", "03/04/2012"]
+            .iter()
+            .for_each(|c| ambiguous.observe(c));
+        assert_eq!(
+            (ambiguous.result(), ambiguous.date_format()),
+            (ColumnType::Text, None)
+        );
+        assert!(ambiguous.undecided().is_some());
+        assert_eq!(
+            DateFormat::DaySlash.to_iso("31/01/2012").as_deref(),
+            Some("2012-01-31")
+        );
+        assert_eq!(
+            DateFormat::MonthSlash.to_iso("1/31/2012"),
+            None,
+            "only zero-padded forms are dates"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
-use crate::schema::ColumnType;
+use crate::schema::{ColumnType, DateFormat};
 
 /// The name of the dataset's table, in queries and in storage: short, readable in the execution tree,
 /// and the same for every dataset (each dataset lives alone in its own database).
@@ -468,8 +468,9 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The expression turning a staged text column into its inferred type.
-pub fn typed_column(name: &str, ty: ColumnType) -> String {
+/// The expression turning a staged text column into its inferred type; dates become ISO text whichever
+/// way `format` says they are written.
+pub fn typed_column(name: &str, ty: ColumnType, format: Option<DateFormat>) -> String {
     let c = quote_ident(name);
     match ty {
         ColumnType::Integer => format!("CAST(trim({c}) AS INTEGER) AS {c}"),
@@ -477,7 +478,9 @@ pub fn typed_column(name: &str, ty: ColumnType) -> String {
         ColumnType::Boolean => format!(
             "CASE lower(trim({c})) WHEN 'true' THEN 1 WHEN 'yes' THEN 1 WHEN 'false' THEN 0 WHEN 'no' THEN 0 END AS {c}"
         ),
-        ColumnType::Date | ColumnType::Datetime => format!("trim({c}) AS {c}"),
+        ColumnType::Date | ColumnType::Datetime => {
+            format!("{} AS {c}", format.unwrap_or(DateFormat::Iso).sql(&c))
+        }
         ColumnType::Text => c,
     }
 }

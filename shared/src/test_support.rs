@@ -57,7 +57,7 @@ impl SqliteDataset {
         let typed: Vec<String> = header
             .iter()
             .zip(&profile.columns)
-            .map(|(h, c)| typed_column(h, c.ty))
+            .map(|(h, c)| typed_column(h, c.ty, c.date_format))
             .collect();
         conn.execute_batch(&format!(
             "CREATE TABLE {} AS SELECT {} FROM staging",

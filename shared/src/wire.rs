@@ -13,7 +13,7 @@ use crate::api::{
 };
 use crate::profile::{ColumnProfile, NumericProfile, Profile};
 use crate::routing::FailureClass;
-use crate::schema::ColumnType;
+use crate::schema::{ColumnType, DateFormat};
 use crate::tree::{ExecutionTree, LlmCallInfo, NodeKind, NodeStatus, QueryInfo, TreeNode};
 
 /// One JSON value, as a parser hands it over.
@@ -276,6 +276,10 @@ words! {
         "malformed" => FailureClass::Malformed, "stream_error" => FailureClass::StreamError,
         "too_long" => FailureClass::TooLong,
     }
+    DateFormat {
+        "iso" => DateFormat::Iso, "year_slash" => DateFormat::YearSlash, "day_dot" => DateFormat::DayDot,
+        "month_slash" => DateFormat::MonthSlash, "day_slash" => DateFormat::DaySlash,
+    }
     ColumnType {
         "integer" => ColumnType::Integer, "float" => ColumnType::Float, "boolean" => ColumnType::Boolean,
         "date" => ColumnType::Date, "datetime" => ColumnType::Datetime, "text" => ColumnType::Text,
@@ -324,7 +328,10 @@ structs! {
     QueryInfo { sql, rows }
     TreeNode { id, kind, label, status, started_ms, duration_ms, detail, llm, query, children = default }
     NumericProfile { min, max, mean, std_dev, q1, median, q3, exact_quartiles }
-    ColumnProfile { name, ty: "type", nulls, distinct, distinct_exact, numeric, top_values = default, date_range }
+    ColumnProfile {
+        name, ty: "type", nulls, distinct, distinct_exact, numeric, top_values = default, date_range,
+        date_format = default, note = default
+    }
     Profile { rows, columns, sample_rows }
 }
 

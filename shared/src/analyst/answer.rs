@@ -13,7 +13,7 @@ use super::reading::Reading;
 use crate::api::{ChartConfig, ChartType, Confidence};
 use crate::profile::{ColumnProfile, Profile};
 use crate::query::{display, QueryResult};
-use crate::schema::ColumnType;
+use crate::schema::{ColumnType, DateFormat};
 
 /// The analyst's answer to one question.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,6 +317,19 @@ pub fn column_summary(col: &ColumnProfile, rows: u64, privacy: bool) -> String {
             format!("{distinct}; most common: {}", tops.join(", "))
         }
     };
+    if let Some(format) = col.date_format {
+        let written = match format {
+            DateFormat::Iso => "2024-01-31",
+            DateFormat::YearSlash => "2024/01/31",
+            DateFormat::DayDot => "31.01.2024",
+            DateFormat::MonthSlash => "01/31/2024",
+            DateFormat::DaySlash => "31/01/2024",
+        };
+        let _ = write!(summary, " (written like {written})");
+    }
+    if let Some(note) = &col.note {
+        let _ = write!(summary, "; {note}");
+    }
     if col.nulls > 0 {
         let _ = write!(summary, "; {} empty", number(col.nulls as f64));
     }

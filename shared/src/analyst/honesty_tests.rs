@@ -29,7 +29,7 @@ fn airports() -> String {
     csv
 }
 
-/// Daily weather with dates written `2012/01/01`, which are not read as dates yet.
+/// Daily weather with dates written `2012/01/01`.
 fn weather() -> String {
     let mut csv = String::from("date,precipitation,temp_max,temp_min,weather\n");
     for d in 0..60 {
@@ -103,17 +103,51 @@ fn which_city_has_the_most_airports_ranks_by_count_not_by_latitude() {
     );
 }
 
-#[test]
-fn total_precipitation_by_year_on_undated_text_says_the_year_was_left_out() {
-    let a = ask(&weather(), "What is the total precipitation by year?");
-    assert_honest(&a, "time grouping");
+/// Per year of the weather file's `2012/01/01` dates: the sum and the mean of column `col`.
+fn weather_by_year(col: usize) -> Vec<(String, f64, f64)> {
+    let csv = weather();
+    ["2012", "2013"]
+        .iter()
+        .map(|y| {
+            let v: Vec<f64> = csv
+                .lines()
+                .skip(1)
+                .filter(|l| l.starts_with(y))
+                .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+                .collect();
+            (
+                y.to_string(),
+                v.iter().sum(),
+                v.iter().sum::<f64>() / v.len() as f64,
+            )
+        })
+        .collect()
 }
 
 #[test]
-fn the_max_inside_temp_max_is_read_as_a_name_not_an_aggregate() {
+fn total_precipitation_by_year_on_slash_dates_is_computed_per_year() {
+    let a = ask(&weather(), "What is the total precipitation by year?");
+    for (year, total, _) in weather_by_year(1) {
+        assert!(
+            a.text.contains(&format!("| {year} | {} |", formatted(total))),
+            "{year}: {}",
+            a.text
+        );
+    }
+    assert_eq!(a.confidence, Confidence::High);
+}
+
+#[test]
+fn the_trend_of_temp_max_by_year_averages_the_column_named_temp_max() {
     let a = ask(&weather(), "Show the trend of temp_max by year");
     assert!(!a.text.contains("maximum temp max"), "{}", a.text);
-    assert_eq!(a.confidence, Confidence::Low, "{}", a.text);
+    for (year, _, mean) in weather_by_year(2) {
+        assert!(
+            a.text.contains(&format!("| {year} | {} |", formatted(mean))),
+            "{year}: {}",
+            a.text
+        );
+    }
 }
 
 #[test]

@@ -239,6 +239,40 @@ fn explicit_agg(toks: &[String]) -> Option<Agg> {
     }
 }
 
+/// Column-name fragments of measures that add up (amounts, counts, volumes); any other measure (a
+/// temperature, a price, a score) is averaged when the question names no aggregate.
+const ADDITIVE_HINTS: &[&str] = &[
+    "revenue",
+    "sales",
+    "amount",
+    "total",
+    "cost",
+    "profit",
+    "quantity",
+    "qty",
+    "count",
+    "units",
+    "volume",
+    "precipitation",
+    "rain",
+    "generation",
+    "deaths",
+    "cases",
+    "visits",
+    "spend",
+    "income",
+];
+
+/// The aggregate of a named measure when the question names none: a sum for what adds up, else a mean.
+pub fn default_agg(col: &ColumnProfile) -> Agg {
+    let name = col.name.to_lowercase();
+    if ADDITIVE_HINTS.iter().any(|h| name.contains(h)) {
+        Agg::Sum
+    } else {
+        Agg::Avg
+    }
+}
+
 /// The measure to use when the question names none: only an obvious one, a numeric column named like an
 /// amount (`revenue`, `sales`…). Any other number (a latitude, a temperature) is summed only when named.
 pub fn default_metric(cols: &[ColumnProfile]) -> Option<usize> {
@@ -284,12 +318,12 @@ fn trend(
         .find(|&i| cols[i].ty.is_temporal())
         .or_else(|| cols.iter().position(|c| c.ty.is_temporal()))?;
     let (agg, metric) = match metric {
-        Some(m) => (explicit_agg(toks).unwrap_or(Agg::Sum), Some(m)),
+        Some(m) => (explicit_agg(toks).unwrap_or(default_agg(&cols[m])), Some(m)),
         None if counting || has(toks, ROW_NOUNS) => (Agg::Count, None),
-        None => (
-            explicit_agg(toks).unwrap_or(Agg::Sum),
-            Some(default_metric(cols)?),
-        ),
+        None => {
+            let m = default_metric(cols)?;
+            (explicit_agg(toks).unwrap_or(default_agg(&cols[m])), Some(m))
+        }
     };
     Some(Intent::Trend {
         agg: if metric.is_none() { Agg::Count } else { agg },
@@ -370,7 +404,7 @@ pub fn parse_unclaimed(cols: &[ColumnProfile], all: &[String]) -> Intent {
             let quantity = has(&toks, &["most", "fewest", "least"]) && agg.is_none();
             let fallback = if quantity { None } else { default_metric(cols) };
             let (agg, metric) = match metric.or(fallback) {
-                Some(m) if !(row_noun && metric.is_none()) => (agg.unwrap_or(Agg::Sum), Some(m)),
+                Some(m) if !(row_noun && metric.is_none()) => (agg.unwrap_or(default_agg(&cols[m])), Some(m)),
                 _ => (Agg::Count, None),
             };
             return Intent::TopN {
@@ -390,7 +424,7 @@ pub fn parse_unclaimed(cols: &[ColumnProfile], all: &[String]) -> Intent {
         });
         if let Some(m) = metric.or_else(|| grouped_agg.and_then(|_| default_metric(cols))) {
             return Intent::Aggregate {
-                agg: grouped_agg.unwrap_or(Agg::Sum),
+                agg: grouped_agg.unwrap_or(default_agg(&cols[m])),
                 metric: Some(m),
                 group: Some(g),
             };

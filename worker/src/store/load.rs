@@ -147,7 +147,7 @@ fn finish(sql: &SqlStorage, loaded: Loaded) -> Result<Loaded> {
         .header
         .iter()
         .zip(&loaded.profile.columns)
-        .map(|(name, col)| typed_column(name, col.ty))
+        .map(|(name, col)| typed_column(name, col.ty, col.date_format))
         .collect();
     sql.exec(
         &format!(
