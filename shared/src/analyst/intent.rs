@@ -286,6 +286,11 @@ pub fn default_metric(cols: &[ColumnProfile]) -> Option<usize> {
 
 /// The period a question asks to bucket by, if it asks about change over time.
 pub(crate) fn grain(toks: &[String]) -> Option<Grain> {
+    period_word(toks).or_else(|| over_time(toks).then_some(Grain::Month))
+}
+
+/// The period a question names in words ("monthly", "by year").
+fn period_word(toks: &[String]) -> Option<Grain> {
     // "How many days…", "number of years": the period is what is counted, not a grouping.
     let counted = |i: usize| i > 0 && matches!(toks[i - 1].as_str(), "many" | "of");
     let any = |ws: &[&str]| (0..toks.len()).any(|i| ws.contains(&toks[i].as_str()) && !counted(i));
@@ -297,11 +302,46 @@ pub(crate) fn grain(toks: &[String]) -> Option<Grain> {
         Some(Grain::Month)
     } else if any(&["yearly", "annual", "annually", "year", "years"]) {
         Some(Grain::Year)
-    } else if any(&["trend", "trends", "trending", "evolve", "evolution"]) || phrase(toks, "over time") {
-        Some(Grain::Month)
     } else {
         None
     }
+}
+
+/// "trend", "over time": change over time asked for, in no particular period.
+fn over_time(toks: &[String]) -> bool {
+    has(toks, &["trend", "trends", "trending", "evolve", "evolution"]) || phrase(toks, "over time")
+}
+
+/// The period a trend over `col` uses: the one named, or — for "over time" — the data's own: years when
+/// it spans more than three, else months. A column of years is always yearly.
+fn grain_of(col: &ColumnProfile, toks: &[String]) -> Option<Grain> {
+    if col.ty == ColumnType::Integer {
+        return grain(toks).map(|_| Grain::Year);
+    }
+    if let Some(named) = period_word(toks) {
+        return Some(named);
+    }
+    over_time(toks).then_some(())?;
+    let year = |d: &str| d.get(..4).and_then(|y| y.parse::<i32>().ok());
+    let span = col
+        .date_range
+        .as_ref()
+        .and_then(|(lo, hi)| Some(year(hi)? - year(lo)?));
+    Some(if span.is_some_and(|s| s > 3) {
+        Grain::Year
+    } else {
+        Grain::Month
+    })
+}
+
+/// A column of years (`year`, `year_built`: whole numbers from 1800 to 2200), usable as time.
+fn year_column(col: &ColumnProfile) -> bool {
+    col.ty == ColumnType::Integer
+        && col.name.to_lowercase().contains("year")
+        && col
+            .numeric
+            .as_ref()
+            .is_some_and(|n| n.min >= 1800.0 && n.max <= 2200.0)
 }
 
 fn trend(
@@ -311,12 +351,14 @@ fn trend(
     metric: Option<usize>,
     counting: bool,
 ) -> Option<Intent> {
-    let grain = grain(toks)?;
+    grain(toks)?;
+    let time = |i: &usize| cols[*i].ty.is_temporal() || year_column(&cols[*i]);
     let date = mentioned
         .iter()
         .map(|&(_, i)| i)
-        .find(|&i| cols[i].ty.is_temporal())
-        .or_else(|| cols.iter().position(|c| c.ty.is_temporal()))?;
+        .find(time)
+        .or_else(|| (0..cols.len()).find(time))?;
+    let grain = grain_of(&cols[date], toks)?;
     let (agg, metric) = match metric {
         Some(m) => (explicit_agg(toks).unwrap_or(default_agg(&cols[m])), Some(m)),
         None if counting || has(toks, ROW_NOUNS) => (Agg::Count, None),

@@ -199,7 +199,12 @@ fn unfiltered(reading: &Reading, cols: &[ColumnProfile]) -> Plan {
             grain,
         } => {
             let what = measure_label(agg, metric.map(name));
-            let period = bucket(name(date), grain);
+            // A column of years is its own period.
+            let period = if cols[date].ty.is_temporal() {
+                bucket(name(date), grain)
+            } else {
+                quote_ident(name(date))
+            };
             let mut filter = format!("{period} IS NOT NULL");
             if let (Some(m), false) = (metric, agg == Agg::Count) {
                 filter.push_str(&format!(" AND {} IS NOT NULL", quote_ident(name(m))));
