@@ -18,6 +18,11 @@ const EXACT_DISTINCT: usize = 10_000;
 /// Numeric values kept for quartiles.
 const RESERVOIR: usize = 4_096;
 const TOP_VALUES: usize = 5;
+/// A category column with at most this many distinct values keeps them all in its profile, so a question
+/// can name any of them ("airports in NY", not only the most common states).
+pub const MAX_LISTED_VALUES: usize = 100;
+/// Longest value listed (a longer one is free text, not a category).
+const MAX_LISTED_CHARS: usize = 100;
 const HLL_BITS: u32 = 12;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +50,9 @@ pub struct ColumnProfile {
     pub numeric: Option<NumericProfile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top_values: Vec<(String, u64)>,
+    /// Every value of a text column with few distinct ones (at most [`MAX_LISTED_VALUES`]), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_range: Option<(String, String)>,
     /// How its dates are written, when not ISO (they are stored as ISO either way).
@@ -86,7 +94,7 @@ struct ColumnState {
     reservoir: Vec<f64>,
     rng: u64,
     /// The earliest and latest value as ISO text, per way of writing dates the column may use.
-    dates: [Option<(String, String)>; 5],
+    dates: [Option<(String, String)>; 7],
 }
 
 impl Profiler {
@@ -234,6 +242,16 @@ impl ColumnState {
                 exact_quartiles: self.n as usize <= RESERVOIR,
             }
         });
+        let listed = ty == ColumnType::Text
+            && !self.counts_full
+            && self.counts.len() <= MAX_LISTED_VALUES
+            && self.counts.keys().all(|v| v.chars().count() <= MAX_LISTED_CHARS);
+        let mut values: Vec<String> = if listed {
+            self.counts.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        values.sort_unstable();
         let top_values = if matches!(ty, ColumnType::Text | ColumnType::Boolean) {
             let mut top: Vec<(String, u64)> = self.counts.into_iter().collect();
             top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -250,6 +268,7 @@ impl ColumnState {
             distinct_exact,
             numeric,
             top_values,
+            values,
             date_range: format.and_then(|f| self.dates[f as usize].take()),
             date_format: format.filter(|&f| f != DateFormat::Iso),
             note: self.narrower.undecided().map(str::to_owned),

@@ -52,33 +52,93 @@ pub enum DateFormat {
     MonthSlash,
     /// `31/01/2024`.
     DaySlash,
+    /// `2024-01`: a month, stored as its first day.
+    YearMonth,
+    /// `Jan 2024` or `January 2024`: a month, stored as its first day.
+    MonthName,
 }
 
+const MONTH_NAMES: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Month names' first three letters, in order: `instr` of one, plus 2, divided by 3, is its number.
+const MONTH_ABBREVIATIONS: &str = "janfebmaraprmayjunjulaugsepoctnovdec";
+
 impl DateFormat {
-    pub const ALL: [DateFormat; 5] = [
+    pub const ALL: [DateFormat; 7] = [
         DateFormat::Iso,
         DateFormat::YearSlash,
         DateFormat::DayDot,
         DateFormat::MonthSlash,
         DateFormat::DaySlash,
+        DateFormat::YearMonth,
+        DateFormat::MonthName,
     ];
 
-    /// Where year, month and day sit in the first ten characters, and the separator there.
-    fn layout(self) -> ([std::ops::Range<usize>; 3], u8) {
-        match self {
+    /// Where year, month and day sit in the first ten characters, and the separator there (a month
+    /// written with its name or without a day has no such layout).
+    fn layout(self) -> Option<([std::ops::Range<usize>; 3], u8)> {
+        Some(match self {
             DateFormat::Iso => ([0..4, 5..7, 8..10], b'-'),
             DateFormat::YearSlash => ([0..4, 5..7, 8..10], b'/'),
             DateFormat::DayDot => ([6..10, 3..5, 0..2], b'.'),
             DateFormat::MonthSlash => ([6..10, 0..2, 3..5], b'/'),
             DateFormat::DaySlash => ([6..10, 3..5, 0..2], b'/'),
+            DateFormat::YearMonth | DateFormat::MonthName => return None,
+        })
+    }
+
+    /// The SQL turning a month written `2024-01` or `Jan 2024` (the trimmed text `t`) into its first day.
+    fn month_sql(self, t: &str) -> String {
+        match self {
+            DateFormat::YearMonth => format!("{t} || '-01'"),
+            _ => format!(
+                "substr({t}, -4) || '-' || substr('0' || ((instr('{MONTH_ABBREVIATIONS}', lower(substr({t}, 1, 3))) + 2) \
+                 / 3), -2) || '-01'"
+            ),
         }
+    }
+
+    /// A month written `2024-01`, `Jan 2024` or `January 2024`, as the ISO date of its first day.
+    fn month_to_iso(self, s: &str) -> Option<String> {
+        let (year, month) = match self {
+            DateFormat::YearMonth => {
+                let (y, m) = s.split_once('-')?;
+                (y, m.parse::<u32>().ok().filter(|_| m.len() == 2)?)
+            }
+            _ => {
+                let (name, y) = s.split_once(' ')?;
+                let name = name.to_ascii_lowercase();
+                let at = MONTH_ABBREVIATIONS.find(name.get(..3)?)?;
+                let full = MONTH_NAMES[at / 3];
+                let named = at % 3 == 0 && (name.len() == 3 || name == full);
+                (y, named.then_some(at as u32 / 3 + 1)?)
+            }
+        };
+        let valid = year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) && (1..=12).contains(&month);
+        valid.then(|| format!("{year}-{month:02}-01"))
     }
 
     /// The value as ISO text, if it is written this way (zero-padded); a time after the date is kept.
     pub fn to_iso(self, s: &str) -> Option<String> {
         let s = s.trim();
+        if matches!(self, DateFormat::YearMonth | DateFormat::MonthName) {
+            return self.month_to_iso(s);
+        }
         let head = s.get(..10)?.as_bytes();
-        let ([y, m, d], sep) = self.layout();
+        let ([y, m, d], sep) = self.layout()?;
         let seps = match self {
             DateFormat::Iso | DateFormat::YearSlash => [4, 7],
             _ => [2, 5],
@@ -94,7 +154,9 @@ impl DateFormat {
     /// The SQL expression turning a staged text column `c` (quoted) written this way into ISO text.
     pub fn sql(self, c: &str) -> String {
         let t = format!("trim({c})");
-        let ([y, m, d], _) = self.layout();
+        let Some(([y, m, d], _)) = self.layout() else {
+            return self.month_sql(&t);
+        };
         let sub = |r: std::ops::Range<usize>| format!("substr({t}, {}, {})", r.start + 1, r.len());
         match self {
             DateFormat::Iso => t,
@@ -182,8 +244,8 @@ pub struct TypeNarrower {
     float: bool,
     boolean: bool,
     /// Per [`DateFormat::ALL`]: every value is a date written that way; or a date or datetime.
-    date: [bool; 5],
-    datetime: [bool; 5],
+    date: [bool; 7],
+    datetime: [bool; 7],
 }
 
 impl Default for TypeNarrower {
@@ -193,8 +255,8 @@ impl Default for TypeNarrower {
             int: true,
             float: true,
             boolean: true,
-            date: [true; 5],
-            datetime: [true; 5],
+            date: [true; 7],
+            datetime: [true; 7],
         }
     }
 }

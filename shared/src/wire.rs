@@ -279,6 +279,7 @@ words! {
     DateFormat {
         "iso" => DateFormat::Iso, "year_slash" => DateFormat::YearSlash, "day_dot" => DateFormat::DayDot,
         "month_slash" => DateFormat::MonthSlash, "day_slash" => DateFormat::DaySlash,
+        "year_month" => DateFormat::YearMonth, "month_name" => DateFormat::MonthName,
     }
     ColumnType {
         "integer" => ColumnType::Integer, "float" => ColumnType::Float, "boolean" => ColumnType::Boolean,
@@ -329,7 +330,8 @@ structs! {
     TreeNode { id, kind, label, status, started_ms, duration_ms, detail, llm, query, children = default }
     NumericProfile { min, max, mean, std_dev, q1, median, q3, exact_quartiles }
     ColumnProfile {
-        name, ty: "type", nulls, distinct, distinct_exact, numeric, top_values = default, date_range,
+        name, ty: "type", nulls, distinct, distinct_exact, numeric, top_values = default, values = default,
+        date_range,
         date_format = default, note = default
     }
     Profile { rows, columns, sample_rows }

@@ -3,7 +3,7 @@
 //! Each bar, point or slice gets a transparent hover target, placed with the chart's own coordinate
 //! mapping, that shows its label and value.
 
-use datasage_shared::analyst::chart::points;
+use datasage_shared::analyst::chart::{lines, points, Lines};
 use datasage_shared::analyst::format::number;
 use datasage_shared::api::{ChartConfig, ChartType};
 use datasage_shared::query::display;
@@ -143,7 +143,10 @@ fn render(c: &ChartConfig, frame: Frame) -> Result<String, String> {
         let root = SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
         let drawn = match c.chart_type {
             ChartType::Pie => pie(&root, c, &pts, frame),
-            ChartType::Line => cartesian(&root, c, &pts, frame, false),
+            ChartType::Line => match lines(c) {
+                Some(drawn) => multi_line(&root, c, &drawn, frame),
+                None => cartesian(&root, c, &pts, frame, false),
+            },
             ChartType::Scatter => scatter(&root, c, &pts, frame),
             ChartType::Bar | ChartType::Table => cartesian(&root, c, &pts, frame, true),
         };
@@ -285,6 +288,67 @@ fn cartesian(root: &Area<'_>, c: &ChartConfig, pts: &[(String, f64)], frame: Fra
                 .map(|(i, (_, y))| Circle::new(at(i, *y), 3, PALETTE[0].filled())),
         )?;
     }
+    Ok(hovers)
+}
+
+/// A line per series over the shared categorical x, each in its own colour, named in a legend.
+fn multi_line(root: &Area<'_>, c: &ChartConfig, drawn: &Lines, frame: Frame) -> Drawn {
+    let n = drawn.xs.len();
+    let (step, chars) = frame.category_labels(n);
+    let labels: Vec<String> = drawn.xs.iter().map(|x| short(x, chars)).collect();
+    let values: Vec<(String, f64)> = drawn
+        .lines
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten().map(|y| (String::new(), *y)))
+        .collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(&c.title, ("sans-serif", 19))
+        .margin(MARGIN)
+        .x_label_area_size(44)
+        .y_label_area_size(VALUE_AXIS)
+        .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), value_range(&values))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc(&c.x)
+        .y_desc(&c.y)
+        .x_labels(n)
+        .y_labels(frame.value_ticks())
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if i % step == 0 => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| number(*v))
+        .draw()?;
+    let mut hovers = Vec::new();
+    for (k, (name, line)) in drawn.lines.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let at: Vec<(usize, f64)> = line
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|y| (i, y)))
+            .collect();
+        let points = at.iter().map(|&(i, y)| (SegmentValue::CenterOf(i), y));
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            .label(short(name, LABEL_CHARS))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(3)));
+        for (i, y) in at {
+            let (cx, cy) = chart.backend_coord(&(SegmentValue::CenterOf(i), y));
+            let x = &drawn.xs[i];
+            let shape = format!("<circle cx=\"{cx}\" cy=\"{cy}\" r=\"6\"/>");
+            hovers.push(Hover::new(shape, &format!("{name}, {x}"), y, (cx, cy - 6)));
+        }
+    }
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 14))
+        .background_style(TRANSPARENT)
+        .border_style(TRANSPARENT)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
     Ok(hovers)
 }
 
@@ -439,6 +503,46 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_trend_split_by_source_draws_a_line_per_source_named_in_a_legend() {
+        let rows = json!([
+            {"year": 2001, "source": "Coal", "v": 10},
+            {"year": 2001, "source": "Wind", "v": 1},
+            {"year": 2002, "source": "Coal", "v": 9},
+            {"year": 2002, "source": "Wind", "v": 3},
+        ]);
+        let c = ChartConfig {
+            chart_type: ChartType::Line,
+            x: "year".into(),
+            y: "v".into(),
+            series: Some("source".into()),
+            title: "V by year and source".into(),
+            data: serde_json::from_value(rows).expect("rows"),
+        };
+        let page = mount(move || view! { <ChartView config=c/> });
+        settle().await;
+        assert_eq!(
+            page.texts("svg .hover .hit title"),
+            [
+                "Coal, 2001: 10",
+                "Coal, 2002: 9",
+                "Wind, 2001: 1",
+                "Wind, 2002: 3"
+            ]
+        );
+        let text = page.text();
+        assert!(
+            text.contains("Coal") && text.contains("Wind"),
+            "the legend: {text}"
+        );
+        assert_eq!(
+            page.count("svg polyline"),
+            2 + 2,
+            "two lines and two legend marks: {}",
+            page.html()
+        );
     }
 
     #[wasm_bindgen_test]

@@ -10,6 +10,7 @@ use super::format::{cell, label, number};
 use super::intent::{self, Agg, Intent};
 use super::plan::{measure_label, COUNTED, DISTINCT, GRAND_TOTAL, GROUPS, ROW_COUNT, VALUE};
 use super::reading::Reading;
+use super::{over_time, parts};
 use crate::api::{ChartConfig, ChartType, Confidence};
 use crate::profile::{ColumnProfile, Profile};
 use crate::query::{display, QueryResult};
@@ -24,7 +25,7 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    fn high(text: String) -> Self {
+    pub(super) fn high(text: String) -> Self {
         Self {
             text,
             chart: None,
@@ -36,11 +37,11 @@ impl Analysis {
 /// Answers a reading for the dataset `name` from `result`, the rows its plan's query returned. The rows a
 /// filter kept are named, and any part of the question left out is said first, at low confidence.
 pub fn write(reading: &Reading, name: &str, profile: &Profile, result: Option<&QueryResult>) -> Analysis {
-    let mut analysis = compute(&reading.intent, name, profile, result);
+    let mut analysis = compute(reading, name, profile, result);
     if reading.intent == Intent::Unknown {
         return analysis;
     }
-    if !reading.filters.is_empty() {
+    if !super::plan::restricting(reading).is_empty() {
         analysis.text = scoped(reading, name, profile, result, analysis.text);
     }
     if !reading.left_out.is_empty() {
@@ -64,8 +65,7 @@ fn scoped(
     text: String,
 ) -> String {
     let conditions = |first: fn(&str) -> String| {
-        let each: Vec<String> = reading
-            .filters
+        let each: Vec<String> = super::plan::restricting(reading)
             .iter()
             .enumerate()
             .map(|(i, f)| f.describe(&profile.columns, if i == 0 { first } else { str::to_owned }))
@@ -73,6 +73,10 @@ fn scoped(
         each.join(" and ")
     };
     match (&reading.intent, result) {
+        (Intent::DistinctPeriods { grain, .. }, Some(r)) => {
+            let n = r.column(DISTINCT).and_then(|c| r.number(0, c)).unwrap_or(0.0);
+            format!("{} on **{}**.", conditions(capitalize), periods(n, *grain))
+        }
         (Intent::RowCount, Some(r)) => {
             let n = r.column(ROW_COUNT).and_then(|c| r.number(0, c)).unwrap_or(0.0);
             format!(
@@ -85,8 +89,9 @@ fn scoped(
     }
 }
 
-fn compute(intent: &Intent, name: &str, profile: &Profile, result: Option<&QueryResult>) -> Analysis {
+fn compute(reading: &Reading, name: &str, profile: &Profile, result: Option<&QueryResult>) -> Analysis {
     let cols = &profile.columns;
+    let intent = &reading.intent;
     let empty = QueryResult::default();
     let r = result.unwrap_or(&empty);
     let num = |row: usize, col: &str| r.column(col).and_then(|c| r.number(row, c));
@@ -109,6 +114,10 @@ fn compute(intent: &Intent, name: &str, profile: &Profile, result: Option<&Query
         }
         Intent::Describe => Analysis::high(describe(name, profile, false)),
         Intent::Unknown => unknown(name, cols),
+        Intent::DistinctPeriods { grain, .. } => {
+            let n = num(0, DISTINCT).unwrap_or(0.0);
+            Analysis::high(format!("The rows fall on **{}**.", periods(n, grain)))
+        }
         Intent::Distinct { column } => {
             let distinct = num(0, DISTINCT).unwrap_or(0.0);
             let shown: Vec<String> = (0..r.rows.len()).filter_map(|i| r.text(i, 0)).collect();
@@ -148,8 +157,32 @@ fn compute(intent: &Intent, name: &str, profile: &Profile, result: Option<&Query
         }
         Intent::Aggregate { group: Some(_), .. } => grouped(r, None),
         Intent::TopN { ascending, agg, .. } => grouped(r, Some((ascending, agg))),
-        Intent::Trend { .. } => trend(r),
+        Intent::Trend { split: None, .. } => trend(r),
+        Intent::Trend { split: Some(_), .. } => over_time::split_trend(r),
+        Intent::TopPeriod { ascending, .. } => over_time::top_periods(r, ascending),
+        Intent::Growth { ascending, .. } => over_time::growth(r, ascending),
+        Intent::Share { group: Some(_), .. } => parts::shares(r),
+        Intent::Share { agg, metric, .. } => {
+            let condition = reading
+                .filters
+                .last()
+                .map(|f| f.describe(cols, str::to_owned))
+                .unwrap_or_default();
+            let what = measure_label(agg, metric.map(|m| cols[m].name.as_str()));
+            parts::share(r, &what, &condition)
+        }
+        Intent::ExtremeRow { metric, ascending } => parts::extreme_row(r, &cols[metric].name, ascending),
     }
+}
+
+/// `12 months`, `1 day`.
+fn periods(n: f64, grain: intent::Grain) -> String {
+    format!(
+        "{} {}{}",
+        number(n),
+        grain.word(),
+        if n == 1.0 { "" } else { "s" }
+    )
 }
 
 /// Groups and their values, ranked; `top` says whether (and which way) a ranking was asked for.
@@ -251,7 +284,7 @@ fn trend(r: &QueryResult) -> Analysis {
 }
 
 /// A chart of the result's first two columns, when there is more than one point to compare.
-fn chart(r: &QueryResult, chart_type: ChartType, title: String) -> Option<ChartConfig> {
+pub(super) fn chart(r: &QueryResult, chart_type: ChartType, title: String) -> Option<ChartConfig> {
     let (x, y) = (r.columns.first()?, r.columns.get(1)?);
     let (data, _) = super::chart::bounded_points(r.rows.iter().map(|row| {
         let mut m = Map::new();
@@ -269,7 +302,7 @@ fn chart(r: &QueryResult, chart_type: ChartType, title: String) -> Option<ChartC
     })
 }
 
-fn round2(v: &Json) -> Json {
+pub(super) fn round2(v: &Json) -> Json {
     match v.as_f64() {
         Some(x) if v.is_f64() => {
             serde_json::Number::from_f64((x * 100.0).round() / 100.0).map_or(Json::Null, Json::Number)
@@ -278,7 +311,7 @@ fn round2(v: &Json) -> Json {
     }
 }
 
-fn capitalize(s: &str) -> String {
+pub(super) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
@@ -324,6 +357,8 @@ pub fn column_summary(col: &ColumnProfile, rows: u64, privacy: bool) -> String {
             DateFormat::DayDot => "31.01.2024",
             DateFormat::MonthSlash => "01/31/2024",
             DateFormat::DaySlash => "31/01/2024",
+            DateFormat::YearMonth => "2024-01",
+            DateFormat::MonthName => "Jan 2024",
         };
         let _ = write!(summary, " (written like {written})");
     }

@@ -140,16 +140,57 @@ pub fn fill(results: &[QueryResult], spec: &Json) -> Result<Filled, String> {
 pub fn points(c: &ChartConfig) -> Vec<(String, f64)> {
     c.data
         .iter()
-        .filter_map(|row| {
-            let y = row.get(&c.y)?.as_f64()?;
-            let x = match row.get(&c.x) {
-                None | Some(Json::Null) => "(empty)".to_owned(),
-                Some(Json::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-            };
-            Some((x, y))
-        })
+        .filter_map(|row| Some((label_of(row.get(&c.x)), row.get(&c.y)?.as_f64()?)))
         .collect()
+}
+
+fn label_of(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => "(empty)".to_owned(),
+        Some(Json::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Most lines a chart split by a `series` column draws; rows of further series are not drawn.
+pub const MAX_SERIES: usize = 12;
+
+/// A chart's lines when it names a `series` column: the `x` values in the order they first appear, and
+/// per series (in the order it first appears) its value at each of them, if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lines {
+    pub xs: Vec<String>,
+    pub lines: Vec<(String, Vec<Option<f64>>)>,
+}
+
+pub fn lines(c: &ChartConfig) -> Option<Lines> {
+    let series = c.series.as_ref()?;
+    let mut xs: Vec<String> = Vec::new();
+    let mut lines: Vec<(String, Vec<(usize, f64)>)> = Vec::new();
+    for row in &c.data {
+        let Some(y) = row.get(&c.y).and_then(Json::as_f64) else {
+            continue;
+        };
+        let (x, name) = (label_of(row.get(&c.x)), label_of(row.get(series)));
+        let at = xs.iter().position(|v| *v == x).unwrap_or_else(|| {
+            xs.push(x);
+            xs.len() - 1
+        });
+        match lines.iter().position(|(n, _)| *n == name) {
+            Some(i) => lines[i].1.push((at, y)),
+            None if lines.len() < MAX_SERIES => lines.push((name, vec![(at, y)])),
+            None => {}
+        }
+    }
+    let lines = lines
+        .into_iter()
+        .map(|(name, points)| {
+            let mut values = vec![None; xs.len()];
+            points.into_iter().for_each(|(i, y)| values[i] = Some(y));
+            (name, values)
+        })
+        .collect();
+    Some(Lines { xs, lines })
 }
 
 #[cfg(test)]
@@ -262,5 +303,39 @@ mod tests {
         let filled = fill(&[many], &json!({"type": "line", "x": "k", "y": "n"})).unwrap();
         assert_eq!(filled.chart.data.len(), MAX_POINTS);
         assert_eq!(filled.cut.as_deref(), Some("only the first 500 points are shown"));
+    }
+
+    #[test]
+    fn a_chart_split_by_a_series_has_a_line_per_value_over_the_shared_x_values() {
+        let rows = json!([
+            {"year": 2001, "source": "Coal", "v": 10},
+            {"year": 2001, "source": "Wind", "v": 1},
+            {"year": 2002, "source": "Coal", "v": 9},
+        ]);
+        let mut c = ChartConfig {
+            chart_type: crate::api::ChartType::Line,
+            x: "year".into(),
+            y: "v".into(),
+            series: Some("source".into()),
+            title: String::new(),
+            data: serde_json::from_value(rows).unwrap(),
+        };
+        let drawn = lines(&c).unwrap();
+        assert_eq!(drawn.xs, ["2001", "2002"]);
+        assert_eq!(
+            drawn.lines,
+            [
+                ("Coal".to_owned(), vec![Some(10.0), Some(9.0)]),
+                ("Wind".to_owned(), vec![Some(1.0), None])
+            ]
+        );
+        c.data = (0..100)
+            .map(|i| serde_json::from_value(json!({"year": 1, "source": i, "v": i})).unwrap())
+            .collect();
+        assert_eq!(
+            lines(&c).unwrap().lines.len(),
+            MAX_SERIES,
+            "a model's hundred series are bounded"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! written here.
 
 use super::format::label;
-use super::intent::{mentions, tokens};
+use super::intent::{mentions, plural, tokens, year_column};
 use crate::profile::ColumnProfile;
 use crate::schema::ColumnType;
 use crate::sql::quote_ident;
@@ -21,6 +21,10 @@ pub enum Condition {
     Between(f64, f64),
     /// A date from `from` up to (not including) `to`, ISO dates; `words` is how the question put it.
     Within { from: String, to: String, words: String },
+    /// A column of years from `from` to `to`, both included; `words` is how the question put it.
+    Years { from: i32, to: i32, words: String },
+    /// A yes/no column is yes (or no).
+    Is(bool),
 }
 
 /// Rows where one column meets a condition.
@@ -28,6 +32,8 @@ pub enum Condition {
 pub struct Filter {
     pub column: usize,
     pub condition: Condition,
+    /// Where in the question it was read (its first token).
+    pub at: usize,
 }
 
 impl Filter {
@@ -39,6 +45,8 @@ impl Filter {
             Condition::Compare { op, value } => format!("{c} {op} {value}"),
             Condition::Between(lo, hi) => format!("{c} BETWEEN {lo} AND {hi}"),
             Condition::Within { from, to, .. } => format!("{c} >= '{from}' AND {c} < '{to}'"),
+            Condition::Years { from, to, .. } => format!("{c} BETWEEN {from} AND {to}"),
+            Condition::Is(yes) => format!("{c} = {}", u8::from(*yes)),
         }
     }
 
@@ -63,17 +71,45 @@ impl Filter {
             Condition::Within { from, to, words } => {
                 format!("**{column}** is in **{words}** ({from} to {})", day_before(to))
             }
+            Condition::Years { from, to, words } if from == to => format!("**{column}** is **{words}**"),
+            Condition::Years { from, to, words } => {
+                format!("**{column}** is in **{words}** ({from} to {to})")
+            }
+            Condition::Is(yes) => format!("**{column}** is **{}**", if *yes { "yes" } else { "no" }),
         }
     }
 }
 
-/// Every filter the question names; the tokens each was read from are added to `claimed`.
-pub fn find(cols: &[ColumnProfile], toks: &[String], claimed: &mut Vec<(usize, usize)>) -> Vec<Filter> {
+/// Every filter the question (its `words` as written) names; the tokens each was read from are added to
+/// `claimed`.
+pub fn find(cols: &[ColumnProfile], words: &[&str], claimed: &mut Vec<(usize, usize)>) -> Vec<Filter> {
+    let toks: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
     let mut out = Vec::new();
-    comparisons(cols, toks, claimed, &mut out);
-    time_ranges(cols, toks, claimed, &mut out);
-    equalities(cols, toks, claimed, &mut out);
+    comparisons(cols, &toks, claimed, &mut out);
+    time_ranges(cols, &toks, claimed, &mut out);
+    equalities(cols, words, &toks, claimed, &mut out);
+    yes_no(cols, &toks, claimed, &mut out);
+    out.sort_by_key(|f| f.at);
     out
+}
+
+/// A yes/no column named as a state ("orders that were returned", "not returned"), not as a grouping
+/// ("by returned").
+fn yes_no(cols: &[ColumnProfile], toks: &[String], claimed: &mut Vec<(usize, usize)>, out: &mut Vec<Filter>) {
+    for m in mentions(cols, toks) {
+        let before = m.at.checked_sub(1).map(|i| toks[i].as_str());
+        let grouping = matches!(before, Some("by" | "per" | "each" | "every"));
+        if cols[m.column].ty != ColumnType::Boolean || grouping || !free(claimed, m.at, m.len) {
+            continue;
+        }
+        let no = matches!(before, Some("not" | "never" | "non" | "un"));
+        claimed.push((m.at, m.len));
+        out.push(Filter {
+            column: m.column,
+            condition: Condition::Is(!no),
+            at: m.at,
+        });
+    }
 }
 
 fn free(claimed: &[(usize, usize)], at: usize, len: usize) -> bool {
@@ -152,6 +188,7 @@ fn comparisons(
             out.push(Filter {
                 column: m.column,
                 condition,
+                at: i,
             });
         }
     }
@@ -194,20 +231,67 @@ fn time_ranges(
     out: &mut Vec<Filter>,
 ) {
     let named = mentions(cols, toks);
-    let Some(column) = named
+    let temporal = |c: &usize| cols[*c].ty.is_temporal();
+    let dated = named
         .iter()
         .map(|m| m.column)
-        .find(|&c| cols[c].ty.is_temporal())
-        .or_else(|| cols.iter().position(|c| c.ty.is_temporal()))
-    else {
-        return;
+        .find(temporal)
+        .or_else(|| (0..cols.len()).find(temporal));
+    let found: Vec<(usize, Condition, usize, usize)> = match dated {
+        Some(column) => date_ranges(&cols[column], toks)
+            .into_iter()
+            .map(|(at, len, c)| (column, c, at, len))
+            .collect(),
+        None => match (0..cols.len()).find(|&c| year_column(&cols[c])) {
+            Some(column) => year_ranges(&cols[column], toks)
+                .into_iter()
+                .map(|(at, len, c)| (column, c, at, len))
+                .collect(),
+            None => Vec::new(),
+        },
     };
-    let latest = cols[column]
+    for (column, condition, at, len) in found {
+        if free(claimed, at, len) {
+            claimed.push((at, len));
+            out.push(Filter {
+                column,
+                condition,
+                at,
+            });
+        }
+    }
+}
+
+/// The ranges of a date column the question names: (first token, token count, condition).
+fn date_ranges(col: &ColumnProfile, toks: &[String]) -> Vec<(usize, usize, Condition)> {
+    let latest = col
         .date_range
         .as_ref()
         .map(|(_, to)| to[..to.len().min(10)].to_owned());
-    for i in 0..toks.len() {
-        let found = if let (Some(m), Some(y)) = (month(&toks[i]), toks.get(i + 1).and_then(|t| year(t))) {
+    let after_latest = latest
+        .as_deref()
+        .and_then(parse_date)
+        .map(|(y, m, d)| iso(civil_from_days(days_from_civil(y, m, d) + 1)));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let bound = matches!(toks[i].as_str(), "since" | "after" | "before" | "until");
+        let found = if let (true, Some(y)) = (bound, toks.get(i + 1).and_then(|t| year(t))) {
+            // "since 2015" (from its first day), "before 2015" (up to it), "after 2015" (from the next).
+            let (from, to, words) = match toks[i].as_str() {
+                "since" => (iso((y, 1, 1)), after_latest.clone(), format!("{y} or later")),
+                "after" => (iso((y + 1, 1, 1)), after_latest.clone(), format!("after {y}")),
+                _ => (
+                    col.date_range
+                        .as_ref()
+                        .map(|r| r.0[..10.min(r.0.len())].to_owned())
+                        .unwrap_or_default(),
+                    Some(iso((y, 1, 1))),
+                    format!("before {y}"),
+                ),
+            };
+            to.map(|to| ((from, to), words, 2))
+        } else if let (Some(m), Some(y)) = (month(&toks[i]), toks.get(i + 1).and_then(|t| year(t))) {
             // "March 2024"; "may" alone is a verb, so a month needs its year.
             Some((range_months(y, m, 1), format!("{} {y}", capital(&toks[i])), 2))
         } else if let Some(y) = year(&toks[i]) {
@@ -225,16 +309,53 @@ fn time_ranges(
         } else {
             None
         };
-        if let Some(((from, to), words, len)) = found {
-            if free(claimed, i, len) {
-                claimed.push((i, len));
-                out.push(Filter {
-                    column,
-                    condition: Condition::Within { from, to, words },
-                });
+        match found {
+            Some(((from, to), words, len)) => {
+                out.push((i, len, Condition::Within { from, to, words }));
+                i += len;
             }
+            None => i += 1,
         }
     }
+    out
+}
+
+/// The ranges of a column of years the question names: "in 2010", "since 2015", "before 2010", "from
+/// 2005 to 2010".
+fn year_ranges(col: &ColumnProfile, toks: &[String]) -> Vec<(usize, usize, Condition)> {
+    let (lo, hi) = col
+        .numeric
+        .as_ref()
+        .map_or((1800, 2200), |n| (n.min as i32, n.max as i32));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let Some(y) = year(&toks[i]) else {
+            i += 1;
+            continue;
+        };
+        let before = i.checked_sub(1).map(|p| toks[p].as_str());
+        let to_year = toks
+            .get(i + 2)
+            .and_then(|t| year(t))
+            .filter(|_| matches!(toks.get(i + 1).map(String::as_str), Some("to" | "and" | "until")));
+        let (start, len, from, to, words) = match (before, to_year) {
+            (_, Some(end)) => (
+                i,
+                3,
+                y.min(end),
+                y.max(end),
+                format!("{} to {}", y.min(end), y.max(end)),
+            ),
+            (Some("since" | "from"), None) => (i - 1, 2, y, hi, format!("{y} or later")),
+            (Some("after"), None) => (i - 1, 2, y + 1, hi, format!("after {y}")),
+            (Some("before"), None) => (i - 1, 2, lo, y - 1, format!("before {y}")),
+            _ => (i, 1, y, y, y.to_string()),
+        };
+        out.push((start, len, Condition::Years { from, to, words }));
+        i = start + len;
+    }
+    out
 }
 
 fn capital(t: &str) -> String {
@@ -318,9 +439,12 @@ fn civil_from_days(z: i64) -> (i32, u32, u32) {
     ((yoe + era * 400 + i64::from(m <= 2)) as i32, m, d)
 }
 
-/// Category values the question names ("in CA", "for Electronics"): a known value of a text column.
+/// Category values the question names ("in CA", "for Electronics", "rainy days", "purchases"): a value of
+/// a text column, its last word also in the plural or as an adjective. A short capitalised code (`IN`,
+/// `US`) must be written as in the data, so the word "in" is not India.
 fn equalities(
     cols: &[ColumnProfile],
+    words: &[&str],
     toks: &[String],
     claimed: &mut Vec<(usize, usize)>,
     out: &mut Vec<Filter>,
@@ -329,22 +453,49 @@ fn equalities(
         if c.ty != ColumnType::Text {
             continue;
         }
-        for (value, _) in &c.top_values {
-            let words = tokens(value);
-            if words.is_empty() || words.concat().len() < 2 {
+        let listed: Vec<&String> = if c.values.is_empty() {
+            c.top_values.iter().map(|(v, _)| v).collect()
+        } else {
+            c.values.iter().collect()
+        };
+        for value in listed {
+            let parts = tokens(value);
+            if parts.is_empty() || parts.concat().len() < 2 {
                 continue;
             }
-            let at =
-                (0..toks.len()).find(|&i| toks[i..].starts_with(&words) && free(claimed, i, words.len()));
+            let code = value.len() <= 3 && value.chars().all(|ch| !ch.is_lowercase());
+            let at = (0..toks.len()).find(|&i| {
+                names_value(&toks[i..], &parts)
+                    && (!code || words[i] == value)
+                    && free(claimed, i, parts.len())
+            });
             if let Some(at) = at {
-                claimed.push((at, words.len()));
+                claimed.push((at, parts.len()));
                 out.push(Filter {
                     column,
                     condition: Condition::Equals(value.clone()),
+                    at,
                 });
             }
         }
     }
+}
+
+/// Whether `toks` start with the value's words, the last one as written, plural (`purchases`) or an
+/// adjective (`rainy`, `sunny`).
+fn names_value(toks: &[String], parts: &[String]) -> bool {
+    let Some((last, init)) = parts.split_last() else {
+        return false;
+    };
+    let Some(word) = toks.get(init.len()) else {
+        return false;
+    };
+    let inflected = last.len() >= 3 && last.chars().all(char::is_alphabetic) && {
+        let doubled = last.chars().last().map(|c| format!("{last}{c}y"));
+        [plural(last), format!("{last}s"), format!("{last}y")].contains(word)
+            || doubled.as_ref() == Some(word)
+    };
+    toks.starts_with(init) && (word == last || inflected)
 }
 
 #[cfg(test)]

@@ -64,11 +64,13 @@ fn ask(csv: &str, question: &str) -> super::Analysis {
     run_with(&ds.profile, question, |sql| ds.query(sql))
 }
 
-/// An answer that says what it left out, at low confidence.
-fn assert_honest(a: &super::Analysis, part: &str) {
+/// A refusal: the list of what the analyst computes, or an answer that first names what it left out, at
+/// low confidence.
+fn assert_refused(a: &super::Analysis) {
     assert_eq!(a.confidence, Confidence::Low, "{}", a.text);
     assert!(
-        a.text.starts_with("I can't take") && a.text.contains(part),
+        a.text.contains("I only answer questions I can compute exactly")
+            || a.text.starts_with("I can't take"),
         "{}",
         a.text
     );
@@ -150,39 +152,67 @@ fn the_trend_of_temp_max_by_year_averages_the_column_named_temp_max() {
     }
 }
 
-/// Yearly data is reported in years, and the split by source it cannot draw yet is named.
+/// The generation file's value for `source` in `year`.
+fn generated(csv: &str, year: u32, source: &str) -> f64 {
+    csv.lines()
+        .find(|l| l.starts_with(&format!("{year},{source},")))
+        .and_then(|l| l.rsplit(',').next()?.parse().ok())
+        .unwrap()
+}
+
+/// Yearly data is reported in years, a line per source.
 #[test]
-fn net_generation_by_source_over_time_is_yearly_and_names_the_split_it_left_out() {
+fn net_generation_by_source_over_time_is_yearly_with_a_line_per_source() {
     let csv = generation();
     let a = ask(&csv, "Net generation by source over time");
-    assert_honest(&a, "`source`");
-    assert!(a.text.contains("Over 17 years"), "{}", a.text);
-    let in_2001: f64 = csv
-        .lines()
-        .filter(|l| l.starts_with("2001,"))
-        .map(|l| l.rsplit(',').next().unwrap().parse::<f64>().unwrap())
-        .sum();
+    assert_eq!(a.confidence, Confidence::High, "{}", a.text);
+    assert!(a.text.starts_with("Over 17 years"), "{}", a.text);
+    let row = |year| {
+        let v: Vec<String> = ["Fossil Fuels", "Nuclear", "Renewables"]
+            .iter()
+            .map(|s| formatted(generated(&csv, year, s)))
+            .collect();
+        format!("| {year} | {} |", v.join(" | "))
+    };
     assert!(
-        a.text.contains(&format!("| 2001 | {} |", formatted(in_2001))),
+        a.text.contains(&row(2001)) && a.text.contains(&row(2017)),
+        "{}",
+        a.text
+    );
+    let chart = a.chart.expect("a chart");
+    assert_eq!(chart.series.as_deref(), Some("source"));
+    assert_eq!(chart.data.len(), 17 * 3);
+}
+
+#[test]
+fn which_source_grew_the_most_compares_the_first_and_last_year() {
+    let csv = generation();
+    let change = |s| generated(&csv, 2017, s) - generated(&csv, 2001, s);
+    let a = ask(&csv, "Which source grew the most?");
+    assert!(change("Renewables") > change("Nuclear"));
+    assert!(
+        a.text.starts_with(&format!(
+            "**Renewables** grew the most: its total net generation went from **{}** in 2001 to **{}** in 2017 (**+{}**",
+            formatted(generated(&csv, 2001, "Renewables")),
+            formatted(generated(&csv, 2017, "Renewables")),
+            formatted(change("Renewables"))
+        )),
         "{}",
         a.text
     );
 }
 
 #[test]
-fn which_source_grew_the_most_names_the_growth_it_cannot_compute() {
-    let a = ask(&generation(), "Which source grew the most?");
-    assert_honest(&a, "change between periods");
+fn the_northernmost_airport_is_refused_not_answered_as_something_else() {
+    assert_refused(&ask(&airports(), "Which is the northernmost airport?"));
 }
+
 #[test]
 fn how_many_days_had_rain_counts_rainy_days_without_a_time_grouping() {
     let csv = weather();
     let rainy = csv.lines().filter(|l| l.ends_with(",rain")).count();
     let a = ask(&csv, "How many days had rain?");
-    assert_eq!(
-        a.text,
-        format!("**Weather** is **rain** in **{rainy} rows** of **shop**.")
-    );
+    assert_eq!(a.text, format!("**Weather** is **rain** on **{rainy} days**."));
     assert_eq!(a.confidence, Confidence::High);
 }
 

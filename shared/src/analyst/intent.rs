@@ -62,6 +62,16 @@ impl Grain {
     }
 }
 
+/// A measure per period of a time column (a date column, or a column of years).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Series {
+    pub agg: Agg,
+    /// `None` only for `Count`.
+    pub metric: Option<usize>,
+    pub date: usize,
+    pub grain: Grain,
+}
+
 /// A computable reading of the question. Column fields are indexes into the table's columns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
@@ -78,10 +88,37 @@ pub enum Intent {
         metric: Option<usize>,
         group: Option<usize>,
     },
-    /// An aggregate per period of a date column, in time order.
+    /// A series in time order, one line per value of `split` when there is one.
     Trend {
+        series: Series,
+        split: Option<usize>,
+    },
+    /// The `n` periods with the largest (or smallest) value: "which year had the most rain".
+    TopPeriod {
+        series: Series,
+        n: usize,
+        ascending: bool,
+    },
+    /// Per group, the change from the data's first period to its last: "which source grew the most".
+    Growth {
+        series: Series,
+        group: usize,
+        n: usize,
+        ascending: bool,
+    },
+    /// The part of a total the last filter picks out, or each group's part of it.
+    Share {
         agg: Agg,
         metric: Option<usize>,
+        group: Option<usize>,
+    },
+    /// The row with the largest (or smallest) value of a column: "which order has the highest revenue".
+    ExtremeRow {
+        metric: usize,
+        ascending: bool,
+    },
+    /// How many different periods (days, months…) the rows fall in: "how many days had rain".
+    DistinctPeriods {
         date: usize,
         grain: Grain,
     },
@@ -109,6 +146,9 @@ const ROW_NOUNS: &[&str] = &[
     "transaction",
     "lines",
     "observations",
+    "events",
+    "visits",
+    "sessions",
 ];
 const DESCRIBE_WORDS: &[&str] = &[
     "describe",
@@ -130,19 +170,24 @@ const NUMBER_WORDS: &[&str] = &[
 ];
 /// Column-name fragments that mark a column as the natural default measure.
 const MEASURE_HINTS: &[&str] = &[
-    "revenue", "sales", "amount", "total", "price", "value", "cost", "profit",
+    "revenue", "sales", "amount", "total", "units", "sold", "quantity", "volume", "profit", "cost", "value",
+    "price",
 ];
 
-/// The question's words, lower-cased.
-pub fn tokens(q: &str) -> Vec<String> {
-    q.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+/// The question's words as written.
+pub fn words(q: &str) -> Vec<&str> {
+    q.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .map(|t| t.trim_matches('\''))
         .filter(|t| !t.is_empty())
-        .map(|t| t.trim_matches('\'').to_owned())
         .collect()
 }
 
-fn plural(word: &str) -> String {
+/// The question's words, lower-cased.
+pub fn tokens(q: &str) -> Vec<String> {
+    words(q).into_iter().map(str::to_lowercase).collect()
+}
+
+pub(crate) fn plural(word: &str) -> String {
     if let Some(stem) = word.strip_suffix('y') {
         format!("{stem}ies")
     } else if word.ends_with('s') || word.ends_with('x') || word.ends_with("ch") {
@@ -153,8 +198,26 @@ fn plural(word: &str) -> String {
 }
 
 /// Where the column is first mentioned in the token list: its first token and how many tokens it spans.
+/// A name ending in a unit or an identifier suffix (`user_id`, `duration_ms`, `units_sold`) is also
+/// mentioned without it ("users", "duration", "units") — unless what is left names the rows themselves
+/// (`order_id` is not "orders").
 fn mention(name: &str, toks: &[String]) -> Option<(usize, usize)> {
     let words: Vec<String> = tokens(&name.replace('_', " "));
+    find_words(&words, toks).or_else(|| {
+        let (suffix, stem) = words.split_last()?;
+        let bare = !stem.is_empty() && !stem.iter().any(|w| ROW_NOUNS.contains(&plural(w).as_str()));
+        (bare && NAME_SUFFIXES.contains(&suffix.as_str()))
+            .then(|| find_words(stem, toks))
+            .flatten()
+    })
+}
+
+/// Trailing words of a column name that say its unit or that it identifies, not what it is.
+const NAME_SUFFIXES: &[&str] = &[
+    "id", "ms", "sec", "secs", "seconds", "sold", "code", "name", "usd", "eur", "kg", "km", "pct",
+];
+
+fn find_words(words: &[String], toks: &[String]) -> Option<(usize, usize)> {
     let (last, init) = words.split_last()?;
     let forms = [last.clone(), plural(last)];
     (0..toks.len())
@@ -172,6 +235,22 @@ pub struct Mention {
     pub at: usize,
     pub len: usize,
     pub column: usize,
+}
+
+/// Words before a column's name that make it the name of the rows counted ("the most airports").
+const ROW_NOUN_BEFORE: &[&str] = &["most", "many", "fewest", "least", "of", "all", "more", "fewer"];
+
+impl Mention {
+    /// Whether the mention names what the rows are ("how many airports", "the most events") rather than
+    /// a grouping or a measure.
+    pub fn names_rows(&self, toks: &[String]) -> bool {
+        self.at > 0 && ROW_NOUN_BEFORE.contains(&toks[self.at - 1].as_str())
+    }
+
+    /// Whether its last word is a word for rows (`events` for a column `event`).
+    fn is_row_noun(&self, toks: &[String]) -> bool {
+        ROW_NOUNS.contains(&toks[self.at + self.len - 1].as_str())
+    }
 }
 
 /// Every column the question names, in question order; a name inside a longer one (`max` in `temp_max`)
@@ -284,27 +363,41 @@ pub fn default_metric(cols: &[ColumnProfile]) -> Option<usize> {
     })
 }
 
+/// The one numeric column that is not a column of years, if there is exactly one: what a series of a
+/// table like `year,source,net_generation` measures.
+fn sole_measure(cols: &[ColumnProfile]) -> Option<usize> {
+    let mut measures = (0..cols.len()).filter(|&i| cols[i].ty.is_numeric() && !year_column(&cols[i]));
+    let first = measures.next()?;
+    measures.next().is_none().then_some(first)
+}
+
 /// The period a question asks to bucket by, if it asks about change over time.
 pub(crate) fn grain(toks: &[String]) -> Option<Grain> {
     period_word(toks).or_else(|| over_time(toks).then_some(Grain::Month))
 }
 
-/// The period a question names in words ("monthly", "by year").
+/// The period a question names in words ("monthly", "by year"): one after "per", "by", "each" first.
 fn period_word(toks: &[String]) -> Option<Grain> {
-    // "How many days…", "number of years": the period is what is counted, not a grouping.
-    let counted = |i: usize| i > 0 && matches!(toks[i - 1].as_str(), "many" | "of");
-    let any = |ws: &[&str]| (0..toks.len()).any(|i| ws.contains(&toks[i].as_str()) && !counted(i));
-    if any(&["daily", "day", "days"]) {
-        Some(Grain::Day)
-    } else if any(&["weekly", "week", "weeks"]) {
-        Some(Grain::Week)
-    } else if any(&["monthly", "month", "months"]) {
-        Some(Grain::Month)
-    } else if any(&["yearly", "annual", "annually", "year", "years"]) {
-        Some(Grain::Year)
-    } else {
-        None
-    }
+    // "How many days…", "number of rainy years": the period is what is counted, not a grouping.
+    let counted = |i: usize| {
+        toks[..i]
+            .iter()
+            .rev()
+            .find(|t| !t.is_empty())
+            .is_some_and(|t| matches!(t.as_str(), "many" | "of"))
+    };
+    let per = |i: &usize| *i > 0 && matches!(toks[*i - 1].as_str(), "per" | "by" | "each" | "every" | "a");
+    let grain_at = |i: usize| match toks[i].as_str() {
+        "daily" | "day" | "days" => Some(Grain::Day),
+        "weekly" | "week" | "weeks" => Some(Grain::Week),
+        "monthly" | "month" | "months" => Some(Grain::Month),
+        "yearly" | "annual" | "annually" | "year" | "years" => Some(Grain::Year),
+        _ => None,
+    };
+    (0..toks.len())
+        .filter(per)
+        .find_map(grain_at)
+        .or_else(|| (0..toks.len()).filter(|&i| !counted(i)).find_map(grain_at))
 }
 
 /// "trend", "over time": change over time asked for, in no particular period.
@@ -312,16 +405,16 @@ fn over_time(toks: &[String]) -> bool {
     has(toks, &["trend", "trends", "trending", "evolve", "evolution"]) || phrase(toks, "over time")
 }
 
-/// The period a trend over `col` uses: the one named, or — for "over time" — the data's own: years when
-/// it spans more than three, else months. A column of years is always yearly.
-fn grain_of(col: &ColumnProfile, toks: &[String]) -> Option<Grain> {
+/// The period a trend over `col` uses: the one named, or — for "over time", or when `forced` — the
+/// data's own: years when it spans more than three, else months. A column of years is always yearly.
+fn grain_of(col: &ColumnProfile, toks: &[String], forced: bool) -> Option<Grain> {
     if col.ty == ColumnType::Integer {
-        return grain(toks).map(|_| Grain::Year);
+        return (forced || grain(toks).is_some()).then_some(Grain::Year);
     }
     if let Some(named) = period_word(toks) {
         return Some(named);
     }
-    over_time(toks).then_some(())?;
+    (forced || over_time(toks)).then_some(())?;
     let year = |d: &str| d.get(..4).and_then(|y| y.parse::<i32>().ok());
     let span = col
         .date_range
@@ -335,7 +428,7 @@ fn grain_of(col: &ColumnProfile, toks: &[String]) -> Option<Grain> {
 }
 
 /// A column of years (`year`, `year_built`: whole numbers from 1800 to 2200), usable as time.
-fn year_column(col: &ColumnProfile) -> bool {
+pub(crate) fn year_column(col: &ColumnProfile) -> bool {
     col.ty == ColumnType::Integer
         && col.name.to_lowercase().contains("year")
         && col
@@ -344,35 +437,18 @@ fn year_column(col: &ColumnProfile) -> bool {
             .is_some_and(|n| n.min >= 1800.0 && n.max <= 2200.0)
 }
 
-fn trend(
-    cols: &[ColumnProfile],
-    toks: &[String],
-    mentioned: &[(usize, usize)],
-    metric: Option<usize>,
-    counting: bool,
-) -> Option<Intent> {
-    grain(toks)?;
-    let time = |i: &usize| cols[*i].ty.is_temporal() || year_column(&cols[*i]);
-    let date = mentioned
+/// The category column to group by: the first one named that does not name the rows ("airports per
+/// state" groups by state); a column named like the rows ("events") only when asked for each of them.
+fn group_of(cols: &[ColumnProfile], named: &[Mention], all: &[String], toks: &[String]) -> Option<usize> {
+    let text: Vec<&Mention> = named
         .iter()
-        .map(|&(_, i)| i)
-        .find(time)
-        .or_else(|| (0..cols.len()).find(time))?;
-    let grain = grain_of(&cols[date], toks)?;
-    let (agg, metric) = match metric {
-        Some(m) => (explicit_agg(toks).unwrap_or(default_agg(&cols[m])), Some(m)),
-        None if counting || has(toks, ROW_NOUNS) => (Agg::Count, None),
-        None => {
-            let m = default_metric(cols)?;
-            (explicit_agg(toks).unwrap_or(default_agg(&cols[m])), Some(m))
-        }
-    };
-    Some(Intent::Trend {
-        agg: if metric.is_none() { Agg::Count } else { agg },
-        metric,
-        date,
-        grain,
-    })
+        .filter(|m| matches!(cols[m.column].ty, ColumnType::Text | ColumnType::Boolean))
+        .collect();
+    let each = has(toks, &["per", "by", "each", "every"]);
+    text.iter()
+        .find(|m| !m.names_rows(all))
+        .or_else(|| text.iter().find(|m| each || !m.is_row_noun(all)))
+        .map(|m| m.column)
 }
 
 /// Reads the question against the table's columns.
@@ -380,47 +456,269 @@ pub fn parse(cols: &[ColumnProfile], question: &str) -> Intent {
     parse_unclaimed(cols, &tokens(question))
 }
 
+/// Words asking how something changed between periods; the ones for a fall rank the other way.
+pub(crate) const GROWTH: &[&str] = &[
+    "grew",
+    "grow",
+    "grows",
+    "growth",
+    "growing",
+    "increase",
+    "increased",
+    "decrease",
+    "decreased",
+    "declined",
+    "decline",
+    "declining",
+    "change",
+    "changed",
+    "changes",
+    "fell",
+    "shrank",
+];
+const DECLINE: &[&str] = &[
+    "decrease",
+    "decreased",
+    "declined",
+    "decline",
+    "declining",
+    "fell",
+    "shrank",
+];
+/// Words asking for a part of a total.
+pub(crate) const SHARE: &[&str] = &["share", "percentage", "percent", "proportion", "fraction"];
+/// Words asking for a reason, a prediction or advice: nothing a query over the rows computes.
+const BEYOND_THE_DATA: &[&str] = &[
+    "why",
+    "forecast",
+    "predict",
+    "predicted",
+    "prediction",
+    "will",
+    "should",
+    "recommend",
+];
+/// Most values a trend is split by (a line each).
+pub const MAX_SPLIT: u64 = 12;
+
+/// The question as the parser sees it: its tokens, the columns it names, and the cues in its words.
+struct Question<'a> {
+    cols: &'a [ColumnProfile],
+    /// Every token (blank where a filter claimed it).
+    all: &'a [String],
+    /// The tokens with the column names blanked too.
+    toks: Vec<String>,
+    named: Vec<Mention>,
+    metric: Option<usize>,
+    group: Option<usize>,
+    counting: bool,
+    row_noun: bool,
+    high: bool,
+    low: bool,
+    agg: Option<Agg>,
+}
+
 /// Reads question tokens against the table's columns; blank tokens (claimed by a filter) are not read.
 pub fn parse_unclaimed(cols: &[ColumnProfile], all: &[String]) -> Intent {
-    let named = mentions(cols, all);
-    let spans: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.len)).collect();
-    let toks = unclaimed(all, &spans);
-    let counting = phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]);
-    let row_noun = has(&toks, ROW_NOUNS);
-
-    if counting && has(&toks, &["columns", "column", "fields"]) {
+    let q = Question::new(cols, all);
+    if has(&q.toks, BEYOND_THE_DATA) {
+        return Intent::Unknown;
+    }
+    if q.counting && has(&q.toks, &["columns", "column", "fields"]) {
         return Intent::ColumnCount;
     }
-    if has(&toks, DESCRIBE_WORDS) || phrase(&toks, "what data") || phrase(&toks, "tell me about") {
+    if has(&q.toks, DESCRIBE_WORDS) || phrase(&q.toks, "what data") || phrase(&q.toks, "tell me about") {
         return Intent::Describe;
     }
+    q.growth()
+        .or_else(|| q.share())
+        .or_else(|| q.over_time())
+        .or_else(|| q.counted())
+        .or_else(|| q.extreme_row())
+        .or_else(|| q.ranked())
+        .or_else(|| q.aggregate())
+        .unwrap_or(Intent::Unknown)
+}
 
-    // Mentioned columns, in the order they appear in the question.
-    let mentioned: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.column)).collect();
-    let metric = mentioned
-        .iter()
-        .map(|&(_, i)| i)
-        .find(|&i| cols[i].ty.is_numeric());
-    let group = mentioned
-        .iter()
-        .map(|&(_, i)| i)
-        .find(|&i| matches!(cols[i].ty, ColumnType::Text | ColumnType::Boolean));
-
-    if let Some(trend) = trend(cols, &toks, &mentioned, metric, counting) {
-        return trend;
+impl<'a> Question<'a> {
+    fn new(cols: &'a [ColumnProfile], all: &'a [String]) -> Self {
+        let named = mentions(cols, all);
+        let spans: Vec<(usize, usize)> = named.iter().map(|m| (m.at, m.len)).collect();
+        let toks = unclaimed(all, &spans);
+        let agg = explicit_agg(&toks);
+        let numeric: Vec<usize> = named
+            .iter()
+            .map(|m| m.column)
+            .filter(|&c| cols[c].ty.is_numeric())
+            .collect();
+        // A column of years is time, not a measure — unless an aggregate is asked of it alone.
+        let metric = numeric
+            .iter()
+            .copied()
+            .find(|&c| !year_column(&cols[c]))
+            .or_else(|| numeric.first().copied().filter(|_| agg.is_some()));
+        Self {
+            cols,
+            all,
+            group: group_of(cols, &named, all, &toks),
+            counting: phrase(&toks, "how many") || phrase(&toks, "number of") || has(&toks, &["count"]),
+            row_noun: has(&toks, ROW_NOUNS) || named.iter().any(|m| m.is_row_noun(all)),
+            high: has(&toks, HIGH_WORDS),
+            low: has(&toks, LOW_WORDS),
+            named,
+            metric,
+            toks,
+            agg,
+        }
     }
 
-    let high = has(&toks, HIGH_WORDS);
-    let low = has(&toks, LOW_WORDS);
-    let ranking = has(&toks, &["top", "bottom", "rank", "ranking", "which", "who"]);
+    /// A category column named as such: not as what the rows are ("of airports", "events").
+    fn category(&self) -> Option<usize> {
+        self.named
+            .iter()
+            .find(|m| {
+                self.cols[m.column].ty == ColumnType::Text
+                    && !m.names_rows(self.all)
+                    && !m.is_row_noun(self.all)
+            })
+            .map(|m| m.column)
+    }
 
-    if counting && metric.is_none() {
-        return match group {
-            Some(g) if row_noun || has(&toks, &["per", "by", "each", "every"]) => {
-                if ranking && (high || low) {
+    /// The time column: the one named, else the first date column, else the first column of years.
+    fn time_column(&self) -> Option<usize> {
+        let cols = self.cols;
+        let time = |c: &usize| cols[*c].ty.is_temporal() || year_column(&cols[*c]);
+        self.named
+            .iter()
+            .map(|m| m.column)
+            .find(time)
+            .or_else(|| (0..cols.len()).find(|&c| cols[c].ty.is_temporal()))
+            .or_else(|| (0..cols.len()).find(time))
+    }
+
+    /// The time column and period a question about change over time asks for, if it asks.
+    fn timed(&self) -> Option<(usize, Grain)> {
+        let date = self.time_column()?;
+        if year_column(&self.cols[date]) {
+            let by_year = self.named.iter().any(|m| {
+                m.column == date
+                    && m.at > 0
+                    && matches!(
+                        self.all[m.at - 1].as_str(),
+                        "by" | "per" | "each" | "every" | "over"
+                    )
+            });
+            let asked = by_year || grain(&self.toks).is_some() || self.asks_which_period(date);
+            return asked.then_some((date, Grain::Year));
+        }
+        grain_of(&self.cols[date], &self.toks, false).map(|g| (date, g))
+    }
+
+    /// The measure per period: the one named, a count when rows are counted, else the obvious one.
+    fn series(&self, date: usize, grain: Grain) -> Option<Series> {
+        let cols = self.cols;
+        let (agg, metric) = match self.metric {
+            Some(m) => (self.agg.unwrap_or(default_agg(&cols[m])), Some(m)),
+            None if self.counting || self.row_noun => (Agg::Count, None),
+            None => {
+                let m = default_metric(cols).or_else(|| sole_measure(cols))?;
+                (self.agg.unwrap_or(default_agg(&cols[m])), Some(m))
+            }
+        };
+        Some(Series {
+            agg: if metric.is_none() { Agg::Count } else { agg },
+            metric,
+            date,
+            grain,
+        })
+    }
+
+    /// "Which source grew the most": the change per group between the data's first and last period; a
+    /// change asked of no group is the trend, which states its first and last value.
+    fn growth(&self) -> Option<Intent> {
+        if !has(&self.toks, GROWTH) {
+            return None;
+        }
+        let date = self.time_column()?;
+        let grain = if year_column(&self.cols[date]) {
+            Grain::Year
+        } else {
+            grain_of(&self.cols[date], &self.toks, true)?
+        };
+        let series = self.series(date, grain)?;
+        Some(match self.group.filter(|&g| g != date) {
+            Some(group) => Intent::Growth {
+                series,
+                group,
+                n: requested_n(&self.toks).unwrap_or(1),
+                ascending: has(&self.toks, DECLINE),
+            },
+            None => Intent::Trend { series, split: None },
+        })
+    }
+
+    /// "What share of revenue comes from Electronics": a count or a sum (a share of an average means
+    /// nothing); its part is picked out by the filters or is each group named.
+    fn share(&self) -> Option<Intent> {
+        if !has(&self.toks, SHARE) {
+            return None;
+        }
+        let agg = match self.metric {
+            Some(m) if default_agg(&self.cols[m]) == Agg::Sum || self.agg == Some(Agg::Sum) => Agg::Sum,
+            Some(_) => return None,
+            None => Agg::Count,
+        };
+        let group = self.category();
+        Some(Intent::Share {
+            agg,
+            metric: self.metric.filter(|_| agg == Agg::Sum),
+            group,
+        })
+    }
+
+    /// A series over time, split by a category named with it; or the periods ranked ("which year had
+    /// the most rain").
+    fn over_time(&self) -> Option<Intent> {
+        let (date, grain) = self.timed()?;
+        let series = self.series(date, grain)?;
+        if self.asks_which_period(date) && (self.high || self.low) {
+            return Some(Intent::TopPeriod {
+                series,
+                n: requested_n(&self.toks).unwrap_or(1),
+                ascending: self.low && !self.high,
+            });
+        }
+        let split = self
+            .category()
+            .filter(|&g| g != date && self.cols[g].distinct <= MAX_SPLIT);
+        Some(Intent::Trend { series, split })
+    }
+
+    /// "Which year", "what month", "which day": the answer is a period.
+    fn asks_which_period(&self, date: usize) -> bool {
+        let periods = ["day", "week", "month", "year", "date", "days", "months", "years"];
+        (1..self.all.len()).any(|i| {
+            matches!(self.all[i - 1].as_str(), "which" | "what")
+                && (periods.contains(&self.all[i].as_str())
+                    || self.named.iter().any(|m| m.at == i && m.column == date))
+        })
+    }
+
+    /// Rows counted: overall, per group, the groups ranked by count, or the different values of a column.
+    fn counted(&self) -> Option<Intent> {
+        if !self.counting || self.metric.is_some() {
+            return None;
+        }
+        if let Some(periods) = self.counted_periods() {
+            return Some(periods);
+        }
+        let ranking = has(&self.toks, &["top", "bottom", "rank", "ranking", "which", "who"]);
+        Some(match self.group {
+            Some(g) if self.row_noun || has(&self.toks, &["per", "by", "each", "every"]) => {
+                if ranking && (self.high || self.low) {
                     Intent::TopN {
-                        n: requested_n(&toks).unwrap_or(1),
-                        ascending: low && !high,
+                        n: requested_n(&self.toks).unwrap_or(1),
+                        ascending: self.low && !self.high,
                         agg: Agg::Count,
                         metric: None,
                         group: g,
@@ -435,61 +733,82 @@ pub fn parse_unclaimed(cols: &[ColumnProfile], all: &[String]) -> Intent {
             }
             Some(g) => Intent::Distinct { column: g },
             None => Intent::RowCount,
-        };
+        })
     }
 
-    let agg = explicit_agg(&toks);
-    if let Some(g) = group {
-        if (high || low) && (ranking || agg.is_some()) {
-            let default_n = if has(&toks, &["top", "bottom"]) { 5 } else { 1 };
-            // "Which city has the most airports?" counts rows; only "highest", "top"… take the obvious measure.
-            let quantity = has(&toks, &["most", "fewest", "least"]) && agg.is_none();
-            let fallback = if quantity { None } else { default_metric(cols) };
-            let (agg, metric) = match metric.or(fallback) {
-                Some(m) if !(row_noun && metric.is_none()) => (agg.unwrap_or(default_agg(&cols[m])), Some(m)),
-                _ => (Agg::Count, None),
-            };
-            return Intent::TopN {
-                n: requested_n(&toks).unwrap_or(default_n),
-                ascending: low && !high,
-                agg,
-                metric,
-                group: g,
-            };
+    /// "How many days had rain", "number of months with…": the periods counted are the different ones.
+    fn counted_periods(&self) -> Option<Intent> {
+        let at = (1..self.all.len()).find(|&i| matches!(self.all[i - 1].as_str(), "many" | "of"))?;
+        let word = self.all[at..].iter().find(|t| !t.is_empty())?;
+        let grain = match word.as_str() {
+            "days" => Grain::Day,
+            "weeks" => Grain::Week,
+            "months" => Grain::Month,
+            "years" => Grain::Year,
+            _ => return None,
+        };
+        let date = self.time_column()?;
+        let grain = if year_column(&self.cols[date]) {
+            (grain == Grain::Year).then_some(grain)?
+        } else {
+            grain
+        };
+        Some(Intent::DistinctPeriods { date, grain })
+    }
+
+    /// "Which order has the highest revenue": the one row, when no category is named to rank.
+    fn extreme_row(&self) -> Option<Intent> {
+        let asks = has(&self.toks, &["which", "who"]) && self.row_noun && self.group.is_none();
+        let metric = self.metric.filter(|_| asks && (self.high || self.low))?;
+        Some(Intent::ExtremeRow {
+            metric,
+            ascending: self.low && !self.high,
+        })
+    }
+
+    /// Groups ranked by an aggregate: "top 3 products by revenue", "which city has the most airports".
+    fn ranked(&self) -> Option<Intent> {
+        let g = self.group?;
+        let ranking = has(&self.toks, &["top", "bottom", "rank", "ranking", "which", "who"]);
+        if !((self.high || self.low) && (ranking || self.agg.is_some())) {
+            return None;
         }
-        let grouped_agg = agg.or(if high {
+        let default_n = if has(&self.toks, &["top", "bottom"]) { 5 } else { 1 };
+        // "Which city has the most airports?" counts rows; only "highest", "top"… take the obvious measure.
+        let quantity = has(&self.toks, &["most", "fewest", "least"]) && self.agg.is_none();
+        let fallback = if quantity { None } else { default_metric(self.cols) };
+        let (agg, metric) = match self.metric.or(fallback) {
+            Some(m) if !(self.row_noun && self.metric.is_none()) => {
+                (self.agg.unwrap_or(default_agg(&self.cols[m])), Some(m))
+            }
+            _ => (Agg::Count, None),
+        };
+        Some(Intent::TopN {
+            n: requested_n(&self.toks).unwrap_or(default_n),
+            ascending: self.low && !self.high,
+            agg,
+            metric,
+            group: g,
+        })
+    }
+
+    /// One aggregate, per group or overall; "highest" alone is the maximum.
+    fn aggregate(&self) -> Option<Intent> {
+        let agg = self.agg.or(if self.high {
             Some(Agg::Max)
-        } else if low {
+        } else if self.low {
             Some(Agg::Min)
         } else {
             None
         });
-        if let Some(m) = metric.or_else(|| grouped_agg.and_then(|_| default_metric(cols))) {
-            return Intent::Aggregate {
-                agg: grouped_agg.unwrap_or(default_agg(&cols[m])),
-                metric: Some(m),
-                group: Some(g),
-            };
-        }
-    }
-
-    let overall = agg.or(if high {
-        Some(Agg::Max)
-    } else if low {
-        Some(Agg::Min)
-    } else {
-        None
-    });
-    match (
-        overall,
-        metric.or_else(|| overall.and_then(|_| default_metric(cols))),
-    ) {
-        (Some(a), Some(m)) => Intent::Aggregate {
-            agg: a,
-            metric: Some(m),
-            group: None,
-        },
-        _ => Intent::Unknown,
+        let metric = self
+            .metric
+            .or_else(|| agg.and_then(|_| default_metric(self.cols)))?;
+        Some(Intent::Aggregate {
+            agg: agg.unwrap_or(default_agg(&self.cols[metric])),
+            metric: Some(metric),
+            group: self.group,
+        })
     }
 }
 
@@ -514,10 +833,13 @@ mod tests {
         let t = sample();
         let (date, revenue) = (col(&t, "order_date"), col(&t, "revenue"));
         let trend = |agg, metric, grain| Intent::Trend {
-            agg,
-            metric,
-            date,
-            grain,
+            series: Series {
+                agg,
+                metric,
+                date,
+                grain,
+            },
+            split: None,
         };
         assert_eq!(
             parse(&t, "revenue by month"),

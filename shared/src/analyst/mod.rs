@@ -11,11 +11,15 @@ pub mod chart;
 pub mod filters;
 pub mod format;
 pub mod intent;
+pub mod over_time;
+pub mod parts;
 pub mod plan;
 pub mod reading;
 
 pub use answer::{profile_markdown, write, Analysis};
 
+#[cfg(test)]
+mod corpus_tests;
 #[cfg(test)]
 mod honesty_tests;
 #[cfg(test)]

@@ -95,9 +95,9 @@ const STATISTICS: &[&str] = &[
     "correlated",
     "percentile",
     "quartile",
+    "compound",
+    "cagr",
 ];
-/// Words before a column's name that make it the name of the rows counted ("the most airports").
-const ROW_NOUN_BEFORE: &[&str] = &["most", "many", "fewest", "least", "of", "all", "more", "fewer"];
 /// Words before a value that restrict the rows: "in CA", "for Electronics", "where weather is rain".
 const RESTRICTING: &[&str] = &["in", "for", "where", "from", "at", "with", "only"];
 
@@ -105,17 +105,28 @@ const RESTRICTING: &[&str] = &["in", "for", "where", "from", "at", "with", "only
 pub fn read(cols: &[ColumnProfile], question: &str) -> Reading {
     let all = tokens(question);
     let mut by_filters = Vec::new();
-    let filters = super::filters::find(cols, &all, &mut by_filters);
-    let intent = intent::parse_unclaimed(cols, &unclaimed(&all, &by_filters));
+    let filters = super::filters::find(cols, &intent::words(question), &mut by_filters);
+    let mut intent = intent::parse_unclaimed(cols, &unclaimed(&all, &by_filters));
+    if matches!(intent, Intent::Share { group: None, .. }) && filters.is_empty() {
+        // A share of what? Nothing picks out a part of the total.
+        intent = Intent::Unknown;
+    }
     let named = mentions(cols, &unclaimed(&all, &by_filters));
     let mut claimed = by_filters;
     claimed.extend(named.iter().map(|m| (m.at, m.len)));
     let rest = unclaimed(&all, &claimed);
     let mut left_out = Vec::new();
     if !matches!(intent, Intent::Unknown) {
-        unhonoured_words(&rest, question, &mut left_out);
+        unhonoured_words(&rest, question, &intent, &mut left_out);
         unused_columns(cols, &all, &intent, &named, &filters, &mut left_out);
-        if grain(&rest).is_some() && !matches!(intent, Intent::Trend { .. }) {
+        let timed = matches!(
+            intent,
+            Intent::Trend { .. }
+                | Intent::TopPeriod { .. }
+                | Intent::Growth { .. }
+                | Intent::DistinctPeriods { .. }
+        );
+        if grain(&rest).is_some() && !timed {
             left_out.push("a time grouping (no column here is read as dates)".into());
         }
     }
@@ -127,7 +138,7 @@ pub fn read(cols: &[ColumnProfile], question: &str) -> Reading {
 }
 
 /// Words asking for something the analyst does not compute yet.
-fn unhonoured_words(rest: &[String], question: &str, left_out: &mut Vec<String>) {
+fn unhonoured_words(rest: &[String], question: &str, intent: &Intent, left_out: &mut Vec<String>) {
     let number_at = |i: usize| {
         rest.get(i..i + 3)
             .unwrap_or(rest.get(i..).unwrap_or(&[]))
@@ -143,11 +154,18 @@ fn unhonoured_words(rest: &[String], question: &str, left_out: &mut Vec<String>)
     if year || intent::has(rest, MONTHS) || has(rest, RELATIVE_TIME) {
         left_out.push("a time range (\"in 2010\", \"last 6 months\")".into());
     }
-    if has(rest, GROWTH) {
+    let over_time = matches!(intent, Intent::Growth { .. } | Intent::Trend { .. });
+    if has(rest, GROWTH) && !over_time {
         left_out.push("a change between periods".into());
     }
-    if has(rest, SHARE) || question.contains('%') {
+    let share = matches!(intent, Intent::Share { .. });
+    if (has(rest, SHARE) || question.contains('%')) && !share {
         left_out.push("a share of the total".into());
+    }
+    if let Some(word) = rest.iter().find(|t| derived_measure(t)) {
+        left_out.push(format!(
+            "\"{word}\" (only counts, sums, averages, extremes, shares and changes are computed)"
+        ));
     }
     if has(rest, STATISTICS) {
         left_out.push("that statistic".into());
@@ -163,13 +181,28 @@ fn unhonoured_words(rest: &[String], question: &str, left_out: &mut Vec<String>)
     }
 }
 
+/// A word naming a measure derived from the data ("elasticity", "volatility", "retention", "churn
+/// rate"), which the analyst does not compute: read by its ending, so words nobody listed count too.
+fn derived_measure(t: &str) -> bool {
+    const ENDINGS: &[&str] = &[
+        "ity", "ness", "ance", "ence", "tion", "sion", "ment", "rate", "rates", "index",
+    ];
+    const PLAIN: &[&str] = &[
+        "quantity",
+        "city",
+        "description",
+        "information",
+        "question",
+        "mention",
+        "transaction",
+    ];
+    t.len() >= 4 && ENDINGS.iter().any(|e| t.ends_with(e)) && !PLAIN.contains(&t)
+}
+
 /// A word after "in", "for", "where"… that reads like a value (capitalised, or any word after "where"),
 /// which no column and no filter claimed.
 fn restricting_value(rest: &[String], question: &str) -> Option<String> {
-    let original: Vec<&str> = question
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|t| !t.is_empty())
-        .collect();
+    let original = intent::words(question);
     if original.len() != rest.len() {
         return None;
     }
@@ -198,8 +231,7 @@ fn unused_columns(
     let used = used_columns(intent);
     for m in named {
         // "the most airports", "number of airports": the column names what the rows are.
-        let row_noun = m.at > 0 && ROW_NOUN_BEFORE.contains(&toks[m.at - 1].as_str());
-        if !row_noun && !used.contains(&m.column) && !filters.iter().any(|f| f.column == m.column) {
+        if !m.names_rows(toks) && !used.contains(&m.column) && !filters.iter().any(|f| f.column == m.column) {
             left_out.push(format!("the column `{}`", cols[m.column].name));
         }
     }
@@ -208,8 +240,20 @@ fn unused_columns(
 fn used_columns(intent: &Intent) -> Vec<usize> {
     match *intent {
         Intent::Distinct { column } => vec![column],
+        Intent::DistinctPeriods { date, .. } => vec![date],
         Intent::Aggregate { metric, group, .. } => metric.into_iter().chain(group).collect(),
-        Intent::Trend { metric, date, .. } => metric.into_iter().chain([date]).collect(),
+        Intent::Trend { series, split } => series
+            .metric
+            .into_iter()
+            .chain([series.date])
+            .chain(split)
+            .collect(),
+        Intent::TopPeriod { series, .. } => series.metric.into_iter().chain([series.date]).collect(),
+        Intent::Growth { series, group, .. } => {
+            series.metric.into_iter().chain([series.date, group]).collect()
+        }
+        Intent::Share { metric, group, .. } => metric.into_iter().chain(group).collect(),
+        Intent::ExtremeRow { metric, .. } => vec![metric],
         Intent::TopN { metric, group, .. } => metric.into_iter().chain([group]).collect(),
         Intent::RowCount | Intent::ColumnCount | Intent::Describe | Intent::Unknown => Vec::new(),
     }
@@ -260,7 +304,8 @@ mod tests {
             r.filters,
             [Filter {
                 column: col(&t, "state"),
-                condition: Condition::Equals("CA".into())
+                condition: Condition::Equals("CA".into()),
+                at: 5
             }]
         );
         assert!(r.left_out.is_empty(), "{:?}", r.left_out);
