@@ -25,8 +25,18 @@ pub struct WorkerInstance {
     vars: Vec<(String, String)>,
 }
 
+/// A port free now and never handed out before by this process: instances started side by side must
+/// not be given the same one (the OS may offer a just-released port again).
 fn free_port() -> io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut given = GIVEN.lock().map_err(|_| io::Error::other("port list poisoned"))?;
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+    }
 }
 
 fn wrangler(args: &[&str]) -> Command {
@@ -94,7 +104,18 @@ impl WorkerInstance {
         Self::launch(&name, state, vars)
     }
 
+    /// Starts `wrangler dev`; when another process took its port in the meantime, again on new ports.
     fn launch(name: &str, state: PathBuf, vars: Vec<(String, String)>) -> io::Result<Self> {
+        let mut tries = 0;
+        loop {
+            match Self::launch_once(name, state.clone(), vars.clone()) {
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse && tries < 3 => tries += 1,
+                result => return result,
+            }
+        }
+    }
+
+    fn launch_once(name: &str, state: PathBuf, vars: Vec<(String, String)>) -> io::Result<Self> {
         let root = repo_root();
         let state_arg = state.display().to_string();
         let port = free_port()?.to_string();
@@ -139,10 +160,24 @@ impl WorkerInstance {
         Ok(instance)
     }
 
+    /// Waits until this instance answers `/health` — its own log saying it is ready on its port, so a
+    /// server another process started on that port does not count.
     fn wait_ready(&self, timeout: Duration) -> io::Result<()> {
         let started = Instant::now();
         let addr = self.base_url.trim_start_matches("http://").to_owned();
+        let ready = format!("Ready on {}", self.base_url);
         while started.elapsed() < timeout {
+            let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+            if log.contains("Address already in use") {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("{addr} was taken"),
+                ));
+            }
+            if !log.contains(&ready) {
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
+            }
             if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
                 use std::io::{Read, Write};
                 let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
