@@ -104,6 +104,8 @@ fn main() -> ExitCode {
         a_refused_query_goes_back_once_for_correction,
         query_rounds_are_bounded,
         the_builtin_analyst_answers_on_an_upload_with_its_sql_in_the_tree,
+        the_builtin_analyst_filters_reads_slash_dates_computes_shares_and_refuses_the_rest,
+        corpus_questions_are_answered_end_to_end_with_their_sql_in_the_tree,
         chat_over_another_users_dataset_is_not_found,
         privacy_mode_keeps_rows_out_of_prompts_and_logs,
         the_sample_is_listed_for_everyone_and_cannot_be_deleted,

@@ -516,3 +516,187 @@ pub async fn a_form_upload_streams_its_file_part_with_its_fields(c: Arc<Ctx>) {
     let (_, list) = c.builtin.get("/api/v1/datasets", Some(&token)).await;
     assert_eq!(own(&list).len(), 2);
 }
+
+/// Through `wrangler dev`, the built-in analyst on an upload shaped like a public weather file: dates
+/// written `2012/01/01` are dates, a named category value filters, a comparison filters, a share is
+/// computed, and what it cannot compute is refused — each number checked against the rows here.
+pub async fn the_builtin_analyst_filters_reads_slash_dates_computes_shares_and_refuses_the_rest(c: Arc<Ctx>) {
+    let user = fresh_user("weather");
+    let token = token_for(&user);
+    let mut csv = String::from("date,precipitation,temp_max,weather\n");
+    let mut rows = Vec::new();
+    for d in 0..60u32 {
+        let row = (
+            2012 + d / 30,
+            1 + d % 28,
+            d % 4,
+            10 + d % 9,
+            ["rain", "sun", "fog"][(d % 3) as usize],
+        );
+        csv.push_str(&format!(
+            "{}/01/{:02},{}.5,{},{}\n",
+            row.0, row.1, row.2, row.3, row.4
+        ));
+        rows.push(row);
+    }
+    let (status, detail) = c.builtin.upload(&token, "weather", csv.into_bytes()).await;
+    assert_eq!(status, 201, "{detail}");
+    assert_eq!(column(&detail, "date")["type"], "date");
+    let id = detail["id"].as_str().expect("id").to_owned();
+    let ask = |q: &'static str| ask_about(&c.builtin, &token, &user, &id, q);
+
+    let events = ask("What is the total precipitation by year?").await;
+    let answer = complete_of(&events);
+    let in_2013: f64 = rows
+        .iter()
+        .filter(|r| r.0 == 2013)
+        .map(|r| f64::from(r.2) + 0.5)
+        .sum();
+    let in_2013 = datasage_shared::analyst::format::number(in_2013);
+    assert!(
+        answer.message.contains(&format!("| 2013 | {in_2013} |")),
+        "{}",
+        answer.message
+    );
+    let tree = serde_json::to_string(&answer.metadata.execution_tree).unwrap_or_default();
+    assert!(
+        tree.contains("strftime('%Y'"),
+        "the SQL is in the tree: {tree:.600}"
+    );
+
+    let events = ask("How many days had rain?").await;
+    let rainy = rows.iter().filter(|r| r.4 == "rain").count();
+    assert!(
+        complete_of(&events)
+            .message
+            .contains(&format!("on **{rainy} days**")),
+        "{:?}",
+        complete_of(&events).message
+    );
+
+    let events = ask("How many days with temp_max over 15?").await;
+    let hot = rows.iter().filter(|r| r.3 > 15).count();
+    assert!(
+        complete_of(&events)
+            .message
+            .contains(&format!("on **{hot} days**")),
+        "{:?}",
+        complete_of(&events).message
+    );
+
+    // A share of the rows, computed: the percentage and both counts.
+    let events = ask("What share of days had rain?").await;
+    let answer = complete_of(&events);
+    let share = format!("{:.1}%", rainy as f64 * 100.0 / rows.len() as f64);
+    assert!(
+        answer
+            .message
+            .starts_with(&format!("**{share}** of the number of rows")),
+        "{}",
+        answer.message
+    );
+    assert!(
+        answer.message.contains(&format!("**{rainy}** of **60**")),
+        "{}",
+        answer.message
+    );
+
+    // What it cannot compute is refused at low confidence, with no number in its place.
+    let events = ask("What is the median temp_max?").await;
+    assert_eq!(
+        complete_of(&events).confidence,
+        datasage_shared::api::Confidence::Low,
+        "{}",
+        complete_of(&events).message
+    );
+}
+
+/// The corpus file `name`'s rows, split on commas (the corpus files quote nothing).
+fn corpus_rows(csv: &str) -> Vec<Vec<&str>> {
+    csv.lines().skip(1).map(|l| l.split(',').collect()).collect()
+}
+
+/// Uploads a corpus file for a fresh user; its id and the user's token.
+async fn upload_corpus(c: &Ctx, name: &str, csv: &'static str) -> (String, String, String) {
+    let user = fresh_user(name);
+    let token = token_for(&user);
+    let (status, detail) = c.builtin.upload(&token, name, csv.as_bytes().to_vec()).await;
+    assert_eq!(status, 201, "{detail}");
+    let id = detail["id"].as_str().expect("id").to_owned();
+    (user, token, id)
+}
+
+/// The answer's text and the SQL its tree shows.
+async fn answer_and_sql(c: &Ctx, (user, token, id): &(String, String, String), q: &str) -> (String, String) {
+    let events = ask_about(&c.builtin, token, user, id, q).await;
+    let answer = complete_of(&events);
+    let tree = serde_json::to_string(&answer.metadata.execution_tree).unwrap_or_default();
+    (answer.message.clone(), tree)
+}
+
+/// A handful of the analyst corpus through `wrangler dev`: each corpus file uploaded as a user would,
+/// each question's figure counted here from the file's rows, and the query that computed it in the tree.
+pub async fn corpus_questions_are_answered_end_to_end_with_their_sql_in_the_tree(c: Arc<Ctx>) {
+    use datasage_shared::analyst::format::number;
+    let generation = include_str!("../corpus/generation.csv");
+    let rows = corpus_rows(generation);
+    let at = |year: &str, source: &str| -> f64 {
+        rows.iter()
+            .find(|r| r[0] == year && r[1] == source)
+            .and_then(|r| r[2].parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let upload = upload_corpus(&c, "generation", generation).await;
+    let (text, tree) = answer_and_sql(&c, &upload, "Which source grew the most?").await;
+    let grew = at("2017", "Renewables") - at("2001", "Renewables");
+    assert!(
+        text.starts_with("**Renewables** grew the most") && text.contains(&format!("**+{}**", number(grew))),
+        "{text}"
+    );
+    assert!(
+        tree.contains("first_period"),
+        "the growth query is in the tree: {tree:.800}"
+    );
+
+    let (text, _) = answer_and_sql(&c, &upload, "What share of net generation was Nuclear?").await;
+    let total: f64 = rows.iter().filter_map(|r| r[2].parse::<f64>().ok()).sum();
+    let nuclear: f64 = rows
+        .iter()
+        .filter(|r| r[1] == "Nuclear")
+        .filter_map(|r| r[2].parse::<f64>().ok())
+        .sum();
+    assert!(
+        text.starts_with(&format!("**{:.1}%**", nuclear / total * 100.0)),
+        "{text}"
+    );
+
+    let monthly = include_str!("../corpus/monthly.csv");
+    let upload = upload_corpus(&c, "monthly", monthly).await;
+    let (text, tree) = answer_and_sql(&c, &upload, "Units sold in Jan 2023").await;
+    let sold: f64 = corpus_rows(monthly)
+        .iter()
+        .filter(|r| r[0] == "Jan 2023")
+        .filter_map(|r| r[2].parse::<f64>().ok())
+        .sum();
+    assert!(text.contains(&format!("**{}**", number(sold))), "{text}");
+    assert!(
+        tree.contains(r#"\"month\" >= '2023-01-01'"#),
+        "month names are dates: {tree:.800}"
+    );
+
+    let airports = include_str!("../corpus/airports.csv");
+    let upload = upload_corpus(&c, "airports", airports).await;
+    let (text, tree) = answer_and_sql(&c, &upload, "How many airports are in NY?").await;
+    let in_ny = corpus_rows(airports).iter().filter(|r| r[3] == "NY").count();
+    assert!(text.contains(&format!("**{in_ny} different airport**")), "{text}");
+    assert!(tree.contains(r#"\"state\" = 'NY'"#), "{tree:.800}");
+
+    let events = include_str!("../corpus/events.csv");
+    let upload = upload_corpus(&c, "events", events).await;
+    let (text, _) = answer_and_sql(&c, &upload, "How many purchases in DE?").await;
+    let bought = corpus_rows(events)
+        .iter()
+        .filter(|r| r[2] == "purchase" && r[5] == "DE")
+        .count();
+    assert!(text.contains(&format!("**{bought} rows**")), "{text}");
+}
