@@ -538,9 +538,9 @@ mod tests {
             "the legend: {text}"
         );
         assert_eq!(
-            page.count("svg polyline"),
+            page.count(r##"svg polyline:not([stroke="#000000"])"##),
             2 + 2,
-            "two lines and two legend marks: {}",
+            "two coloured lines and their two legend marks (the axes are black): {}",
             page.html()
         );
     }
