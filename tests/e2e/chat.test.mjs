@@ -165,3 +165,24 @@ test("a lost network says so in plain words, and Retry asks again once it is bac
   assert.equal(await alert.count(), 0, "the banner is gone");
   await context.close();
 });
+
+test("revenue by region over time is drawn as a line per region, named in a legend", async () => {
+  const { page, context, errors } = await openPage();
+  await page.getByLabel("Your question").fill("Revenue by region over time");
+  await page.keyboard.press("Enter");
+  await page.locator(".badge").waitFor({ timeout: 20_000 });
+  const answer = page.locator(".message.assistant").last();
+  const text = await answer.locator(".markdown").innerText();
+  for (const region of ["Central", "East", "North", "South", "West"]) {
+    assert.match(text, new RegExp(`${region} went from`), `a line about ${region}: ${text}`);
+  }
+  const chart = answer.locator("figure.chart svg");
+  await chart.waitFor({ timeout: 10_000 });
+  // The axes are black polylines; each region's line and its legend mark are in a colour of the palette.
+  const coloured = await chart.locator('polyline:not([stroke="#000000"])').count();
+  assert.equal(coloured, 5 * 2, "five lines and five legend marks");
+  assert.match(await chart.innerHTML(), /West/, "the legend names the regions");
+  await screenshot(page, "chat-trend-by-region-light-desktop");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
