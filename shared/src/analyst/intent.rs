@@ -1002,6 +1002,48 @@ mod tests {
     }
 
     #[test]
+    fn a_column_named_with_an_aggregate_or_a_time_word_is_read_as_that_column() {
+        let t = crate::test_support::profile_of(
+            "city,min_price,count_visits,year_built\nOslo,10.5,3,1950\nRiga,12.5,4,2001\nOslo,9,2,1987\n",
+        )
+        .columns;
+        let (city, price, visits, built) = (
+            col(&t, "city"),
+            col(&t, "min_price"),
+            col(&t, "count_visits"),
+            col(&t, "year_built"),
+        );
+        assert_eq!(
+            parse(&t, "average min_price"),
+            Intent::Aggregate {
+                agg: Agg::Avg,
+                metric: Some(price),
+                group: None
+            }
+        );
+        assert_eq!(
+            parse(&t, "total count_visits by city"),
+            Intent::Aggregate {
+                agg: Agg::Sum,
+                metric: Some(visits),
+                group: Some(city)
+            }
+        );
+        assert_eq!(
+            parse(&t, "min_price by year_built"),
+            Intent::Trend {
+                series: Series {
+                    agg: Agg::Avg,
+                    metric: Some(price),
+                    date: built,
+                    grain: Grain::Year
+                },
+                split: None
+            }
+        );
+    }
+
+    #[test]
     fn open_questions_are_not_forced_into_a_computation() {
         let t = sample();
         for q in [
