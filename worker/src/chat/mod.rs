@@ -2,6 +2,7 @@
 //! built-in analyst and an LLM provider. Both report through the same [`Emitter`], so streaming and
 //! non-streaming clients get the same answer and the same log.
 
+mod attempt;
 mod builtin;
 mod llm;
 mod route;

@@ -11,7 +11,7 @@ use datasage_shared::routing::{Admission, BreakerConfig, Next, RetryPolicy};
 use datasage_shared::tree::{LlmCallInfo, NodeKind, NodeStatus};
 use worker::Delay;
 
-use super::llm::{attempt, Attempt, AttemptInfo, CallType, Outcome};
+use super::attempt::{attempt, Attempt, AttemptInfo, CallType, Outcome};
 use super::{Emitter, Job};
 use crate::db::CallLog;
 use crate::provider_health;

@@ -1,0 +1,579 @@
+//! One model call on one provider, in two pieces: [`stream`] runs the call — the upstream request, the
+//! first-token, stall and total deadlines, the answer's byte bound, relaying the answer text as it is
+//! extracted — and returns what happened as a value ([`Streamed`]); [`record`] turns that value into the
+//! call's tree node, its call-log row, the provider-health report and the [`Attempt`] routing acts on.
+
+use std::future::Future;
+use std::time::Duration;
+
+use datasage_shared::api::{Phase, Usage};
+use datasage_shared::extract::{AnswerExtractor, Extracted, JsonOutcome};
+use datasage_shared::llm::{Collected, LlmEvent, LlmRequest, Message, TokenUsage};
+use datasage_shared::routing::{AttemptReport, FailureClass};
+use datasage_shared::text::excerpt;
+use datasage_shared::tokens;
+use datasage_shared::tree::{LlmCallInfo, NodeId, NodeKind, NodeStatus};
+use futures::future::{select, Either};
+use futures::StreamExt;
+use worker::{AbortController, Delay};
+
+use super::{Emitter, Job, Routing};
+use crate::db::CallLog;
+use crate::providers::Provider;
+use crate::util::now_ms;
+
+const TEMPERATURE: f32 = 0.2;
+const MAX_TOKENS: u32 = 1_500;
+
+/// How one model call ended.
+pub enum Outcome {
+    Answered(Extracted),
+    /// `class` is `None` when no provider was left to try.
+    Failed {
+        class: Option<FailureClass>,
+        message: String,
+        retry_after_ms: Option<u64>,
+    },
+    Cancelled,
+}
+
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub usage: TokenUsage,
+    pub cost: Option<f64>,
+    /// What the health store is told; `None` when no attempt went out.
+    pub report: Option<AttemptReport>,
+    /// The provider and model that made (or last made) the call.
+    pub provider: String,
+    pub model: String,
+}
+
+/// Why the model is called, as logged in `llm_calls.call_type`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CallType {
+    /// The first call: choose queries (or answer from the profile).
+    Plan,
+    /// After a failed query: fix it.
+    Correction,
+    /// After query results: answer (or ask for more).
+    Answer,
+    /// After an empty reply: the same request again, insisting on an answer.
+    Repair,
+}
+
+impl CallType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallType::Plan => "plan",
+            CallType::Correction => "correction",
+            CallType::Answer => "answer",
+            CallType::Repair => "repair",
+        }
+    }
+}
+
+/// Where an attempt stands in its routing: how many retries came before it on this provider, and the
+/// provider's circuit when it went out.
+#[derive(Clone, Copy)]
+pub struct AttemptInfo {
+    pub retries: u32,
+    pub breaker: &'static str,
+}
+
+enum Waited<T> {
+    Done(T),
+    Expired,
+    ClientGone,
+}
+
+/// How often a wait checks whether the client is still there.
+const TICK_MS: u64 = 250;
+
+/// Waits for `fut` until `until_ms`, giving up early if the client disconnects.
+async fn timed<F: Future + Unpin>(mut fut: F, until_ms: u64, em: &Emitter) -> Waited<F::Output> {
+    loop {
+        let now = now_ms();
+        if em.client_gone() {
+            return Waited::ClientGone;
+        }
+        if now >= until_ms {
+            return Waited::Expired;
+        }
+        let wait = Delay::from(Duration::from_millis((until_ms - now).min(TICK_MS)));
+        if let Either::Left((out, _)) = select(&mut fut, wait).await {
+            return Waited::Done(out);
+        }
+    }
+}
+
+/// Why a call failed: its class, the message for people, and how long the provider asked us to wait.
+type Failure = (FailureClass, String, Option<u64>);
+
+/// What one streamed call produced, before anything is recorded.
+pub struct Streamed {
+    pub seen: Collected,
+    pub extracted: Extracted,
+    pub ttft_ms: Option<u64>,
+    pub failure: Option<Failure>,
+    pub cancelled: bool,
+    pub latency_ms: u64,
+}
+
+/// One model call, streamed and then recorded: the status line, its tree node, the call itself, and
+/// what it leaves in the tree, in `calls` and in the health report.
+pub async fn attempt(
+    provider: &dyn Provider,
+    job: &Job,
+    em: &mut Emitter,
+    messages: &[Message],
+    call_type: CallType,
+    calls: &mut Vec<CallLog>,
+    info: AttemptInfo,
+) -> Attempt {
+    announce(provider, call_type, em);
+    let retry = if info.retries > 0 {
+        format!(", retry {}", info.retries)
+    } else {
+        String::new()
+    };
+    let node = em.start(
+        NodeKind::LlmCall,
+        format!(
+            "{} · {} ({}{retry})",
+            provider.name(),
+            provider.model(),
+            call_type.as_str()
+        ),
+    );
+    let streamed = stream(provider, &job.routing, em, messages).await;
+    record(
+        streamed,
+        Call {
+            provider,
+            job,
+            messages,
+            call_type,
+            info,
+            node,
+        },
+        em,
+        calls,
+    )
+}
+
+/// The status line for a call.
+fn announce(provider: &dyn Provider, call_type: CallType, em: &mut Emitter) {
+    match call_type {
+        CallType::Plan => em.status(Phase::Planning, "Planning query…"),
+        CallType::Correction => em.status(Phase::Planning, "Correcting the query…"),
+        CallType::Answer => em.status(
+            Phase::CallingModel,
+            format!(
+                "Reading the results with {} ({})…",
+                provider.model(),
+                provider.label()
+            ),
+        ),
+        // A repair keeps the status that says why the model is asked again.
+        CallType::Repair => {}
+    }
+}
+
+/// Runs one call within `routing`'s deadlines and bounds, relaying the answer text as it is extracted.
+/// A failure, a timeout or a disconnected client aborts the upstream request.
+pub async fn stream(
+    provider: &dyn Provider,
+    routing: &Routing,
+    em: &mut Emitter,
+    messages: &[Message],
+) -> Streamed {
+    let started = now_ms();
+    let req = LlmRequest {
+        model: provider.model().to_owned(),
+        messages: messages.to_vec(),
+        temperature: TEMPERATURE,
+        max_tokens: MAX_TOKENS,
+    };
+    let mut reader = Reader::new(started, routing);
+    let controller = AbortController::default();
+    match timed(
+        provider.stream(req, controller.signal()),
+        reader.first_token_deadline,
+        em,
+    )
+    .await
+    {
+        Waited::ClientGone => reader.cancelled = true,
+        Waited::Expired => {
+            reader.failure = Some((
+                FailureClass::FirstTokenTimeout,
+                format!("no answer within {} ms", routing.first_token_timeout_ms),
+                None,
+            ));
+        }
+        Waited::Done(Err(e)) => reader.failure = Some((e.class(), e.to_string(), e.retry_after_ms())),
+        Waited::Done(Ok(mut events)) => loop {
+            let item = match timed(events.next(), reader.until(), em).await {
+                Waited::Done(Some(item)) => item,
+                Waited::Done(None) => break,
+                Waited::ClientGone => {
+                    reader.cancelled = true;
+                    break;
+                }
+                Waited::Expired => {
+                    reader.failure = Some(reader.expired());
+                    break;
+                }
+            };
+            if reader.take(item, provider, em).is_break() {
+                break;
+            }
+        },
+    }
+    let streamed = reader.finish(provider);
+    if streamed.failure.is_some() || streamed.cancelled {
+        // Stop the provider generating for nobody.
+        controller.abort();
+    }
+    streamed
+}
+
+/// The state of one call's stream as its events arrive.
+struct Reader<'a> {
+    routing: &'a Routing,
+    started: u64,
+    first_token_deadline: u64,
+    answer_deadline: u64,
+    last_event: u64,
+    received: usize,
+    writing: bool,
+    seen: Collected,
+    extractor: AnswerExtractor,
+    ttft_ms: Option<u64>,
+    failure: Option<Failure>,
+    cancelled: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(started: u64, routing: &'a Routing) -> Self {
+        Self {
+            routing,
+            started,
+            first_token_deadline: started + routing.first_token_timeout_ms,
+            answer_deadline: started + routing.answer_timeout_ms,
+            last_event: started,
+            received: 0,
+            writing: false,
+            seen: Collected::default(),
+            extractor: AnswerExtractor::new(),
+            ttft_ms: None,
+            failure: None,
+            cancelled: false,
+        }
+    }
+
+    /// When the next event must have come: the first token's deadline, then the stall timeout after the
+    /// last event — never past the answer's own deadline.
+    fn until(&self) -> u64 {
+        let next = match self.ttft_ms {
+            None => self.first_token_deadline,
+            Some(_) => self.last_event + self.routing.stall_timeout_ms,
+        };
+        next.min(self.answer_deadline)
+    }
+
+    /// Which deadline passed.
+    fn expired(&self) -> Failure {
+        let r = self.routing;
+        match self.ttft_ms {
+            _ if now_ms() >= self.answer_deadline => (
+                FailureClass::TooLong,
+                format!("the answer was still going after {} ms", r.answer_timeout_ms),
+                None,
+            ),
+            None => (
+                FailureClass::FirstTokenTimeout,
+                format!("no first token within {} ms", r.first_token_timeout_ms),
+                None,
+            ),
+            Some(_) => (
+                FailureClass::Stall,
+                format!("the stream went quiet for {} ms", r.stall_timeout_ms),
+                None,
+            ),
+        }
+    }
+
+    fn first_token(&mut self) {
+        let started = self.started;
+        self.ttft_ms
+            .get_or_insert_with(|| now_ms().saturating_sub(started));
+    }
+
+    /// Takes one stream event; `Break` when the call ends here (a failure, or past its byte bound).
+    fn take(
+        &mut self,
+        item: Result<LlmEvent, crate::providers::ProviderError>,
+        provider: &dyn Provider,
+        em: &mut Emitter,
+    ) -> std::ops::ControlFlow<()> {
+        use std::ops::ControlFlow::{Break, Continue};
+        self.last_event = now_ms();
+        self.received += match &item {
+            Ok(LlmEvent::Text(t) | LlmEvent::Reasoning(t)) => t.len(),
+            _ => 0,
+        };
+        if self.received > self.routing.max_answer_bytes {
+            let bound = self.routing.max_answer_bytes;
+            self.failure = Some((
+                FailureClass::TooLong,
+                format!("the answer passed {bound} bytes"),
+                None,
+            ));
+            return Break(());
+        }
+        match item {
+            Ok(LlmEvent::Text(t)) => {
+                self.first_token();
+                let delta = self.extractor.push(&t);
+                if !delta.is_empty() {
+                    if !self.writing {
+                        em.status(Phase::Writing, "Writing answer…");
+                        self.writing = true;
+                    }
+                    em.content(&delta);
+                }
+            }
+            Ok(LlmEvent::Error { code, message }) => {
+                let class = FailureClass::from_stream_error(code.as_deref(), &message);
+                self.failure = Some((class, format!("{} reported: {message}", provider.label()), None));
+                return Break(());
+            }
+            Ok(ev) => {
+                if matches!(ev, LlmEvent::Reasoning(_)) {
+                    self.first_token();
+                }
+                self.seen.add(ev);
+            }
+            Err(e) => {
+                self.failure = Some((e.class(), e.to_string(), None));
+                return Break(());
+            }
+        }
+        Continue(())
+    }
+
+    /// What the call produced; a stream that ended without finishing is malformed.
+    fn finish(mut self, provider: &dyn Provider) -> Streamed {
+        if self.failure.is_none() && !self.cancelled && self.seen.finish.is_none() {
+            self.failure = Some((
+                FailureClass::Malformed,
+                format!("{} ended its stream before finishing", provider.label()),
+                None,
+            ));
+        }
+        Streamed {
+            latency_ms: now_ms().saturating_sub(self.started),
+            extracted: self.extractor.finish(),
+            seen: self.seen,
+            ttft_ms: self.ttft_ms,
+            failure: self.failure,
+            cancelled: self.cancelled,
+        }
+    }
+}
+
+/// What a call was, for recording it.
+pub struct Call<'a> {
+    pub provider: &'a dyn Provider,
+    pub job: &'a Job,
+    pub messages: &'a [Message],
+    pub call_type: CallType,
+    pub info: AttemptInfo,
+    pub node: NodeId,
+}
+
+impl Streamed {
+    /// `ok`, `empty`, `error` or `cancelled`, as the tree and the call log say.
+    fn status(&self) -> &'static str {
+        match (&self.failure, self.cancelled) {
+            (_, true) => "cancelled",
+            (Some(_), _) => "error",
+            (None, _) if self.extracted.response_text.is_none() && self.extracted.queries.is_empty() => {
+                "empty"
+            }
+            (None, _) => "ok",
+        }
+    }
+
+    /// The usage the provider reported, or — when it reported none — counted with the o200k vocabulary,
+    /// once, over the whole text.
+    fn usage(&self, messages: &[Message]) -> (TokenUsage, &'static str) {
+        match self.seen.usage {
+            Some(u) => (u, "reported"),
+            None => (
+                TokenUsage {
+                    input_tokens: messages.iter().map(|m| tokens::count(&m.content) as u64).sum(),
+                    output_tokens: tokens::count(&self.extracted.raw) as u64,
+                    ..TokenUsage::default()
+                },
+                "estimated",
+            ),
+        }
+    }
+
+    /// The tree node's detail: the failure, an empty answer, or the start of the model's reasoning.
+    fn detail(&self) -> Option<String> {
+        match (&self.failure, self.status()) {
+            (Some((class, msg, _)), _) => Some(format!(
+                "{}: {msg}",
+                serde_json::to_value(class)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )),
+            (None, "empty") => Some("response_text was empty or missing".into()),
+            _ if !self.seen.reasoning.is_empty() => {
+                Some(format!("reasoning: {}", excerpt(&self.seen.reasoning, 500)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Turns what a call produced into its tree node, its call-log row (pushed on `calls`), its health report
+/// and the [`Attempt`] routing acts on.
+pub fn record(s: Streamed, call: Call<'_>, em: &mut Emitter, calls: &mut Vec<CallLog>) -> Attempt {
+    let Call {
+        provider,
+        job,
+        messages,
+        call_type,
+        info,
+        node,
+    } = call;
+    let (usage, usage_source) = s.usage(messages);
+    let cost = job.prices.cost(provider.model(), &usage);
+    let status = s.status();
+    if let Some(n) = em.tree.node_mut(node) {
+        n.llm = Some(LlmCallInfo {
+            provider: provider.name().to_owned(),
+            model: provider.model().to_owned(),
+            prompt_tokens: usage.input_tokens,
+            completion_tokens: usage.output_tokens,
+            cost_usd: cost.unwrap_or(0.0),
+            ttft_ms: s.ttft_ms,
+            retries: info.retries,
+            outcome: status.to_owned(),
+            failure_class: s.failure.as_ref().map(|f| f.0),
+            breaker: info.breaker.to_owned(),
+        });
+    }
+    let done = if status == "ok" {
+        NodeStatus::Done
+    } else {
+        NodeStatus::Failed
+    };
+    em.finish(node, done, s.detail());
+    calls.push(log_row(
+        &s,
+        &call_meta(provider, job, messages, call_type, info),
+        (usage, usage_source),
+        cost,
+    ));
+    let report = AttemptReport {
+        failure: s.failure.as_ref().map(|f| f.0),
+        error: s.failure.as_ref().map(|f| f.1.clone()),
+        latency_ms: s.latency_ms,
+        ttft_ms: s.ttft_ms,
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cost_usd: cost.unwrap_or(0.0),
+    };
+    let outcome = match (s.failure, s.cancelled) {
+        (_, true) => Outcome::Cancelled,
+        (Some((class, message, retry_after_ms)), _) => Outcome::Failed {
+            class: Some(class),
+            message,
+            retry_after_ms,
+        },
+        (None, _) => Outcome::Answered(s.extracted),
+    };
+    Attempt {
+        outcome,
+        usage,
+        cost,
+        report: Some(report),
+        provider: provider.name().to_owned(),
+        model: provider.model().to_owned(),
+    }
+}
+
+/// What the call-log row says of the call itself.
+struct Meta {
+    provider: String,
+    model: String,
+    call_type: CallType,
+    prompt: String,
+    info: AttemptInfo,
+}
+
+fn call_meta(
+    provider: &dyn Provider,
+    job: &Job,
+    messages: &[Message],
+    call_type: CallType,
+    info: AttemptInfo,
+) -> Meta {
+    // The log keeps the newest message; in privacy mode query results never reach the log.
+    let prompt = match (call_type, job.dataset.privacy) {
+        (CallType::Correction | CallType::Answer, true) => {
+            "<query results withheld: privacy mode>".to_owned()
+        }
+        _ => messages.last().map(|m| m.content.clone()).unwrap_or_default(),
+    };
+    Meta {
+        provider: provider.name().to_owned(),
+        model: provider.model().to_owned(),
+        call_type,
+        prompt,
+        info,
+    }
+}
+
+/// The call's row in `llm_calls`.
+fn log_row(
+    s: &Streamed,
+    m: &Meta,
+    (usage, usage_source): (TokenUsage, &'static str),
+    cost: Option<f64>,
+) -> CallLog {
+    CallLog {
+        provider: m.provider.clone(),
+        model: m.model.clone(),
+        call_type: m.call_type.as_str().to_owned(),
+        status: s.status().to_owned(),
+        prompt: m.prompt.clone(),
+        response: s.extracted.raw.clone(),
+        usage: Usage::new(usage.input_tokens, usage.output_tokens),
+        usage_source,
+        cost_usd: cost,
+        latency_ms: s.latency_ms,
+        metadata: serde_json::json!({
+            "finish_reason": s.seen.finish,
+            "ttft_ms": s.ttft_ms,
+            "json": match &s.extracted.json {
+                JsonOutcome::Complete => "complete".to_owned(),
+                JsonOutcome::Missing => "missing".to_owned(),
+                JsonOutcome::Malformed(e) => format!("malformed: {e}"),
+            },
+            "cached_input_tokens": usage.cached_input_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "reasoning_chars": s.seen.reasoning.chars().count(),
+            "error": s.failure.as_ref().map(|f| f.1.clone()),
+            "failure_class": s.failure.as_ref().map(|f| f.0),
+            "retries": m.info.retries,
+            "breaker": m.info.breaker,
+        }),
+    }
+}
