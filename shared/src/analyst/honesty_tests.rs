@@ -326,3 +326,41 @@ fn time_ranges_filter_by_year_month_and_the_last_months_of_the_data() {
         a.text
     );
 }
+
+#[test]
+fn the_order_with_the_lowest_quantity_says_how_many_share_it() {
+    let rows = sample_rows();
+    let lowest = rows
+        .iter()
+        .map(|r| r[7].parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let tied = rows
+        .iter()
+        .filter(|r| r[7].parse::<f64>().unwrap() == lowest)
+        .count();
+    assert!(tied > 5);
+    let a = sample("Which order has the lowest quantity?");
+    assert!(
+        a.text.starts_with(&format!(
+            "More than 5 rows share the lowest **quantity** ({}); the first 5:",
+            formatted(lowest)
+        )),
+        "{}",
+        a.text
+    );
+    let a = sample("Which order has the highest revenue?");
+    let top = rows
+        .iter()
+        .max_by(|a, b| {
+            a[10]
+                .parse::<f64>()
+                .unwrap()
+                .total_cmp(&b[10].parse::<f64>().unwrap())
+        })
+        .unwrap();
+    assert!(
+        a.text.contains(&format!("| Order id | {} |", top[0])),
+        "{}",
+        a.text
+    );
+}

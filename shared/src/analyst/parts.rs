@@ -65,24 +65,49 @@ pub fn shares(r: &QueryResult) -> Analysis {
     }
 }
 
-/// The one row with the largest (or smallest) `metric`, every column shown.
+/// Most rows an answer about the largest (or smallest) value lists.
+pub const SHOWN_ROWS: usize = 5;
+
+/// The row with the largest (or smallest) `metric`, every column shown; rows that share it are said and
+/// listed (up to [`SHOWN_ROWS`]).
 pub fn extreme_row(r: &QueryResult, metric: &str, ascending: bool) -> Analysis {
     let word = if ascending { "lowest" } else { "highest" };
     let Some(row) = r.rows.first() else {
         return Analysis::high(format!("There are no values of **{}**.", label(metric)));
     };
     let value = r.column(metric).map_or("—".to_owned(), |c| display(&row[c]));
-    let mut text = format!(
-        "The row with the {word} **{}** ({value}):\n\n| column | value |\n|---|---|\n",
-        label(metric)
-    );
-    for (name, v) in r.columns.iter().zip(row) {
-        let _ = writeln!(
-            text,
-            "| {} | {} |",
-            cell(&capitalize(&label(name))),
-            cell(&display(v))
-        );
-    }
+    let what = format!("the {word} **{}** ({value})", label(metric));
+    let text = match r.rows.len() {
+        1 => {
+            let mut t = format!("The row with {what}:\n\n| column | value |\n|---|---|\n");
+            for (name, v) in r.columns.iter().zip(row) {
+                let _ = writeln!(
+                    t,
+                    "| {} | {} |",
+                    cell(&capitalize(&label(name))),
+                    cell(&display(v))
+                );
+            }
+            t
+        }
+        n => {
+            let many = if n > SHOWN_ROWS {
+                format!("More than {SHOWN_ROWS} rows share {what}; the first {SHOWN_ROWS}:")
+            } else {
+                format!("{n} rows share {what}:")
+            };
+            let header: Vec<String> = r.columns.iter().map(|c| cell(&capitalize(&label(c)))).collect();
+            let mut t = format!(
+                "{many}\n\n| {} |\n|{}\n",
+                header.join(" | "),
+                "---|".repeat(header.len())
+            );
+            for row in r.rows.iter().take(SHOWN_ROWS) {
+                let cells: Vec<String> = row.iter().map(|v| cell(&display(v))).collect();
+                let _ = writeln!(t, "| {} |", cells.join(" | "));
+            }
+            t
+        }
+    };
     Analysis::high(text.trim_end().to_owned())
 }

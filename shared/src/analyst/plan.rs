@@ -226,15 +226,18 @@ fn unfiltered(reading: &Reading, cols: &[ColumnProfile]) -> Plan {
         Intent::Share { agg, metric, group } => share(agg, metric, group, filters, cols),
         Intent::ExtremeRow { metric, ascending } => {
             let m = quote_ident(name(metric));
-            let (order, word) = if ascending {
-                ("ASC", "lowest")
+            let (extreme, word) = if ascending {
+                ("MIN", "lowest")
             } else {
-                ("DESC", "highest")
+                ("MAX", "highest")
             };
+            // Every row that has it, up to one more than an answer shows, so a tie is said, not hidden.
             Plan {
-                reading: format!("the row with the {word} {}", name(metric)),
+                reading: format!("the rows with the {word} {}", name(metric)),
                 sql: Some(format!(
-                    "SELECT * FROM {TABLE_ALIAS} WHERE {m} IS NOT NULL{and} ORDER BY {m} {order} LIMIT 1"
+                    "SELECT * FROM {TABLE_ALIAS} WHERE {m} = (SELECT {extreme}({m}) FROM {TABLE_ALIAS} WHERE {m} IS NOT \
+                     NULL{and}){and} LIMIT {}",
+                    super::parts::SHOWN_ROWS + 1
                 )),
             }
         }
