@@ -690,6 +690,18 @@ pub async fn corpus_questions_are_answered_end_to_end_with_their_sql_in_the_tree
     let in_ny = corpus_rows(airports).iter().filter(|r| r[3] == "NY").count();
     assert!(text.contains(&format!("**{in_ny} different airport**")), "{text}");
     assert!(tree.contains(r#"\"state\" = 'NY'"#), "{tree:.800}");
+    let rows = corpus_rows(airports);
+    let highest = rows
+        .iter()
+        .filter_map(|r| r[7].parse::<i64>().ok())
+        .max()
+        .unwrap_or(0);
+    let top: Vec<_> = rows.iter().filter(|r| r[7] == highest.to_string()).collect();
+    let (text, _) = answer_and_sql(&c, &upload, "Which row has the highest elevation?").await;
+    match top.as_slice() {
+        [one] => assert!(text.contains(&format!("| Airport | {} |", one[1])), "{text}"),
+        tied => assert!(text.starts_with(&format!("{} rows share", tied.len())), "{text}"),
+    }
 
     let events = include_str!("../corpus/events.csv");
     let upload = upload_corpus(&c, "events", events).await;

@@ -263,8 +263,7 @@ fn trend(r: &QueryResult) -> Analysis {
         low.0
     );
     // A long series reads better as a chart: the table keeps the most recent periods.
-    const SHOWN: usize = 24;
-    let skip = points.len().saturating_sub(SHOWN);
+    let skip = points.len().saturating_sub(over_time::SHOWN_PERIODS);
     let _ = writeln!(text, "| {period} | {} |\n|---|---:|", cell(what));
     for (p, v) in &points[skip..] {
         let _ = writeln!(text, "| {p} | {} |", number(*v));
@@ -272,7 +271,8 @@ fn trend(r: &QueryResult) -> Analysis {
     if skip > 0 {
         let _ = write!(
             text,
-            "\nThe table shows the last {SHOWN} of {} {period}s; the chart shows all.",
+            "\nThe table shows the last {} of {} {period}s; the chart shows all.",
+            over_time::SHOWN_PERIODS,
             points.len()
         );
     }
