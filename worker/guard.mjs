@@ -31,7 +31,18 @@ const errorResponse = () =>
     headers: { "content-type": "application/json" },
   });
 
-const errorEvent = () => new TextEncoder().encode(`data: ${JSON.stringify({ type: "error", data: INTERNAL })}\n\n`);
+// The final `error` event, numbered after the last event relayed (`last` is its `[stream_id, seq]`).
+const errorEvent = ([streamId, seq]) =>
+  new TextEncoder().encode(
+    `data: ${JSON.stringify({ type: "error", data: INTERNAL, stream_id: streamId, seq: seq + 1 })}\n\n`,
+  );
+
+// An event's stream id and number, from the end of its frame (`…,"stream_id":"…","seq":7}`).
+const NUMBERED = /"stream_id":"([^"]*)","seq":(\d+)\}\s*$/;
+const numbered = (chunk) => {
+  const m = NUMBERED.exec(new TextDecoder().decode(chunk.subarray(Math.max(0, chunk.length - 120))));
+  return m ? [m[1], Number(m[2])] : null;
+};
 
 // Whether an encoded SSE frame is a final event (`complete` or `error`); the Rust side writes one event per
 // chunk, each starting `data: {"type":…`.
@@ -69,11 +80,12 @@ export default class Guard extends WorkerEntrypoint {
   guardStream(response, dead, fail, recordFailure) {
     const reader = response.body.getReader();
     let ended = false;
+    let last = ["", 0];
     const end = (controller) => {
       inFlight.delete(fail);
       if (!ended) {
         ended = true;
-        controller.enqueue(errorEvent());
+        controller.enqueue(errorEvent(last));
         controller.close();
         recordFailure();
       }
@@ -89,6 +101,7 @@ export default class Guard extends WorkerEntrypoint {
           if (ended) return;
           if (done) return end(controller);
           controller.enqueue(value);
+          last = numbered(value) ?? last;
           if (isFinal(value)) {
             ended = true;
             inFlight.delete(fail);

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::tree::ExecutionTree;
+use crate::words::wire_words;
 
 /// Longest question the API accepts, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 8_000;
@@ -23,24 +24,42 @@ pub struct ChatRequest {
     pub rewind_to: Option<u32>,
 }
 
-impl ChatRequest {
-    /// Parses and validates a request body, so every client gets the same 400 for the same mistake.
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        let req: ChatRequest = serde_json::from_slice(body)
-            .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid JSON body: {e}")))?;
-        if req.message.trim().is_empty() {
+/// A JSON request body the API accepts: read, then checked, so every client gets the same 400 for the same
+/// mistake.
+pub trait RequestBody: serde::de::DeserializeOwned {
+    /// What the body should be, said in the 400 for a body that is not JSON of that shape.
+    const EXPECTED: &'static str;
+
+    /// What JSON cannot say: lengths, formats.
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let value: Self = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("{}: {e}", Self::EXPECTED)))?;
+        value.check()?;
+        Ok(value)
+    }
+}
+
+impl RequestBody for ChatRequest {
+    const EXPECTED: &'static str = "invalid JSON body";
+
+    fn check(&self) -> Result<(), ApiError> {
+        if self.message.trim().is_empty() {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 "`message` must not be empty",
             ));
         }
-        if req.message.chars().count() > MAX_MESSAGE_CHARS {
+        if self.message.chars().count() > MAX_MESSAGE_CHARS {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 format!("`message` is longer than {MAX_MESSAGE_CHARS} characters"),
             ));
         }
-        if !is_valid_id(&req.session_id) {
+        if !is_valid_id(&self.session_id) {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 format!(
@@ -48,7 +67,7 @@ impl ChatRequest {
                 ),
             ));
         }
-        Ok(req)
+        Ok(())
     }
 }
 
@@ -61,23 +80,12 @@ pub fn is_valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// How much the answer can be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    High,
-    Medium,
-    Low,
-}
-
-impl Confidence {
-    /// The word the wire uses: `high`, `medium` or `low`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Confidence::High => "high",
-            Confidence::Medium => "medium",
-            Confidence::Low => "low",
-        }
+wire_words! {
+    /// How much the answer can be trusted.
+    pub enum Confidence {
+        High = "high",
+        Medium = "medium",
+        Low = "low",
     }
 }
 
@@ -99,15 +107,15 @@ impl Usage {
     }
 }
 
-/// The kinds of chart the app draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChartType {
-    Bar,
-    Line,
-    Pie,
-    Scatter,
-    Table,
+wire_words! {
+    /// The kinds of chart the app draws.
+    pub enum ChartType {
+        Bar = "bar",
+        Line = "line",
+        Pie = "pie",
+        Scatter = "scatter",
+        Table = "table",
+    }
 }
 
 /// A chart to draw beside the answer; `data` always comes from computed results, never from a model.
@@ -148,17 +156,17 @@ pub struct ChatAnswer {
     pub metadata: AnswerMetadata,
 }
 
-/// Machine-readable phase of the work, sent with a human-readable message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Analyzing,
-    /// A model is choosing the queries to run.
-    Planning,
-    /// SQL is running over the dataset.
-    Querying,
-    CallingModel,
-    Writing,
+wire_words! {
+    /// Machine-readable phase of the work, sent with a human-readable message.
+    pub enum Phase {
+        Analyzing = "analyzing",
+        /// A model is choosing the queries to run.
+        Planning = "planning",
+        /// SQL is running over the dataset.
+        Querying = "querying",
+        CallingModel = "calling_model",
+        Writing = "writing",
+    }
 }
 
 /// One event of `POST /api/v1/chat/stream`, framed on the wire as `data: {"type": …, "data": {…}}`.
@@ -184,6 +192,21 @@ pub enum StreamEvent {
     Error(ErrorBody),
 }
 
+/// A [`StreamEvent`] as it goes out: numbered within its answer's stream, so one answer can be fanned out
+/// to several listeners and a listener can tell what it missed. On the wire the event's own members sit
+/// beside `stream_id` and `seq` (`{"type": …, "data": {…}, "stream_id": "…", "seq": 3}`), so a client that
+/// reads only the event reads it unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamFrame {
+    /// First on the wire: a frame starts `{"type":…`, which is how `worker/guard.mjs` spots the last one.
+    #[serde(flatten)]
+    pub event: StreamEvent,
+    /// One answer's stream: the same for every event of it.
+    pub stream_id: String,
+    /// 1 for the first event of the stream, then 2, 3…, with no gaps.
+    pub seq: u64,
+}
+
 impl StreamEvent {
     /// Whether the stream ends after this event.
     pub fn is_terminal(&self) -> bool {
@@ -191,26 +214,26 @@ impl StreamEvent {
     }
 }
 
-/// Stable error codes: clients branch on these, so they never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
-    BadRequest,
-    Unauthorized,
-    /// The resource exists but cannot be changed by the caller (the built-in sample dataset).
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    RateLimited,
-    ProviderError,
-    /// Every configured provider failed or was skipped (circuit open), and no built-in fallback answers.
-    ProvidersUnavailable,
-    /// An upload that is not a readable table; `reason` holds the CSV_* code and `line` the line.
-    InvalidCsv,
-    /// The client went away before the answer was complete.
-    Cancelled,
-    Internal,
+wire_words! {
+    /// Stable error codes: clients branch on these, so they never change meaning.
+    pub enum ErrorCode {
+        BadRequest = "BAD_REQUEST",
+        Unauthorized = "UNAUTHORIZED",
+        /// The resource exists but cannot be changed by the caller (the built-in sample dataset).
+        Forbidden = "FORBIDDEN",
+        NotFound = "NOT_FOUND",
+        MethodNotAllowed = "METHOD_NOT_ALLOWED",
+        PayloadTooLarge = "PAYLOAD_TOO_LARGE",
+        RateLimited = "RATE_LIMITED",
+        ProviderError = "PROVIDER_ERROR",
+        /// Every configured provider failed or was skipped (circuit open), and no built-in fallback answers.
+        ProvidersUnavailable = "PROVIDERS_UNAVAILABLE",
+        /// An upload that is not a readable table; `reason` holds the CSV_* code and `line` the line.
+        InvalidCsv = "INVALID_CSV",
+        /// The client went away before the answer was complete.
+        Cancelled = "CANCELLED",
+        Internal = "INTERNAL",
+    }
 }
 
 impl ErrorCode {
@@ -324,6 +347,10 @@ pub struct DatasetUpdate {
     pub privacy: bool,
 }
 
+impl RequestBody for DatasetUpdate {
+    const EXPECTED: &'static str = "expected {\"privacy\": true|false}";
+}
+
 /// Which data an answer was computed from, recorded with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetRef {
@@ -419,15 +446,14 @@ pub struct LlmCallRecord {
     pub session_id: String,
     pub provider: String,
     pub model: String,
-    pub call_type: String,
-    pub status: String,
+    pub call_type: crate::llm::CallType,
+    pub status: crate::tree::CallStatus,
     pub prompt_excerpt: String,
     pub response_excerpt: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub total_tokens: u64,
-    /// `reported` by the provider, or `estimated` when it reported none.
-    pub usage_source: String,
+    pub usage_source: crate::llm::UsageSource,
     pub cost_usd: Option<f64>,
     pub latency_ms: u64,
     pub metadata: serde_json::Value,
@@ -532,6 +558,24 @@ pub struct SessionUpdate {
     pub title: String,
 }
 
+/// Longest conversation title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+impl RequestBody for SessionUpdate {
+    const EXPECTED: &'static str = "expected {\"title\": \"…\"}";
+
+    fn check(&self) -> Result<(), ApiError> {
+        let n = self.title.trim().chars().count();
+        if n == 0 || n > MAX_TITLE_CHARS {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("`title` must be 1-{MAX_TITLE_CHARS} characters"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// `GET /api/v1/sessions/{id}/llm-calls`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlmCallList {
@@ -542,6 +586,31 @@ pub struct LlmCallList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numbered_frame_carries_its_event_unchanged_beside_the_stream_id_and_seq() {
+        let event = StreamEvent::Content {
+            content: "West leads".into(),
+        };
+        let frame = StreamFrame {
+            stream_id: "s-1".into(),
+            seq: 3,
+            event: event.clone(),
+        };
+        let text = serde_json::to_string(&frame).unwrap();
+        assert!(text.starts_with(r#"{"type":"content","#), "{text}");
+        let wire = serde_json::to_value(&frame).unwrap();
+        assert_eq!(
+            wire,
+            serde_json::json!({"type": "content", "data": {"content": "West leads"}, "stream_id": "s-1", "seq": 3})
+        );
+        assert_eq!(
+            serde_json::from_value::<StreamFrame>(wire.clone()).unwrap(),
+            frame
+        );
+        // A client that reads only events reads it as before.
+        assert_eq!(serde_json::from_value::<StreamEvent>(wire).unwrap(), event);
+    }
 
     #[test]
     fn an_answer_too_big_to_store_is_kept_shortened_with_a_marker() {

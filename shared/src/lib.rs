@@ -27,3 +27,4 @@ pub mod text;
 pub mod tokens;
 pub mod tree;
 pub mod wire;
+mod words;

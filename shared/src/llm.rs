@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::words::wire_words;
+
 /// A chat message role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -24,6 +26,30 @@ impl Message {
             role,
             content: content.into(),
         }
+    }
+}
+
+wire_words! {
+    /// Why the model is called, as the call log says.
+    pub enum CallType {
+        /// The first call: choose queries (or answer from the profile).
+        Plan = "plan",
+        /// After a failed query: fix it.
+        Correction = "correction",
+        /// After query results: answer (or ask for more).
+        Answer = "answer",
+        /// After an empty reply: the same request again, insisting on an answer.
+        Repair = "repair",
+    }
+}
+
+wire_words! {
+    /// Where a call's token counts come from.
+    pub enum UsageSource {
+        /// The provider reported them.
+        Reported = "reported",
+        /// It reported none: counted with the o200k vocabulary.
+        Estimated = "estimated",
     }
 }
 

@@ -1,18 +1,18 @@
 //! Column types, inferred from every value of a column as it streams by.
 
-use serde::{Deserialize, Serialize};
+use crate::words::wire_words;
 
-/// A column's inferred type. Dates and datetimes are stored as ISO text, which sorts chronologically and
-/// which SQLite's date functions read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnType {
-    Integer,
-    Float,
-    Boolean,
-    Date,
-    Datetime,
-    Text,
+wire_words! {
+    /// A column's inferred type. Dates and datetimes are stored as ISO text, which sorts chronologically and
+    /// which SQLite's date functions read.
+    pub enum ColumnType {
+        Integer = "integer",
+        Float = "float",
+        Boolean = "boolean",
+        Date = "date",
+        Datetime = "datetime",
+        Text = "text",
+    }
 }
 
 impl ColumnType {
@@ -37,25 +37,25 @@ impl ColumnType {
     }
 }
 
-/// How a date column's values are written. Each is stored as ISO text (`YYYY-MM-DD`, a time kept after
-/// it); the day-first and month-first slash forms are told apart from the whole column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DateFormat {
-    /// `2024-01-31`.
-    Iso,
-    /// `2024/01/31`.
-    YearSlash,
-    /// `31.01.2024`.
-    DayDot,
-    /// `01/31/2024`.
-    MonthSlash,
-    /// `31/01/2024`.
-    DaySlash,
-    /// `2024-01`: a month, stored as its first day.
-    YearMonth,
-    /// `Jan 2024` or `January 2024`: a month, stored as its first day.
-    MonthName,
+wire_words! {
+    /// How a date column's values are written. Each is stored as ISO text (`YYYY-MM-DD`, a time kept after
+    /// it); the day-first and month-first slash forms are told apart from the whole column.
+    pub enum DateFormat {
+        /// `2024-01-31`.
+        Iso = "iso",
+        /// `2024/01/31`.
+        YearSlash = "year_slash",
+        /// `31.01.2024`.
+        DayDot = "day_dot",
+        /// `01/31/2024`.
+        MonthSlash = "month_slash",
+        /// `31/01/2024`.
+        DaySlash = "day_slash",
+        /// `2024-01`: a month, stored as its first day.
+        YearMonth = "year_month",
+        /// `Jan 2024` or `January 2024`: a month, stored as its first day.
+        MonthName = "month_name",
+    }
 }
 
 const MONTH_NAMES: [&str; 12] = [
@@ -77,16 +77,6 @@ const MONTH_NAMES: [&str; 12] = [
 const MONTH_ABBREVIATIONS: &str = "janfebmaraprmayjunjulaugsepoctnovdec";
 
 impl DateFormat {
-    pub const ALL: [DateFormat; 7] = [
-        DateFormat::Iso,
-        DateFormat::YearSlash,
-        DateFormat::DayDot,
-        DateFormat::MonthSlash,
-        DateFormat::DaySlash,
-        DateFormat::YearMonth,
-        DateFormat::MonthName,
-    ];
-
     /// Where year, month and day sit in the first ten characters, and the separator there (a month
     /// written with its name or without a day has no such layout).
     fn layout(self) -> Option<([std::ops::Range<usize>; 3], u8)> {
@@ -302,7 +292,8 @@ impl TypeNarrower {
     /// column every value of which reads both day-first and month-first (`01/02/2024`) has none.
     pub fn date_format(&self) -> Option<DateFormat> {
         let fits: Vec<DateFormat> = DateFormat::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|&f| self.seen && self.datetime[f as usize])
             .collect();
         match fits.as_slice() {

@@ -5,6 +5,13 @@
 //! on first use (~160 ms native, ~390 ms of CPU in workerd). Here the vocabulary is prepared at build time
 //! (`examples/gen_vocab.rs` → `vocab/o200k.bin`) and searched in place, so the first count pays only for
 //! compiling the pre-tokenizing regex.
+//!
+//! Decision (issue 15): this vocabulary goes. It counts only calls whose provider reported no usage —
+//! mostly local OpenAI-compatible servers, whose cost is zero — and it is the wrong vocabulary for Claude,
+//! Llama or Mistral, so the count is an estimate whatever we embed; yet the 3 MB vocabulary is most of the
+//! worker, three times the 1 MB budget. The performance issue (18) replaces it with a character-class
+//! estimate calibrated against this counter, keeping `usage_source = "estimated"` so nobody mistakes it
+//! for a provider's figure.
 
 use std::sync::OnceLock;
 

@@ -4,23 +4,25 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a node stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeKind {
-    Request,
-    Step,
-    LlmCall,
-    Query,
+use crate::words::wire_words;
+
+wire_words! {
+    /// What a node stands for.
+    pub enum NodeKind {
+        Request = "request",
+        Step = "step",
+        LlmCall = "llm_call",
+        Query = "query",
+    }
 }
 
-/// Where a node is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeStatus {
-    Running,
-    Done,
-    Failed,
+wire_words! {
+    /// Where a node is in its life.
+    pub enum NodeStatus {
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
 }
 
 /// Facts about one LLM call.
@@ -36,14 +38,43 @@ pub struct LlmCallInfo {
     pub ttft_ms: Option<u64>,
     /// Retries of this call on this provider before this attempt (0 for the first attempt).
     pub retries: u32,
-    /// `ok`, `failed`, `cancelled`, `empty` or `skipped` (circuit open).
     #[serde(default)]
-    pub outcome: String,
+    pub outcome: CallStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_class: Option<crate::routing::FailureClass>,
-    /// The provider's circuit when the attempt went out: `closed`, `half_open` (a probe) or `open`.
+    /// The provider's circuit when the attempt went out.
     #[serde(default)]
-    pub breaker: String,
+    pub breaker: Circuit,
+}
+
+wire_words! {
+    /// How one model call ended, in the execution tree and the call log.
+    #[derive(Default)]
+    pub enum CallStatus {
+        /// It answered: text, or queries to run.
+        #[default]
+        Ok = "ok",
+        /// It finished with neither.
+        Empty = "empty",
+        /// It failed; its failure class says how.
+        Error = "error",
+        /// The work was stopped first.
+        Cancelled = "cancelled",
+        /// It never went out: the provider's circuit was open.
+        Skipped = "skipped",
+    }
+}
+
+wire_words! {
+    /// A provider's circuit breaker when a call went out.
+    #[derive(Default)]
+    pub enum Circuit {
+        #[default]
+        Closed = "closed",
+        /// One probe call is let through.
+        HalfOpen = "half_open",
+        Open = "open",
+    }
 }
 
 /// Facts about one SQL query over the dataset.
@@ -61,7 +92,7 @@ impl LlmCallInfo {
     /// something — the retry, the circuit and what went wrong.
     pub fn summary(&self) -> String {
         let mut parts = vec![self.provider.clone(), self.model.clone()];
-        if self.outcome == "skipped" {
+        if self.outcome == CallStatus::Skipped {
             parts.push("skipped: circuit open".into());
             return parts.join(" · ");
         }
@@ -78,17 +109,13 @@ impl LlmCallInfo {
         if self.retries > 0 {
             parts.push(format!("retry {}", self.retries));
         }
-        if self.breaker == "half_open" {
+        if self.breaker == Circuit::HalfOpen {
             parts.push("probe (circuit half-open)".into());
         }
         if let Some(class) = self.failure_class {
-            let name = serde_json::to_value(class)
-                .ok()
-                .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-                .unwrap_or_default();
-            parts.push(format!("failed: {name}"));
-        } else if !self.outcome.is_empty() && self.outcome != "ok" {
-            parts.push(self.outcome.clone());
+            parts.push(format!("failed: {}", class.as_str().replace('_', " ")));
+        } else if self.outcome != CallStatus::Ok {
+            parts.push(self.outcome.as_str().to_owned());
         }
         parts.join(" · ")
     }
@@ -221,20 +248,20 @@ mod tests {
             cost_usd: 0.000_053_55,
             ttft_ms: Some(17),
             retries: 1,
-            outcome: "error".into(),
+            outcome: CallStatus::Error,
             failure_class: Some(crate::routing::FailureClass::FirstTokenTimeout),
-            breaker: "half_open".into(),
+            breaker: Circuit::HalfOpen,
         };
         assert_eq!(
             call.summary(),
             "openai · gpt-4o-mini · 321+9 tokens · $0.00005 · first token 17 ms · retry 1 · probe (circuit half-open) · failed: first token timeout"
         );
-        call.outcome = "skipped".into();
+        call.outcome = CallStatus::Skipped;
         assert_eq!(call.summary(), "openai · gpt-4o-mini · skipped: circuit open");
         let ok = LlmCallInfo {
             provider: "anthropic".into(),
             model: "claude".into(),
-            outcome: "ok".into(),
+            outcome: CallStatus::Ok,
             ..LlmCallInfo::default()
         };
         assert_eq!(ok.summary(), "anthropic · claude · 0+0 tokens");

@@ -7,14 +7,12 @@
 use serde_json::{Map, Number, Value};
 
 use crate::api::{
-    AnswerMetadata, ApiError, ChartConfig, ChartType, ChatAnswer, Confidence, DatasetDetail, DatasetList,
-    DatasetRef, DatasetRows, DatasetSummary, DevToken, ErrorBody, ErrorCode, Phase, SessionDetail,
-    SessionList, SessionSummary, StoredMessage, StreamEvent, Usage,
+    AnswerMetadata, ApiError, ChartConfig, ChatAnswer, DatasetDetail, DatasetList, DatasetRef, DatasetRows,
+    DatasetSummary, DevToken, ErrorBody, SessionDetail, SessionList, SessionSummary, StoredMessage,
+    StreamEvent, Usage,
 };
 use crate::profile::{ColumnProfile, NumericProfile, Profile};
-use crate::routing::FailureClass;
-use crate::schema::{ColumnType, DateFormat};
-use crate::tree::{ExecutionTree, LlmCallInfo, NodeKind, NodeStatus, QueryInfo, TreeNode};
+use crate::tree::{ExecutionTree, LlmCallInfo, QueryInfo, TreeNode};
 
 /// One JSON value, as a parser hands it over.
 pub enum Kind<J> {
@@ -40,7 +38,7 @@ pub struct WireError {
 }
 
 impl WireError {
-    fn here() -> Self {
+    pub(crate) fn here() -> Self {
         WireError { path: String::new() }
     }
 
@@ -231,62 +229,6 @@ impl Json for Value {
     }
 }
 
-/// Unit enums, read from their wire words (serde's `rename_all`).
-macro_rules! words {
-    ($($ty:ty { $($word:literal => $variant:expr),+ $(,)? })+) => {$(
-        impl FromJson for $ty {
-            fn from_json<J: Json>(j: &J) -> Result<Self, WireError> {
-                match String::from_json(j)?.as_str() {
-                    $($word => Ok($variant),)+
-                    _ => Err(WireError::here()),
-                }
-            }
-        }
-    )+};
-}
-
-words! {
-    Confidence { "high" => Confidence::High, "medium" => Confidence::Medium, "low" => Confidence::Low }
-    ChartType {
-        "bar" => ChartType::Bar, "line" => ChartType::Line, "pie" => ChartType::Pie,
-        "scatter" => ChartType::Scatter, "table" => ChartType::Table,
-    }
-    Phase {
-        "analyzing" => Phase::Analyzing, "planning" => Phase::Planning, "querying" => Phase::Querying,
-        "calling_model" => Phase::CallingModel, "writing" => Phase::Writing,
-    }
-    ErrorCode {
-        "BAD_REQUEST" => ErrorCode::BadRequest, "UNAUTHORIZED" => ErrorCode::Unauthorized,
-        "FORBIDDEN" => ErrorCode::Forbidden, "NOT_FOUND" => ErrorCode::NotFound,
-        "METHOD_NOT_ALLOWED" => ErrorCode::MethodNotAllowed, "PAYLOAD_TOO_LARGE" => ErrorCode::PayloadTooLarge,
-        "RATE_LIMITED" => ErrorCode::RateLimited, "PROVIDER_ERROR" => ErrorCode::ProviderError,
-        "PROVIDERS_UNAVAILABLE" => ErrorCode::ProvidersUnavailable, "INVALID_CSV" => ErrorCode::InvalidCsv,
-        "CANCELLED" => ErrorCode::Cancelled, "INTERNAL" => ErrorCode::Internal,
-    }
-    NodeKind {
-        "request" => NodeKind::Request, "step" => NodeKind::Step, "llm_call" => NodeKind::LlmCall,
-        "query" => NodeKind::Query,
-    }
-    NodeStatus { "running" => NodeStatus::Running, "done" => NodeStatus::Done, "failed" => NodeStatus::Failed }
-    FailureClass {
-        "connect" => FailureClass::Connect, "first_token_timeout" => FailureClass::FirstTokenTimeout,
-        "stall" => FailureClass::Stall, "rate_limited" => FailureClass::RateLimited,
-        "server_error" => FailureClass::ServerError, "overloaded" => FailureClass::Overloaded,
-        "auth" => FailureClass::Auth, "bad_request" => FailureClass::BadRequest,
-        "malformed" => FailureClass::Malformed, "stream_error" => FailureClass::StreamError,
-        "too_long" => FailureClass::TooLong,
-    }
-    DateFormat {
-        "iso" => DateFormat::Iso, "year_slash" => DateFormat::YearSlash, "day_dot" => DateFormat::DayDot,
-        "month_slash" => DateFormat::MonthSlash, "day_slash" => DateFormat::DaySlash,
-        "year_month" => DateFormat::YearMonth, "month_name" => DateFormat::MonthName,
-    }
-    ColumnType {
-        "integer" => ColumnType::Integer, "float" => ColumnType::Float, "boolean" => ColumnType::Boolean,
-        "date" => ColumnType::Date, "datetime" => ColumnType::Datetime, "text" => ColumnType::Text,
-    }
-}
-
 /// Structs, read member by member; `name: "key"` a renamed member,
 /// `name = default` a `#[serde(default)]` one and `name ..flatten` a flattened one.
 macro_rules! structs {
@@ -376,7 +318,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::tree::NodeKind;
+    use crate::api::{ChartType, Confidence, ErrorCode, Phase};
+    use crate::routing::FailureClass;
+    use crate::schema::ColumnType;
+    use crate::tree::{NodeKind, NodeStatus};
 
     /// What the app reads from `value` equals what the derived `Deserialize` reads from it.
     fn reads_as_derived<T>(value: &T)
@@ -401,9 +346,9 @@ mod tests {
             cost_usd: 0.00016,
             ttft_ms: Some(420),
             retries: 1,
-            outcome: "error".into(),
+            outcome: crate::tree::CallStatus::Error,
             failure_class: Some(FailureClass::FirstTokenTimeout),
-            breaker: "half_open".into(),
+            breaker: crate::tree::Circuit::HalfOpen,
         });
         tree.finish(call, NodeStatus::Failed, 30);
         let query = tree.start(step, NodeKind::Query, "SQL", 31);

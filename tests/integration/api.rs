@@ -89,6 +89,8 @@ fn main() -> ExitCode {
     tests!(
         health_lists_the_providers_in_use,
         how_many_rows_streams_status_then_the_exact_answer,
+        every_event_of_a_streamed_answer_is_numbered_in_order_under_its_own_stream_id,
+        every_route_but_health_and_dev_tokens_refuses_a_request_without_a_token,
         json_answers_stream_their_text_before_the_json_closes,
         provider_requests_follow_each_protocol,
         escapes_and_emoji_in_the_json_arrive_decoded,
@@ -371,6 +373,56 @@ async fn how_many_rows_streams_status_then_the_exact_answer(c: Arc<Ctx>) {
     );
     assert_eq!(answer.metadata.provider, "builtin");
     assert!(!answer.metadata.execution_tree.root.children.is_empty());
+}
+
+async fn every_event_of_a_streamed_answer_is_numbered_in_order_under_its_own_stream_id(c: Arc<Ctx>) {
+    let user = fresh_user("numbered");
+    let first = ask(&c.builtin, &user, "How many rows are there?").await;
+    let second = ask(&c.builtin, &user, "What is the total revenue?").await;
+    for events in [&first, &second] {
+        let seqs: Vec<u64> = events.iter().map(|t| t.seq).collect();
+        assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
+        assert!(events.iter().all(|t| t.stream_id == events[0].stream_id));
+        assert!(events.last().is_some_and(|t| t.event.is_terminal()));
+    }
+    assert_ne!(
+        first[0].stream_id, second[0].stream_id,
+        "each answer is its own stream"
+    );
+}
+
+async fn every_route_but_health_and_dev_tokens_refuses_a_request_without_a_token(c: Arc<Ctx>) {
+    use reqwest::Method;
+    let routes = [
+        (Method::POST, "/api/v1/chat/stream"),
+        (Method::POST, "/api/v1/chat"),
+        (Method::GET, "/api/v1/chat/metrics"),
+        (Method::GET, "/api/v1/sessions"),
+        (Method::GET, "/api/v1/sessions/s-1"),
+        (Method::GET, "/api/v1/sessions/s-1/llm-calls"),
+        (Method::PATCH, "/api/v1/sessions/s-1"),
+        (Method::DELETE, "/api/v1/sessions/s-1"),
+        (Method::POST, "/api/v1/datasets?name=x.csv"),
+        (Method::GET, "/api/v1/datasets"),
+        (Method::GET, "/api/v1/datasets/sample"),
+        (Method::GET, "/api/v1/datasets/sample/rows"),
+        (Method::PATCH, "/api/v1/datasets/sample"),
+        (Method::DELETE, "/api/v1/datasets/sample"),
+    ];
+    for (method, path) in routes {
+        let resp = c
+            .builtin
+            .http
+            .request(method.clone(), c.builtin.url(path))
+            .body("{}")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or_default();
+        assert_eq!(status, 401, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{method} {path}");
+    }
 }
 
 async fn non_streaming_chat_returns_the_same_answer_shape(c: Arc<Ctx>) {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use datasage_shared::api::StreamEvent;
+use datasage_shared::api::{StreamEvent, StreamFrame};
 use datasage_shared::jwt::{self, Claims};
 use datasage_shared::sse::SseParser;
 use futures::StreamExt;
@@ -49,6 +49,9 @@ pub fn token_for(user: &str) -> String {
 pub struct Timed {
     pub at: Duration,
     pub event: StreamEvent,
+    /// The answer's stream, and this event's place in it (1, 2, 3…).
+    pub stream_id: String,
+    pub seq: u64,
 }
 
 #[derive(Clone)]
@@ -201,12 +204,24 @@ impl Api {
                 .push(&chunk)
                 .unwrap_or_else(|e| panic!("stream framing: {e}"))
             {
-                let event: StreamEvent =
+                let frame: StreamFrame =
                     serde_json::from_str(&ev.data).unwrap_or_else(|e| panic!("bad event {}: {e}", ev.data));
-                let stop = stop_after(&event);
+                // Every stream, in every test: one stream id, numbered from 1 without gaps.
+                let first: Option<&Timed> = out.first();
+                assert_eq!(frame.seq, out.len() as u64 + 1, "out of sequence: {}", ev.data);
+                if let Some(first) = first {
+                    assert_eq!(
+                        frame.stream_id, first.stream_id,
+                        "another stream's event: {}",
+                        ev.data
+                    );
+                }
+                let stop = stop_after(&frame.event);
                 out.push(Timed {
                     at: sent.elapsed(),
-                    event,
+                    event: frame.event,
+                    stream_id: frame.stream_id,
+                    seq: frame.seq,
                 });
                 if stop {
                     return out;

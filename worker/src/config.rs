@@ -2,12 +2,26 @@
 
 use std::fmt;
 
+use datasage_shared::csv::Limits;
 use datasage_shared::pricing::PriceTable;
+use datasage_shared::provider::Protocol;
 use datasage_shared::routing::{BreakerConfig, RetryPolicy};
 use worker::{console_warn, Env};
 
-use crate::chat::Routing;
 use crate::error::{Failure, Result};
+
+/// How model calls are routed across providers (from `wrangler.toml` vars).
+#[derive(Debug, Clone, Copy)]
+pub struct Routing {
+    pub retry: RetryPolicy,
+    pub breaker: BreakerConfig,
+    pub first_token_timeout_ms: u64,
+    pub stall_timeout_ms: u64,
+    /// The most one answer may take, start to finish, and the most text (answer and reasoning) it may
+    /// send: past either the attempt ends as `too_long` and the upstream request is aborted.
+    pub answer_timeout_ms: u64,
+    pub max_answer_bytes: usize,
+}
 
 /// A secret string whose `Debug` is redacted.
 #[derive(Clone)]
@@ -23,14 +37,6 @@ impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretString(***)")
     }
-}
-
-/// The wire protocol a provider speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// OpenAI chat completions: OpenAI, OpenRouter and every OpenAI-compatible server.
-    OpenAi,
-    Anthropic,
 }
 
 /// One configured LLM provider.
@@ -102,6 +108,8 @@ pub struct Config {
     pub max_stored_bytes: usize,
     /// Whether `[fault:…]` markers in a question inject faults (`FAULT_INJECTION = "true"`: tests only).
     pub fault_injection: bool,
+    /// Upload limits (`UPLOAD_MAX_*`), the defaults where unset.
+    pub upload_limits: Limits,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -182,6 +190,7 @@ impl Config {
             prices,
             max_stored_bytes: num("MAX_STORED_ANSWER_BYTES", 1_000_000) as usize,
             fault_injection: var(env, "FAULT_INJECTION").is_some_and(|v| v == "true"),
+            upload_limits: upload_limits(env),
         }
     }
 
@@ -199,6 +208,18 @@ impl Config {
             .map(|p| p.name.to_owned())
             .chain(self.builtin_fallback.then(|| BUILTIN.to_owned()))
             .collect()
+    }
+}
+
+/// Upload limits from `wrangler.toml` vars, falling back to the defaults.
+fn upload_limits(env: &Env) -> Limits {
+    let d = Limits::default();
+    let num = |name: &str| var(env, name).and_then(|v| v.parse::<u64>().ok());
+    Limits {
+        max_bytes: num("UPLOAD_MAX_BYTES").unwrap_or(d.max_bytes),
+        max_rows: num("UPLOAD_MAX_ROWS").map_or(d.max_rows, |v| v as usize),
+        max_columns: num("UPLOAD_MAX_COLUMNS").map_or(d.max_columns, |v| v as usize),
+        max_field_bytes: num("UPLOAD_MAX_FIELD_BYTES").map_or(d.max_field_bytes, |v| v as usize),
     }
 }
 

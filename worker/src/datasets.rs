@@ -21,8 +21,6 @@ fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatem
     db.prepare(sql).bind(args).map_err(Failure::from)
 }
 
-/// The id of the bundled sample dataset (see `migrations/0005_sample_dataset.sql`).
-pub const SAMPLE_ID: &str = "sample";
 /// The owner of datasets every user can read (the sample).
 const SHARED_OWNER: &str = "*";
 

@@ -2,8 +2,10 @@
 //! failure stores nothing rather than half of it; `routes::chat` retries and degrades a failed one.
 
 use datasage_shared::api::{DatasetRef, LlmCallRecord, SessionSummary, StoredAnswer, StoredMessage, Usage};
+use datasage_shared::llm::{CallType, UsageSource};
 use datasage_shared::prompt::Turn;
 use datasage_shared::text::excerpt;
+use datasage_shared::tree::CallStatus;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
@@ -19,14 +21,12 @@ pub const EXCERPT_CHARS: usize = 1000;
 pub struct CallLog {
     pub provider: String,
     pub model: String,
-    pub call_type: String,
-    /// `ok`, `error`, `cancelled` or `empty`.
-    pub status: String,
+    pub call_type: CallType,
+    pub status: CallStatus,
     pub prompt: String,
     pub response: String,
     pub usage: Usage,
-    /// `reported` or `estimated`.
-    pub usage_source: &'static str,
+    pub usage_source: UsageSource,
     pub cost_usd: Option<f64>,
     pub latency_ms: u64,
     pub metadata: serde_json::Value,
@@ -38,12 +38,12 @@ impl CallLog {
         Self {
             provider: "datasage".into(),
             model: "worker".into(),
-            call_type: "answer".into(),
-            status: "error".into(),
+            call_type: CallType::Answer,
+            status: CallStatus::Error,
             prompt: String::new(),
             response: String::new(),
             usage: Usage::new(0, 0),
-            usage_source: "estimated",
+            usage_source: UsageSource::Estimated,
             cost_usd: None,
             latency_ms: 0,
             metadata: serde_json::json!({ "error": error, "failure_class": "internal" }),
@@ -97,7 +97,7 @@ pub async fn claim_session(db: &D1Database, session_id: &str, user_id: &str, tit
     session_owned_by(db, session_id, user_id).await
 }
 
-pub async fn session_owned_by(db: &D1Database, session_id: &str, user_id: &str) -> Result<bool> {
+async fn session_owned_by(db: &D1Database, session_id: &str, user_id: &str) -> Result<bool> {
     #[derive(Deserialize)]
     struct Owner {
         user_id: String,
@@ -226,7 +226,7 @@ fn call_stmt(db: &D1Database, log: &AnswerLog, call: &CallLog, now: &str) -> Res
             js_u64(call.usage.total_tokens),
             js_u64(call.latency_ms),
             bounded_metadata(&call.metadata).into(),
-            call.usage_source.into(),
+            call.usage_source.as_str().into(),
             call.cost_usd.map_or(JsValue::NULL, JsValue::from_f64),
         ],
     )
@@ -299,8 +299,8 @@ struct CallRow {
     session_id: String,
     provider: String,
     model: String,
-    call_type: String,
-    status: String,
+    call_type: CallType,
+    status: CallStatus,
     prompt_excerpt: String,
     response_excerpt: String,
     prompt_tokens: f64,
@@ -308,7 +308,7 @@ struct CallRow {
     total_tokens: f64,
     latency_ms: f64,
     metadata: String,
-    usage_source: String,
+    usage_source: UsageSource,
     cost_usd: Option<f64>,
 }
 

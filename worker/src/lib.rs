@@ -9,6 +9,7 @@ mod config;
 mod datasets;
 mod db;
 mod error;
+mod objects;
 mod provider_health;
 mod providers;
 mod query;

@@ -8,10 +8,10 @@ use datasage_shared::routing::{
     Admission, AttemptReport, BreakerConfig, ProviderHealth, ProviderMetricsView,
 };
 use serde::{Deserialize, Serialize};
-use worker::{
-    console_error, durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State,
-};
+use worker::{console_error, durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
+use crate::error::Failure;
+use crate::objects::{create_tables, param, Object};
 use crate::util::now_ms;
 
 /// The one instance every isolate talks to.
@@ -36,28 +36,20 @@ struct RecordBody {
 
 impl DurableObject for ProviderHealthStore {
     fn new(state: State, _env: Env) -> Self {
-        let created = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS health (provider TEXT PRIMARY KEY, data TEXT NOT NULL)",
-            None,
+        create_tables(
+            &state.storage().sql(),
+            "provider health",
+            &[
+                "CREATE TABLE IF NOT EXISTS health (provider TEXT PRIMARY KEY, data TEXT NOT NULL)",
+                "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+            ],
         );
-        let counters = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
-            None,
-        );
-        if let Err(e) = created.and(counters) {
-            console_error!("provider health: cannot create its tables: {e}");
-        }
         Self { state }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
-        let param = |key: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
+        let param = |key: &str| param(&url, key);
         match url.path() {
             "/admit" => {
                 let provider = param("provider");
@@ -136,27 +128,17 @@ impl ProviderHealthStore {
     }
 }
 
-async fn call(env: &Env, path: &str, body: Option<String>) -> Result<Response> {
-    let stub = env.durable_object("PROVIDER_HEALTH")?.get_by_name(INSTANCE)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
-    }
-    stub.fetch_with_request(Request::new_with_init(
-        &format!("https://provider-health{path}"),
-        &init,
-    )?)
-    .await
+/// The one instance, as a typed client.
+fn store(env: &Env) -> crate::error::Result<Object> {
+    Object::new(env, "PROVIDER_HEALTH", INSTANCE)
 }
 
 /// Whether a call may go to `provider` now. If the store cannot be reached the call is allowed: losing
 /// the breaker must not take every provider down with it.
 pub async fn admit(env: &Env, provider: &str) -> Admission {
     let asked = async {
-        call(env, &format!("/admit?provider={provider}"), None)
-            .await?
-            .json()
+        store(env)?
+            .call(Method::Post, &format!("/admit?provider={provider}"), None)
             .await
     };
     match asked.await {
@@ -176,8 +158,8 @@ pub async fn record(env: &Env, provider: &str, report: AttemptReport, breaker: B
         breaker,
     };
     let sent = match serde_json::to_string(&body) {
-        Ok(json) => call(env, "/record", Some(json)).await.map(|_| ()),
-        Err(e) => Err(worker::Error::RustError(e.to_string())),
+        Ok(json) => async { store(env)?.tell(Method::Post, "/record", Some(json.into())).await }.await,
+        Err(e) => Err(Failure::Internal(e.to_string())),
     };
     if let Err(e) = sent {
         console_error!("could not record an attempt of {provider}: {e}");
@@ -186,20 +168,28 @@ pub async fn record(env: &Env, provider: &str, report: AttemptReport, breaker: B
 
 /// Counts one outcome of storing an answer (one of `StorageMetrics::OUTCOMES`); a lost count is logged.
 pub async fn count_storage(env: &Env, outcome: &str) {
-    if let Err(e) = call(env, &format!("/count?name={outcome}"), None).await {
+    let counted = async {
+        store(env)?
+            .tell(Method::Post, &format!("/count?name={outcome}"), None)
+            .await
+    };
+    if let Err(e) = counted.await {
         console_error!("could not count a storage outcome ({outcome}): {e}");
     }
 }
 
 /// How storing answers has gone.
-pub async fn storage(env: &Env) -> Result<StorageMetrics> {
-    call(env, "/counters", None).await?.json().await
+pub async fn storage(env: &Env) -> crate::error::Result<StorageMetrics> {
+    store(env)?.call(Method::Post, "/counters", None).await
 }
 
 /// Every named provider's state and metrics.
-pub async fn metrics(env: &Env, providers: &[String]) -> Result<Vec<ProviderMetricsView>> {
-    call(env, &format!("/metrics?providers={}", providers.join(",")), None)
-        .await?
-        .json()
+pub async fn metrics(env: &Env, providers: &[String]) -> crate::error::Result<Vec<ProviderMetricsView>> {
+    store(env)?
+        .call(
+            Method::Post,
+            &format!("/metrics?providers={}", providers.join(",")),
+            None,
+        )
         .await
 }

@@ -6,8 +6,9 @@
 
 use datasage_shared::ratelimit::{Decision, SlidingWindow};
 use serde::Deserialize;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
+use crate::objects::{create_tables, param, Object};
 use crate::util::now_ms;
 
 const WINDOW_MS: u64 = 60_000;
@@ -24,23 +25,16 @@ struct Row {
 
 impl DurableObject for RateLimiter {
     fn new(state: State, _env: Env) -> Self {
-        let created = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS sliding_window (id INTEGER PRIMARY KEY CHECK (id = 1), hits TEXT NOT NULL)",
-            None,
+        create_tables(
+            &state.storage().sql(),
+            "rate limiter",
+            &["CREATE TABLE IF NOT EXISTS sliding_window (id INTEGER PRIMARY KEY CHECK (id = 1), hits TEXT NOT NULL)"],
         );
-        if let Err(e) = created {
-            worker::console_error!("rate limiter: cannot create its table: {e}");
-        }
         Self { state }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let limit: u32 = req
-            .url()?
-            .query_pairs()
-            .find(|(k, _)| k == "limit")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(20);
+        let limit: u32 = param(&req.url()?, "limit").parse().unwrap_or(20);
         Response::from_json(&self.check(limit)?)
     }
 }
@@ -69,10 +63,8 @@ impl RateLimiter {
 }
 
 /// Asks the user's limiter whether one more request is admitted.
-pub async fn check(env: &Env, user_id: &str, limit: u32) -> Result<Decision> {
-    let stub = env.durable_object("RATE_LIMITER")?.get_by_name(user_id)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post);
-    let req = Request::new_with_init(&format!("https://rate-limiter/check?limit={limit}"), &init)?;
-    stub.fetch_with_request(req).await?.json().await
+pub async fn check(env: &Env, user_id: &str, limit: u32) -> crate::error::Result<Decision> {
+    Object::new(env, "RATE_LIMITER", user_id)?
+        .call(Method::Post, &format!("/check?limit={limit}"), None)
+        .await
 }

@@ -6,9 +6,59 @@ pub mod openai;
 
 use serde_json::Value;
 
-use crate::llm::LlmEvent;
+use crate::llm::{LlmEvent, LlmRequest};
 use crate::sse::{SseEvent, SseParser};
 use crate::text::excerpt;
+
+/// The wire protocol a provider speaks: what its request looks like and how its stream is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OpenAI chat completions: OpenAI, OpenRouter and every OpenAI-compatible server.
+    OpenAi,
+    Anthropic,
+}
+
+/// One streaming request to a provider, ready to send. Not `Debug`: a header holds the API key.
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    /// The JSON body.
+    pub body: String,
+}
+
+impl Protocol {
+    /// The request asking `base_url` for a streamed completion of `req`, authenticated with `api_key`.
+    pub fn request(self, base_url: &str, api_key: &str, req: &LlmRequest) -> HttpRequest {
+        let mut headers = vec![
+            ("content-type", "application/json".to_owned()),
+            ("accept", "text/event-stream".to_owned()),
+        ];
+        let (url, body) = match self {
+            Protocol::OpenAi => {
+                headers.push(("authorization", format!("Bearer {api_key}")));
+                (openai::endpoint(base_url), openai::request_body(req))
+            }
+            Protocol::Anthropic => {
+                headers.push(("x-api-key", api_key.to_owned()));
+                headers.push(("anthropic-version", anthropic::API_VERSION.to_owned()));
+                (anthropic::endpoint(base_url), anthropic::request_body(req))
+            }
+        };
+        HttpRequest {
+            url,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    /// A fresh parser for one response body in this protocol.
+    pub fn parser(self) -> Box<dyn StreamParser> {
+        match self {
+            Protocol::OpenAi => Box::new(openai::OpenAiStream::new()),
+            Protocol::Anthropic => Box::new(anthropic::AnthropicStream::new()),
+        }
+    }
+}
 
 /// A provider's error response body, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,5 +168,74 @@ impl<M: SseMapper> StreamParser for SseStream<M> {
     fn finish(&mut self) -> Vec<LlmEvent> {
         let last = self.sse.finish();
         self.map(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::{FinishReason, Message, Role};
+
+    fn question() -> LlmRequest {
+        LlmRequest {
+            model: "m-1".into(),
+            messages: vec![
+                Message::new(Role::System, "be brief"),
+                Message::new(Role::User, "How many rows?"),
+            ],
+            temperature: 0.2,
+            max_tokens: 100,
+        }
+    }
+
+    fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+        req.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn an_openai_compatible_request_streams_from_chat_completions_with_a_bearer_key() {
+        let req = Protocol::OpenAi.request("https://openrouter.ai/api/v1/", "sk-1", &question());
+        assert_eq!(req.url, "https://openrouter.ai/api/v1/chat/completions");
+        assert_eq!(header(&req, "authorization"), Some("Bearer sk-1"));
+        assert_eq!(header(&req, "accept"), Some("text/event-stream"));
+        assert_eq!(header(&req, "x-api-key"), None);
+        let body: Value = serde_json::from_str(&req.body).unwrap();
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["model"], "m-1");
+    }
+
+    #[test]
+    fn an_anthropic_request_carries_its_key_and_api_version_and_no_bearer_token() {
+        let req = Protocol::Anthropic.request("https://api.anthropic.com", "ak-1", &question());
+        assert_eq!(req.url, "https://api.anthropic.com/v1/messages");
+        assert_eq!(header(&req, "x-api-key"), Some("ak-1"));
+        assert_eq!(header(&req, "anthropic-version"), Some(anthropic::API_VERSION));
+        assert_eq!(header(&req, "authorization"), None);
+        let body: Value = serde_json::from_str(&req.body).unwrap();
+        assert_eq!(body["system"], "be brief");
+    }
+
+    #[test]
+    fn each_protocol_reads_its_own_stream_and_finishes_it() {
+        let openai = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+        let anthropic = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n";
+        for (protocol, body) in [(Protocol::OpenAi, openai), (Protocol::Anthropic, anthropic)] {
+            let mut parser = protocol.parser();
+            let mut events = parser.push(body.as_bytes());
+            events.extend(parser.finish());
+            assert!(
+                events.contains(&LlmEvent::Text("Hi".into())),
+                "{protocol:?}: {events:?}"
+            );
+            assert!(
+                events
+                    .iter()
+                    .any(|e| matches!(e, LlmEvent::Finish(FinishReason::Stop))),
+                "{protocol:?}: {events:?}"
+            );
+        }
     }
 }

@@ -1,33 +1,33 @@
 //! What went wrong with a provider call, as a class the router handles deliberately.
 
-use serde::{Deserialize, Serialize};
+use crate::words::wire_words;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureClass {
-    /// The provider could not be reached.
-    Connect,
-    /// No first token within the first-token timeout.
-    FirstTokenTimeout,
-    /// The stream went quiet mid-answer for longer than the idle timeout.
-    Stall,
-    /// HTTP 429.
-    RateLimited,
-    /// HTTP 5xx (other than 529).
-    ServerError,
-    /// HTTP 529 or an `overloaded` error.
-    Overloaded,
-    /// HTTP 401/403: the key is wrong or lacks access. Not retried; the provider is marked misconfigured.
-    Auth,
-    /// HTTP 400/404/413/422: our request was wrong. Not retried, and not blamed on the provider.
-    BadRequest,
-    /// The stream broke off or could not be read.
-    Malformed,
-    /// The provider reported an error inside the stream.
-    StreamError,
-    /// The answer ran past its bound in time or in bytes (a stream that never ends). Not retried on the
-    /// same provider, which would likely do it again.
-    TooLong,
+wire_words! {
+    pub enum FailureClass {
+        /// The provider could not be reached.
+        Connect = "connect",
+        /// No first token within the first-token timeout.
+        FirstTokenTimeout = "first_token_timeout",
+        /// The stream went quiet mid-answer for longer than the idle timeout.
+        Stall = "stall",
+        /// HTTP 429.
+        RateLimited = "rate_limited",
+        /// HTTP 5xx (other than 529).
+        ServerError = "server_error",
+        /// HTTP 529 or an `overloaded` error.
+        Overloaded = "overloaded",
+        /// HTTP 401/403: the key is wrong or lacks access. Not retried; the provider is marked misconfigured.
+        Auth = "auth",
+        /// HTTP 400/404/413/422: our request was wrong. Not retried, and not blamed on the provider.
+        BadRequest = "bad_request",
+        /// The stream broke off or could not be read.
+        Malformed = "malformed",
+        /// The provider reported an error inside the stream.
+        StreamError = "stream_error",
+        /// The answer ran past its bound in time or in bytes (a stream that never ends). Not retried on the
+        /// same provider, which would likely do it again.
+        TooLong = "too_long",
+    }
 }
 
 impl FailureClass {

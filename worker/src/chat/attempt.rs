@@ -1,25 +1,28 @@
-//! One model call on one provider, in two pieces: [`stream`] runs the call — the upstream request, the
-//! first-token, stall and total deadlines, the answer's byte bound, relaying the answer text as it is
-//! extracted — and returns what happened as a value ([`Streamed`]); [`record`] turns that value into the
-//! call's tree node, its call-log row, the provider-health report and the [`Attempt`] routing acts on.
+//! One model call on one provider, in two pieces once [`begin`] has announced it: [`stream`] runs the
+//! call — the upstream request, the first-token, stall and total deadlines, the answer's byte bound,
+//! relaying the answer text as it is extracted — and returns what happened as a value ([`Streamed`]);
+//! [`record`] turns that value into the call's tree node, its call-log row, the provider-health report
+//! and the [`Attempt`] routing acts on.
 
 use std::future::Future;
 use std::time::Duration;
 
 use datasage_shared::api::{Phase, Usage};
 use datasage_shared::extract::{AnswerExtractor, Extracted, JsonOutcome};
-use datasage_shared::llm::{Collected, LlmEvent, LlmRequest, Message, TokenUsage};
+use datasage_shared::llm::{CallType, Collected, LlmEvent, LlmRequest, Message, TokenUsage, UsageSource};
 use datasage_shared::routing::{AttemptReport, FailureClass};
 use datasage_shared::text::excerpt;
 use datasage_shared::tokens;
-use datasage_shared::tree::{LlmCallInfo, NodeId, NodeKind, NodeStatus};
+use datasage_shared::tree::{CallStatus, Circuit, LlmCallInfo, NodeId, NodeKind, NodeStatus};
 use futures::future::{select, Either};
 use futures::StreamExt;
 use worker::{AbortController, Delay};
 
-use super::{Emitter, Job, Routing};
+use super::emitter::Emitter;
+use super::job::Job;
+use crate::config::Routing;
 use crate::db::CallLog;
-use crate::providers::Provider;
+use crate::providers::{Provider, ProviderError};
 use crate::util::now_ms;
 
 const TEMPERATURE: f32 = 0.2;
@@ -48,42 +51,18 @@ pub struct Attempt {
     pub model: String,
 }
 
-/// Why the model is called, as logged in `llm_calls.call_type`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum CallType {
-    /// The first call: choose queries (or answer from the profile).
-    Plan,
-    /// After a failed query: fix it.
-    Correction,
-    /// After query results: answer (or ask for more).
-    Answer,
-    /// After an empty reply: the same request again, insisting on an answer.
-    Repair,
-}
-
-impl CallType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallType::Plan => "plan",
-            CallType::Correction => "correction",
-            CallType::Answer => "answer",
-            CallType::Repair => "repair",
-        }
-    }
-}
-
 /// Where an attempt stands in its routing: how many retries came before it on this provider, and the
 /// provider's circuit when it went out.
 #[derive(Clone, Copy)]
 pub struct AttemptInfo {
     pub retries: u32,
-    pub breaker: &'static str,
+    pub breaker: Circuit,
 }
 
 enum Waited<T> {
     Done(T),
     Expired,
-    ClientGone,
+    Stopped,
 }
 
 /// How often a wait checks whether the client is still there.
@@ -93,8 +72,8 @@ const TICK_MS: u64 = 250;
 async fn timed<F: Future + Unpin>(mut fut: F, until_ms: u64, em: &Emitter) -> Waited<F::Output> {
     loop {
         let now = now_ms();
-        if em.client_gone() {
-            return Waited::ClientGone;
+        if em.stopped() {
+            return Waited::Stopped;
         }
         if now >= until_ms {
             return Waited::Expired;
@@ -119,24 +98,15 @@ pub struct Streamed {
     pub latency_ms: u64,
 }
 
-/// One model call, streamed and then recorded: the status line, its tree node, the call itself, and
-/// what it leaves in the tree, in `calls` and in the health report.
-pub async fn attempt(
-    provider: &dyn Provider,
-    job: &Job,
-    em: &mut Emitter,
-    messages: &[Message],
-    call_type: CallType,
-    calls: &mut Vec<CallLog>,
-    info: AttemptInfo,
-) -> Attempt {
+/// Announces a call: its status line, and its node in the tree (which [`record`] fills in).
+pub fn begin(provider: &Provider, call_type: CallType, info: AttemptInfo, em: &mut Emitter) -> NodeId {
     announce(provider, call_type, em);
     let retry = if info.retries > 0 {
         format!(", retry {}", info.retries)
     } else {
         String::new()
     };
-    let node = em.start(
+    em.start(
         NodeKind::LlmCall,
         format!(
             "{} · {} ({}{retry})",
@@ -144,25 +114,11 @@ pub async fn attempt(
             provider.model(),
             call_type.as_str()
         ),
-    );
-    let streamed = stream(provider, &job.routing, em, messages).await;
-    record(
-        streamed,
-        Call {
-            provider,
-            job,
-            messages,
-            call_type,
-            info,
-            node,
-        },
-        em,
-        calls,
     )
 }
 
 /// The status line for a call.
-fn announce(provider: &dyn Provider, call_type: CallType, em: &mut Emitter) {
+fn announce(provider: &Provider, call_type: CallType, em: &mut Emitter) {
     match call_type {
         CallType::Plan => em.status(Phase::Planning, "Planning query…"),
         CallType::Correction => em.status(Phase::Planning, "Correcting the query…"),
@@ -182,7 +138,7 @@ fn announce(provider: &dyn Provider, call_type: CallType, em: &mut Emitter) {
 /// Runs one call within `routing`'s deadlines and bounds, relaying the answer text as it is extracted.
 /// A failure, a timeout or a disconnected client aborts the upstream request.
 pub async fn stream(
-    provider: &dyn Provider,
+    provider: &Provider,
     routing: &Routing,
     em: &mut Emitter,
     messages: &[Message],
@@ -197,13 +153,13 @@ pub async fn stream(
     let mut reader = Reader::new(started, routing);
     let controller = AbortController::default();
     match timed(
-        provider.stream(req, controller.signal()),
+        Box::pin(provider.stream(&req, controller.signal())),
         reader.first_token_deadline,
         em,
     )
     .await
     {
-        Waited::ClientGone => reader.cancelled = true,
+        Waited::Stopped => reader.cancelled = true,
         Waited::Expired => {
             reader.failure = Some((
                 FailureClass::FirstTokenTimeout,
@@ -216,7 +172,7 @@ pub async fn stream(
             let item = match timed(events.next(), reader.until(), em).await {
                 Waited::Done(Some(item)) => item,
                 Waited::Done(None) => break,
-                Waited::ClientGone => {
+                Waited::Stopped => {
                     reader.cancelled = true;
                     break;
                 }
@@ -225,7 +181,7 @@ pub async fn stream(
                     break;
                 }
             };
-            if reader.take(item, provider, em).is_break() {
+            if reader.take(item, em).is_break() {
                 break;
             }
         },
@@ -311,12 +267,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Takes one stream event; `Break` when the call ends here (a failure, or past its byte bound).
-    fn take(
-        &mut self,
-        item: Result<LlmEvent, crate::providers::ProviderError>,
-        provider: &dyn Provider,
-        em: &mut Emitter,
-    ) -> std::ops::ControlFlow<()> {
+    fn take(&mut self, item: Result<LlmEvent, ProviderError>, em: &mut Emitter) -> std::ops::ControlFlow<()> {
         use std::ops::ControlFlow::{Break, Continue};
         self.last_event = now_ms();
         self.received += match &item {
@@ -344,11 +295,6 @@ impl<'a> Reader<'a> {
                     em.content(&delta);
                 }
             }
-            Ok(LlmEvent::Error { code, message }) => {
-                let class = FailureClass::from_stream_error(code.as_deref(), &message);
-                self.failure = Some((class, format!("{} reported: {message}", provider.label()), None));
-                return Break(());
-            }
             Ok(ev) => {
                 if matches!(ev, LlmEvent::Reasoning(_)) {
                     self.first_token();
@@ -364,7 +310,7 @@ impl<'a> Reader<'a> {
     }
 
     /// What the call produced; a stream that ended without finishing is malformed.
-    fn finish(mut self, provider: &dyn Provider) -> Streamed {
+    fn finish(mut self, provider: &Provider) -> Streamed {
         if self.failure.is_none() && !self.cancelled && self.seen.finish.is_none() {
             self.failure = Some((
                 FailureClass::Malformed,
@@ -385,7 +331,7 @@ impl<'a> Reader<'a> {
 
 /// What a call was, for recording it.
 pub struct Call<'a> {
-    pub provider: &'a dyn Provider,
+    pub provider: &'a Provider,
     pub job: &'a Job,
     pub messages: &'a [Message],
     pub call_type: CallType,
@@ -394,30 +340,30 @@ pub struct Call<'a> {
 }
 
 impl Streamed {
-    /// `ok`, `empty`, `error` or `cancelled`, as the tree and the call log say.
-    fn status(&self) -> &'static str {
+    /// How the call ended, as the tree and the call log say.
+    fn status(&self) -> CallStatus {
         match (&self.failure, self.cancelled) {
-            (_, true) => "cancelled",
-            (Some(_), _) => "error",
+            (_, true) => CallStatus::Cancelled,
+            (Some(_), _) => CallStatus::Error,
             (None, _) if self.extracted.response_text.is_none() && self.extracted.queries.is_empty() => {
-                "empty"
+                CallStatus::Empty
             }
-            (None, _) => "ok",
+            (None, _) => CallStatus::Ok,
         }
     }
 
     /// The usage the provider reported, or — when it reported none — counted with the o200k vocabulary,
     /// once, over the whole text.
-    fn usage(&self, messages: &[Message]) -> (TokenUsage, &'static str) {
+    fn usage(&self, messages: &[Message]) -> (TokenUsage, UsageSource) {
         match self.seen.usage {
-            Some(u) => (u, "reported"),
+            Some(u) => (u, UsageSource::Reported),
             None => (
                 TokenUsage {
                     input_tokens: messages.iter().map(|m| tokens::count(&m.content) as u64).sum(),
                     output_tokens: tokens::count(&self.extracted.raw) as u64,
                     ..TokenUsage::default()
                 },
-                "estimated",
+                UsageSource::Estimated,
             ),
         }
     }
@@ -425,14 +371,8 @@ impl Streamed {
     /// The tree node's detail: the failure, an empty answer, or the start of the model's reasoning.
     fn detail(&self) -> Option<String> {
         match (&self.failure, self.status()) {
-            (Some((class, msg, _)), _) => Some(format!(
-                "{}: {msg}",
-                serde_json::to_value(class)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            )),
-            (None, "empty") => Some("response_text was empty or missing".into()),
+            (Some((class, msg, _)), _) => Some(format!("{}: {msg}", class.as_str())),
+            (None, CallStatus::Empty) => Some("response_text was empty or missing".into()),
             _ if !self.seen.reasoning.is_empty() => {
                 Some(format!("reasoning: {}", excerpt(&self.seen.reasoning, 500)))
             }
@@ -464,12 +404,12 @@ pub fn record(s: Streamed, call: Call<'_>, em: &mut Emitter, calls: &mut Vec<Cal
             cost_usd: cost.unwrap_or(0.0),
             ttft_ms: s.ttft_ms,
             retries: info.retries,
-            outcome: status.to_owned(),
+            outcome: status,
             failure_class: s.failure.as_ref().map(|f| f.0),
-            breaker: info.breaker.to_owned(),
+            breaker: info.breaker,
         });
     }
-    let done = if status == "ok" {
+    let done = if status == CallStatus::Ok {
         NodeStatus::Done
     } else {
         NodeStatus::Failed
@@ -519,7 +459,7 @@ struct Meta {
 }
 
 fn call_meta(
-    provider: &dyn Provider,
+    provider: &Provider,
     job: &Job,
     messages: &[Message],
     call_type: CallType,
@@ -545,14 +485,14 @@ fn call_meta(
 fn log_row(
     s: &Streamed,
     m: &Meta,
-    (usage, usage_source): (TokenUsage, &'static str),
+    (usage, usage_source): (TokenUsage, UsageSource),
     cost: Option<f64>,
 ) -> CallLog {
     CallLog {
         provider: m.provider.clone(),
         model: m.model.clone(),
-        call_type: m.call_type.as_str().to_owned(),
-        status: s.status().to_owned(),
+        call_type: m.call_type,
+        status: s.status(),
         prompt: m.prompt.clone(),
         response: s.extracted.raw.clone(),
         usage: Usage::new(usage.input_tokens, usage.output_tokens),
@@ -575,5 +515,73 @@ fn log_row(
             "retries": m.info.retries,
             "breaker": m.info.breaker,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datasage_shared::extract::AnswerExtractor;
+    use datasage_shared::llm::Role;
+
+    use super::*;
+
+    fn streamed(reply: &str, failure: Option<Failure>, cancelled: bool) -> Streamed {
+        let mut extractor = AnswerExtractor::new();
+        extractor.push(reply);
+        Streamed {
+            seen: Collected::default(),
+            extracted: extractor.finish(),
+            ttft_ms: Some(120),
+            failure,
+            cancelled,
+            latency_ms: 900,
+        }
+    }
+
+    fn stall() -> Option<Failure> {
+        Some((
+            FailureClass::Stall,
+            "the stream went quiet for 15000 ms".into(),
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_call_that_failed_is_an_error_even_with_text_and_a_stopped_one_is_cancelled() {
+        let answer = r#"{"response_text": "West leads"}"#;
+        assert_eq!(streamed(answer, None, false).status(), CallStatus::Ok);
+        assert_eq!(streamed(answer, stall(), false).status(), CallStatus::Error);
+        assert_eq!(streamed(answer, stall(), true).status(), CallStatus::Cancelled);
+        let detail = streamed(answer, stall(), false).detail();
+        assert_eq!(
+            detail.as_deref(),
+            Some("stall: the stream went quiet for 15000 ms")
+        );
+    }
+
+    #[test]
+    fn a_reply_with_neither_an_answer_nor_a_query_is_empty_and_the_tree_says_so() {
+        let s = streamed(r#"{"response_text": ""}"#, None, false);
+        assert_eq!(s.status(), CallStatus::Empty);
+        assert_eq!(s.detail().as_deref(), Some("response_text was empty or missing"));
+    }
+
+    #[test]
+    fn reported_usage_is_kept_and_missing_usage_is_counted_and_marked_estimated() {
+        let messages = [Message::new(Role::User, "How many rows are there?")];
+        let mut s = streamed(r#"{"response_text": "3,000 rows"}"#, None, false);
+        let (counted, source) = s.usage(&messages);
+        assert_eq!(source, UsageSource::Estimated);
+        assert!(
+            counted.input_tokens > 0 && counted.output_tokens > 0,
+            "{counted:?}"
+        );
+        let reported = TokenUsage {
+            input_tokens: 812,
+            output_tokens: 64,
+            ..TokenUsage::default()
+        };
+        s.seen.usage = Some(reported);
+        assert_eq!(s.usage(&messages), (reported, UsageSource::Reported));
     }
 }

@@ -10,7 +10,7 @@ use datasage_shared::api::{
     AnswerMetadata, ApiError, ChartConfig, ChatAnswer, Confidence, ErrorBody, ErrorCode, Phase, Usage,
 };
 use datasage_shared::extract::{Extracted, JsonOutcome};
-use datasage_shared::llm::TokenUsage;
+use datasage_shared::llm::{CallType, Message, TokenUsage};
 use datasage_shared::prompt::{
     build_messages, estimate_tokens, repair_messages, results_messages, PromptInput, QueryReport,
     DEFAULT_HISTORY_BUDGET,
@@ -19,8 +19,11 @@ use datasage_shared::query::QueryResult;
 use datasage_shared::text::stream_chunks;
 use datasage_shared::tree::{NodeKind, NodeStatus};
 
-use super::attempt::{CallType, Outcome};
-use super::{route, Emitter, Job};
+use super::attempt::Outcome;
+use super::emitter::{cancelled, Emitter};
+use super::job::Job;
+use super::route;
+use super::sql::run_query;
 use crate::db::CallLog;
 use crate::util::now_ms;
 
@@ -31,10 +34,18 @@ const MAX_QUERIES_PER_ROUND: usize = 3;
 
 pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, Vec<CallLog>) {
     let started = now_ms();
+    let mut c = Conversation::new(assemble(job, em));
+    let result = c.run(job, em).await;
+    let result = result.map(|ex| c.answer(ex, job, em, started));
+    (result, c.calls)
+}
+
+/// The prompt: the dataset's profile, recent history and the question, shown as the tree's first step.
+fn assemble(job: &Job, em: &mut Emitter) -> Vec<Message> {
     let ds = &job.dataset;
     let node = em.start(NodeKind::Step, "Assemble prompt");
     let profile = profile_markdown(&ds.name, &ds.profile, ds.privacy);
-    let mut messages = build_messages(&PromptInput {
+    let messages = build_messages(&PromptInput {
         dataset_name: &ds.name,
         dataset_context: &profile,
         history: &job.history,
@@ -53,80 +64,130 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
         job.history.len()
     );
     em.finish(node, NodeStatus::Done, Some(detail));
+    messages
+}
 
-    let mut calls = Vec::new();
-    let mut attempts = Vec::new();
-    let mut results: Vec<QueryResult> = Vec::new();
-    let mut rounds = 0;
-    let mut corrected = false;
-    let mut empty: Option<Extracted> = None;
-    let mut call_type = CallType::Plan;
-    let mut answered_by: (String, String);
-    let result = loop {
-        let attempt = route::call(job, em, &messages, call_type, &mut calls, &mut attempts).await;
-        answered_by = (attempt.provider, attempt.model);
-        let ex = match attempt.outcome {
-            Outcome::Cancelled => break Err(super::cancelled()),
-            // Every provider failed (the router tried them all): the model's earlier prose, if a repair was
-            // under way, or an error the built-in analyst may answer in place of.
-            Outcome::Failed { message, .. } => match empty.as_ref() {
-                Some(first) => break fallback(em, &[first], message),
-                None => break Err(ApiError::new(ErrorCode::ProvidersUnavailable, message).error),
-            },
-            Outcome::Answered(ex) => ex,
-        };
-        if ex.response_text.is_some() {
-            break Ok(ex);
+/// The exchange with the model so far.
+struct Conversation {
+    messages: Vec<Message>,
+    calls: Vec<CallLog>,
+    /// Every attempt's tokens and cost.
+    spent: Vec<(TokenUsage, Option<f64>)>,
+    results: Vec<QueryResult>,
+    rounds: usize,
+    corrected: bool,
+    /// The first empty reply, while its repair is under way.
+    empty: Option<Extracted>,
+    call_type: CallType,
+    /// The provider and model of the last call.
+    answered_by: (String, String),
+}
+
+impl Conversation {
+    fn new(messages: Vec<Message>) -> Self {
+        Self {
+            messages,
+            calls: Vec::new(),
+            spent: Vec::new(),
+            results: Vec::new(),
+            rounds: 0,
+            corrected: false,
+            empty: None,
+            call_type: CallType::Plan,
+            answered_by: (String::new(), String::new()),
         }
-        if !ex.queries.is_empty() && rounds < MAX_QUERY_ROUNDS {
-            rounds += 1;
-            let mut executed = Vec::new();
-            for q in ex.queries.iter().take(MAX_QUERIES_PER_ROUND) {
-                executed.push(super::run_query(job, em, &q.purpose, &q.sql).await);
-                if em.client_gone() {
-                    break;
+    }
+
+    /// Calls the model until it answers, runs out of rounds, or every provider failed.
+    async fn run(&mut self, job: &Job, em: &mut Emitter) -> Result<Extracted, ErrorBody> {
+        loop {
+            let attempt = route::call(
+                job,
+                em,
+                &self.messages,
+                self.call_type,
+                &mut self.calls,
+                &mut self.spent,
+            )
+            .await;
+            self.answered_by = (attempt.provider, attempt.model);
+            let ex = match attempt.outcome {
+                Outcome::Cancelled => return Err(cancelled()),
+                // Every provider failed (the router tried them all): the model's earlier prose, if a
+                // repair was under way, or an error the built-in analyst may answer in place of.
+                Outcome::Failed { message, .. } => {
+                    return match self.empty.as_ref() {
+                        Some(first) => fallback(em, &[first], message),
+                        None => Err(ApiError::new(ErrorCode::ProvidersUnavailable, message).error),
+                    }
                 }
-            }
-            if em.client_gone() {
-                break Err(super::cancelled());
-            }
-            let failed = executed.iter().any(|e| e.result.is_err());
-            // One correction for failed queries; after that the model answers from what it has.
-            let rounds_left = if failed && corrected {
-                0
-            } else {
-                MAX_QUERY_ROUNDS - rounds
+                Outcome::Answered(ex) => ex,
             };
-            call_type = if failed && !corrected {
-                corrected = true;
-                CallType::Correction
-            } else {
-                CallType::Answer
-            };
-            let reports: Vec<QueryReport<'_>> = ex
-                .queries
-                .iter()
-                .zip(&executed)
-                .map(|(q, e)| QueryReport {
-                    purpose: &q.purpose,
-                    sql: &e.sql,
-                    outcome: e.result.as_ref().map_err(String::clone),
-                })
-                .collect();
-            messages.extend(results_messages(&ex.raw, &reports, rounds_left));
-            results.extend(executed.into_iter().filter_map(|e| e.result.ok()));
-            continue;
+            if ex.response_text.is_some() {
+                return Ok(ex);
+            }
+            if !ex.queries.is_empty() && self.rounds < MAX_QUERY_ROUNDS {
+                self.query_round(job, em, &ex).await?;
+                continue;
+            }
+            if let Some(done) = self.repair_or_give_up(em, ex) {
+                return done;
+            }
         }
-        // Neither an answer nor (allowed) queries: ask once more, then fall back.
-        match empty.take() {
-            None if call_type != CallType::Repair => {
+    }
+
+    /// Runs the queries the model asked for and gives it their results (or their errors, once, to fix).
+    async fn query_round(&mut self, job: &Job, em: &mut Emitter, ex: &Extracted) -> Result<(), ErrorBody> {
+        self.rounds += 1;
+        let mut executed = Vec::new();
+        for q in ex.queries.iter().take(MAX_QUERIES_PER_ROUND) {
+            executed.push(run_query(job, em, &q.purpose, &q.sql).await);
+            if em.stopped() {
+                return Err(cancelled());
+            }
+        }
+        let failed = executed.iter().any(|e| e.result.is_err());
+        // One correction for failed queries; after that the model answers from what it has.
+        let rounds_left = if failed && self.corrected {
+            0
+        } else {
+            MAX_QUERY_ROUNDS - self.rounds
+        };
+        self.call_type = if failed && !self.corrected {
+            self.corrected = true;
+            CallType::Correction
+        } else {
+            CallType::Answer
+        };
+        let reports: Vec<QueryReport<'_>> = ex
+            .queries
+            .iter()
+            .zip(&executed)
+            .map(|(q, e)| QueryReport {
+                purpose: &q.purpose,
+                sql: &e.sql,
+                outcome: e.result.as_ref().map_err(String::clone),
+            })
+            .collect();
+        self.messages
+            .extend(results_messages(&ex.raw, &reports, rounds_left));
+        self.results
+            .extend(executed.into_iter().filter_map(|e| e.result.ok()));
+        Ok(())
+    }
+
+    /// Neither an answer nor (allowed) queries: ask once more (`None`: go on), then fall back.
+    fn repair_or_give_up(&mut self, em: &mut Emitter, ex: Extracted) -> Option<Result<Extracted, ErrorBody>> {
+        match self.empty.take() {
+            None if self.call_type != CallType::Repair => {
                 em.status(
                     Phase::CallingModel,
                     "The answer came back empty — asking the model again…",
                 );
-                messages = repair_messages(&messages, &ex.raw);
-                call_type = CallType::Repair;
-                empty = Some(ex);
+                self.messages = repair_messages(&self.messages, &ex.raw);
+                self.call_type = CallType::Repair;
+                self.empty = Some(ex);
+                None
             }
             first => {
                 let why = if ex.queries.is_empty() {
@@ -135,26 +196,28 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
                     format!("The model did not answer within {MAX_QUERY_ROUNDS} rounds of queries. Please try a simpler question.")
                 };
                 let candidates: Vec<&Extracted> = [Some(&ex), first.as_ref()].into_iter().flatten().collect();
-                break fallback(em, &candidates, why);
+                Some(fallback(em, &candidates, why))
             }
         }
-    };
-    let usage = attempts.iter().fold(
-        TokenUsage::default(),
-        |acc, (u, _): &(TokenUsage, Option<f64>)| TokenUsage {
-            input_tokens: acc.input_tokens + u.input_tokens,
-            output_tokens: acc.output_tokens + u.output_tokens,
-            reasoning_tokens: acc.reasoning_tokens + u.reasoning_tokens,
-            cached_input_tokens: acc.cached_input_tokens + u.cached_input_tokens,
-        },
-    );
-    let costs: Vec<f64> = attempts.iter().filter_map(|(_, c)| *c).collect();
-    let cost_usd = (!costs.is_empty()).then(|| costs.iter().sum());
-    let result = result.map(|ex| {
+    }
+
+    /// The answer as the client gets it: the text, the chart filled from the query results, and what every
+    /// attempt cost.
+    fn answer(&mut self, ex: Extracted, job: &Job, em: &mut Emitter, started: u64) -> ChatAnswer {
+        let usage = self
+            .spent
+            .iter()
+            .fold(TokenUsage::default(), |acc, (u, _)| TokenUsage {
+                input_tokens: acc.input_tokens + u.input_tokens,
+                output_tokens: acc.output_tokens + u.output_tokens,
+                reasoning_tokens: acc.reasoning_tokens + u.reasoning_tokens,
+                cached_input_tokens: acc.cached_input_tokens + u.cached_input_tokens,
+            });
+        let costs: Vec<f64> = self.spent.iter().filter_map(|(_, c)| *c).collect();
         let chart_config = ex
             .chart_config
             .as_ref()
-            .and_then(|spec| chart_for(&results, em, spec));
+            .and_then(|spec| chart_for(&self.results, em, spec));
         let confidence = match ex.json {
             JsonOutcome::Complete => ex.confidence.unwrap_or(Confidence::Medium),
             _ => Confidence::Low,
@@ -164,17 +227,16 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
             chart_config,
             confidence,
             metadata: AnswerMetadata {
-                execution_tree: em.tree.clone(),
+                execution_tree: em.tree.snapshot(),
                 usage: Usage::new(usage.input_tokens, usage.output_tokens),
-                provider: answered_by.0,
-                model: answered_by.1,
+                provider: std::mem::take(&mut self.answered_by.0),
+                model: std::mem::take(&mut self.answered_by.1),
                 latency_ms: now_ms().saturating_sub(started),
-                cost_usd,
-                dataset: Some(ds.reference()),
+                cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
+                dataset: Some(job.dataset.reference()),
             },
         }
-    });
-    (result, calls)
+    }
 }
 
 fn provider_error(message: String) -> ErrorBody {

@@ -6,29 +6,18 @@
 use std::time::Duration;
 
 use datasage_shared::api::Phase;
-use datasage_shared::llm::{Message, TokenUsage};
-use datasage_shared::routing::{Admission, BreakerConfig, Next, RetryPolicy};
-use datasage_shared::tree::{LlmCallInfo, NodeKind, NodeStatus};
+use datasage_shared::llm::{CallType, Message, TokenUsage};
+use datasage_shared::routing::{Admission, Next};
+use datasage_shared::tree::{CallStatus, Circuit, LlmCallInfo, NodeKind, NodeStatus};
 use worker::Delay;
 
-use super::attempt::{attempt, Attempt, AttemptInfo, CallType, Outcome};
-use super::{Emitter, Job};
+use super::attempt::{self, Attempt, AttemptInfo, Call, Outcome};
+use super::emitter::Emitter;
+use super::job::Job;
 use crate::db::CallLog;
 use crate::provider_health;
+use crate::providers::Provider;
 use crate::util::now_ms;
-
-/// How calls are routed (from `wrangler.toml` vars).
-#[derive(Debug, Clone, Copy)]
-pub struct Routing {
-    pub retry: RetryPolicy,
-    pub breaker: BreakerConfig,
-    pub first_token_timeout_ms: u64,
-    pub stall_timeout_ms: u64,
-    /// The most one answer may take, start to finish, and the most text (answer and reasoning) it may
-    /// send: past either the attempt ends as `too_long` and the upstream request is aborted.
-    pub answer_timeout_ms: u64,
-    pub max_answer_bytes: usize,
-}
 
 /// `14:05 UTC` for a time in milliseconds since the epoch.
 fn clock(ms: u64) -> String {
@@ -45,115 +34,41 @@ pub async fn call(
     calls: &mut Vec<CallLog>,
     spent: &mut Vec<(TokenUsage, Option<f64>)>,
 ) -> Attempt {
-    let routing = job.routing;
     let started = now_ms();
     // Why each provider gave up, in plain words for the person (the detail is in the tree and the metrics).
     let mut reasons: Vec<String> = Vec::new();
     for (i, provider) in job.providers.iter().enumerate() {
-        let next = job
-            .providers
-            .get(i + 1)
-            .map(|p| format!("using {}", p.label()))
-            .or_else(|| {
-                job.builtin_fallback
-                    .then(|| "the built-in analyst will answer".to_owned())
-            })
-            .unwrap_or_else(|| "no other provider is left".to_owned());
+        let next = what_next(job, i);
         let admission = provider_health::admit(&job.env, provider.name()).await;
         let breaker = match admission {
-            Admission::Allowed => "closed",
-            Admission::Probe => "half_open",
-            Admission::Rejected { .. } => "open",
+            Admission::Allowed => Circuit::Closed,
+            Admission::Probe => Circuit::HalfOpen,
+            Admission::Rejected { .. } => Circuit::Open,
         };
-        if let Admission::Rejected {
+        let reason = if let Admission::Rejected {
             until_ms,
             misconfigured,
         } = admission
         {
-            let why = if misconfigured {
-                format!(
-                    "is misconfigured (its API key was refused; skipped until {})",
-                    clock(until_ms)
-                )
-            } else {
-                format!("is unavailable (circuit open until {})", clock(until_ms))
+            skip(provider, until_ms, misconfigured, &next, em)
+        } else {
+            let c = Calling {
+                provider,
+                job,
+                messages,
+                call_type,
+                breaker,
+                started,
             };
-            let reason = format!("{} {why}", provider.label());
-            em.status(Phase::CallingModel, format!("{reason} — {next}"));
-            let node = em.start(
-                NodeKind::LlmCall,
-                format!("{} · {} (skipped)", provider.name(), provider.model()),
-            );
-            if let Some(n) = em.tree.node_mut(node) {
-                n.llm = Some(LlmCallInfo {
-                    provider: provider.name().to_owned(),
-                    model: provider.model().to_owned(),
-                    outcome: "skipped".into(),
-                    breaker: breaker.into(),
-                    ..LlmCallInfo::default()
-                });
-            }
-            em.finish(node, NodeStatus::Failed, Some(reason.clone()));
-            reasons.push(reason);
-            continue;
-        }
-        let mut retries = 0;
-        loop {
-            let info = AttemptInfo { retries, breaker };
-            let a = attempt(provider.as_ref(), job, em, messages, call_type, calls, info).await;
-            spent.push((a.usage, a.cost));
-            if let Some(report) = a.report.clone() {
-                if !matches!(a.outcome, Outcome::Cancelled) {
-                    provider_health::record(&job.env, provider.name(), report, routing.breaker).await;
-                }
-            }
-            let (class, retry_after_ms) = match &a.outcome {
-                Outcome::Answered(_) | Outcome::Cancelled => return a,
-                Outcome::Failed {
-                    class,
-                    retry_after_ms,
-                    ..
-                } => (*class, *retry_after_ms),
-            };
-            let Some(class) = class else { return a };
-            em.discard(format!("{} {}", provider.label(), class.words()));
-            // A half-open circuit gets one probe, not retries.
-            let retryable = class.retryable() && breaker != "half_open";
-            let elapsed = now_ms().saturating_sub(started);
-            match routing.retry.next(
-                retries + 1,
-                retryable,
-                retry_after_ms,
-                elapsed,
-                js_sys::Math::random(),
-            ) {
-                Next::RetryIn(wait_ms) => {
-                    em.status(
-                        Phase::CallingModel,
-                        format!(
-                            "{} {} — retrying in {} s",
-                            provider.label(),
-                            class.words(),
-                            wait_ms.div_ceil(1000).max(1)
-                        ),
-                    );
-                    Delay::from(Duration::from_millis(wait_ms)).await;
-                    if em.client_gone() {
-                        return Attempt {
-                            outcome: Outcome::Cancelled,
-                            ..a
-                        };
-                    }
-                    retries += 1;
-                }
-                Next::NextProvider => {
-                    let reason = format!("{} {}", provider.label(), class.words());
+            match on_provider(c, em, calls, spent).await {
+                Ok(attempt) => return attempt,
+                Err(reason) => {
                     em.status(Phase::CallingModel, format!("{reason} — {next}"));
-                    reasons.push(reason);
-                    break;
+                    reason
                 }
             }
-        }
+        };
+        reasons.push(reason);
     }
     Attempt {
         outcome: Outcome::Failed {
@@ -170,5 +85,134 @@ pub async fn call(
         report: None,
         provider: String::new(),
         model: String::new(),
+    }
+}
+
+/// What happens if provider `i` gives up, in words for the status line.
+fn what_next(job: &Job, i: usize) -> String {
+    job.providers
+        .get(i + 1)
+        .map(|p| format!("using {}", p.label()))
+        .or_else(|| {
+            job.builtin_fallback
+                .then(|| "the built-in analyst will answer".to_owned())
+        })
+        .unwrap_or_else(|| "no other provider is left".to_owned())
+}
+
+/// A provider whose circuit is open is skipped: said in the status line and shown as a skipped call.
+fn skip(provider: &Provider, until_ms: u64, misconfigured: bool, next: &str, em: &mut Emitter) -> String {
+    let why = if misconfigured {
+        format!(
+            "is misconfigured (its API key was refused; skipped until {})",
+            clock(until_ms)
+        )
+    } else {
+        format!("is unavailable (circuit open until {})", clock(until_ms))
+    };
+    let reason = format!("{} {why}", provider.label());
+    em.status(Phase::CallingModel, format!("{reason} — {next}"));
+    let node = em.start(
+        NodeKind::LlmCall,
+        format!("{} · {} (skipped)", provider.name(), provider.model()),
+    );
+    if let Some(n) = em.tree.node_mut(node) {
+        n.llm = Some(LlmCallInfo {
+            provider: provider.name().to_owned(),
+            model: provider.model().to_owned(),
+            outcome: CallStatus::Skipped,
+            breaker: Circuit::Open,
+            ..LlmCallInfo::default()
+        });
+    }
+    em.finish(node, NodeStatus::Failed, Some(reason.clone()));
+    reason
+}
+
+/// One call on one admitted provider.
+struct Calling<'a> {
+    provider: &'a Provider,
+    job: &'a Job,
+    messages: &'a [Message],
+    call_type: CallType,
+    /// The provider's circuit when it was admitted.
+    breaker: Circuit,
+    /// When routing this call began (the deadline counts from it).
+    started: u64,
+}
+
+/// Attempts one provider, retrying what may be retried: the attempt that ends the call (`Ok`), or why the
+/// provider gave up (`Err`), in words for the status line.
+async fn on_provider(
+    c: Calling<'_>,
+    em: &mut Emitter,
+    calls: &mut Vec<CallLog>,
+    spent: &mut Vec<(TokenUsage, Option<f64>)>,
+) -> Result<Attempt, String> {
+    let (provider, routing) = (c.provider, c.job.routing);
+    let mut retries = 0;
+    loop {
+        let info = AttemptInfo {
+            retries,
+            breaker: c.breaker,
+        };
+        let node = attempt::begin(provider, c.call_type, info, em);
+        let streamed = attempt::stream(provider, &routing, em, c.messages).await;
+        let call = Call {
+            provider,
+            job: c.job,
+            messages: c.messages,
+            call_type: c.call_type,
+            info,
+            node,
+        };
+        let a = attempt::record(streamed, call, em, calls);
+        spent.push((a.usage, a.cost));
+        if let Some(report) = a.report.clone() {
+            if !matches!(a.outcome, Outcome::Cancelled) {
+                provider_health::record(&c.job.env, provider.name(), report, routing.breaker).await;
+            }
+        }
+        let (class, retry_after_ms) = match &a.outcome {
+            Outcome::Answered(_) | Outcome::Cancelled => return Ok(a),
+            Outcome::Failed {
+                class,
+                retry_after_ms,
+                ..
+            } => (*class, *retry_after_ms),
+        };
+        let Some(class) = class else { return Ok(a) };
+        em.discard(format!("{} {}", provider.label(), class.words()));
+        // A half-open circuit gets one probe, not retries.
+        let retryable = class.retryable() && c.breaker != Circuit::HalfOpen;
+        let elapsed = now_ms().saturating_sub(c.started);
+        match routing.retry.next(
+            retries + 1,
+            retryable,
+            retry_after_ms,
+            elapsed,
+            js_sys::Math::random(),
+        ) {
+            Next::RetryIn(wait_ms) => {
+                em.status(
+                    Phase::CallingModel,
+                    format!(
+                        "{} {} — retrying in {} s",
+                        provider.label(),
+                        class.words(),
+                        wait_ms.div_ceil(1000).max(1)
+                    ),
+                );
+                Delay::from(Duration::from_millis(wait_ms)).await;
+                if em.stopped() {
+                    return Ok(Attempt {
+                        outcome: Outcome::Cancelled,
+                        ..a
+                    });
+                }
+                retries += 1;
+            }
+            Next::NextProvider => return Err(format!("{} {}", provider.label(), class.words())),
+        }
     }
 }

@@ -13,63 +13,45 @@ use futures::channel::mpsc;
 use futures::StreamExt;
 use worker::{console_error, Context, Delay, Env, Headers, Request, Response};
 
-use crate::auth::authenticate;
-use crate::chat::{self, Emitter, Job};
-use crate::config::Config;
-use crate::datasets::{self, SAMPLE_ID};
+use super::context::{json, read_json, Ctx};
+use crate::chat::{self, Cancel, Emitter, Job, Subscribers};
+use crate::datasets::{self, Dataset};
 use crate::db::{self, AnswerLog, Shape};
 use crate::error::{Failure, Result};
 use crate::provider_health;
-use crate::providers;
+use crate::providers::Provider;
 use crate::rate_limiter;
+use crate::store::SAMPLE_ID;
+use crate::util::random_uuid;
 
 /// Most earlier exchanges read for the prompt (the prompt's token budget then decides how many fit).
 const HISTORY_TURNS: usize = 20;
 
-/// Largest accepted request body.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-
 /// Everything checked before any work starts; with the job, how many storing attempts are to fail.
-async fn prepare(mut req: Request, env: &Env) -> Result<(Job, usize)> {
-    let user_id = authenticate(&req, env)?;
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| Failure::api(ErrorCode::BadRequest, "could not read the request body"))?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Failure::api(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is over {MAX_BODY_BYTES} bytes"),
-        ));
-    }
-    let chat_req = ChatRequest::parse(&body)?;
-    let config = Config::from_env(env);
-    let decision = rate_limiter::check(env, &user_id, config.rate_limit_per_minute).await?;
+async fn prepare(mut req: Request, cx: &Ctx) -> Result<(Job, usize)> {
+    let chat_req: ChatRequest = read_json(&mut req).await?;
+    let config = &cx.config;
+    let decision = rate_limiter::check(&cx.env, &cx.user_id, config.rate_limit_per_minute).await?;
     if let Some(secs) = decision
         .retry_after_secs()
         .filter(|_| matches!(decision, Decision::Limited { .. }))
     {
         return Err(ApiError::rate_limited(secs).into());
     }
-    let db = env.d1("DB")?;
-    // Another user's dataset does not exist for this one: 404, before the session is touched.
-    let dataset = datasets::find(&db, &user_id, chat_req.dataset_id.as_deref().unwrap_or(SAMPLE_ID)).await?;
-    if !db::claim_session(&db, &chat_req.session_id, &user_id, &chat_req.message).await? {
-        return Err(Failure::api(ErrorCode::NotFound, "session not found"));
-    }
-    let providers: Vec<_> = config.providers.iter().cloned().map(providers::build).collect();
+    let dataset = claim(cx, &chat_req).await?;
+    let providers: Vec<_> = config.providers.iter().cloned().map(Provider::new).collect();
     let history = if providers.is_empty() {
         Vec::new()
     } else {
-        db::recent_turns(&db, &chat_req.session_id, HISTORY_TURNS, chat_req.rewind_to).await?
+        db::recent_turns(&cx.db, &chat_req.session_id, HISTORY_TURNS, chat_req.rewind_to).await?
     };
     let faults = config
         .fault(&chat_req.message, "store-fail")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let inject_panic = config.fault(&chat_req.message, "panic").is_some();
     let job = Job {
-        user_id,
+        user_id: cx.user_id.clone(),
+        inject_panic: config.fault(&chat_req.message, "panic").is_some(),
         session_id: chat_req.session_id,
         question: chat_req.message,
         rewind_to: chat_req.rewind_to,
@@ -77,14 +59,24 @@ async fn prepare(mut req: Request, env: &Env) -> Result<(Job, usize)> {
         providers,
         builtin_fallback: config.builtin_fallback,
         routing: config.routing,
-        env: env.clone(),
+        env: cx.env.clone(),
         history,
-        prices: config.prices,
+        prices: config.prices.clone(),
         builtin_chunk_delay_ms: config.builtin_chunk_delay_ms,
         max_stored_bytes: config.max_stored_bytes,
-        inject_panic,
     };
     Ok((job, faults))
+}
+
+/// The question's dataset, and its session claimed for the caller. Another user's dataset does not exist
+/// for this one: 404, before the session is touched.
+async fn claim(cx: &Ctx, chat_req: &ChatRequest) -> Result<Dataset> {
+    let dataset_id = chat_req.dataset_id.as_deref().unwrap_or(SAMPLE_ID);
+    let dataset = datasets::find(&cx.db, &cx.user_id, dataset_id).await?;
+    if !db::claim_session(&cx.db, &chat_req.session_id, &cx.user_id, &chat_req.message).await? {
+        return Err(Failure::api(ErrorCode::NotFound, "session not found"));
+    }
+    Ok(dataset)
 }
 
 /// Stores an answer: whole; whole again after a pause (D1 may be briefly unavailable); shortened; then
@@ -121,17 +113,20 @@ async fn store(env: &Env, log: AnswerLog, faults: usize) {
 /// The pause before storing an answer a second time.
 const RETRY_PAUSE_MS: u64 = 300;
 
-pub async fn stream(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let (job, faults) = prepare(req, &env).await?;
+pub async fn stream(req: Request, cx: Ctx, wctx: Context) -> Result<Response> {
+    let (job, faults) = prepare(req, &cx).await?;
     let (tx, rx) = mpsc::unbounded();
-    ctx.wait_until(async move {
-        let mut em = Emitter::new(Some(tx));
+    let mut subscribers = Subscribers::new(random_uuid()?);
+    subscribers.add(tx);
+    let env = cx.env;
+    wctx.wait_until(async move {
+        let mut em = Emitter::new(subscribers, Cancel::default());
         let (_, log) = chat::run(job, &mut em).await;
         drop(em); // ends the client's stream before the write below
         store(&env, log, faults).await;
     });
-    let body = rx.map(|ev| {
-        let json = serde_json::to_string(&ev).unwrap_or_default();
+    let body = rx.map(|frame| {
+        let json = serde_json::to_string(&frame).unwrap_or_default();
         Ok::<Vec<u8>, worker::Error>(sse::encode_data(&json).into_bytes())
     });
     let headers = Headers::new();
@@ -141,31 +136,25 @@ pub async fn stream(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(Response::from_stream(body)?.with_headers(headers))
 }
 
-pub async fn complete(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let (job, faults) = prepare(req, &env).await?;
-    let mut em = Emitter::new(None);
+pub async fn complete(req: Request, cx: Ctx, wctx: Context) -> Result<Response> {
+    let (job, faults) = prepare(req, &cx).await?;
+    let mut em = Emitter::new(Subscribers::new(random_uuid()?), Cancel::default());
     let (result, log) = chat::run(job, &mut em).await;
-    ctx.wait_until(async move { store(&env, log, faults).await });
+    let env = cx.env;
+    wctx.wait_until(async move { store(&env, log, faults).await });
     match result {
-        Ok(answer) => super::json(&answer),
+        Ok(answer) => json(&answer),
         Err(body) => Err(Failure::Api(ApiError { error: body })),
     }
 }
 
 /// What the guard (`worker/guard.mjs`) sends when a question's answer died with the wasm instance: the
 /// question is stored with a call-log row saying so, under the question's own authentication.
-pub async fn failed(mut req: Request, env: &Env) -> Result<Response> {
-    let user_id = authenticate(&req, env)?;
-    let body = req.bytes().await?;
-    let chat_req = ChatRequest::parse(&body)?;
-    let db = env.d1("DB")?;
-    let dataset_id = chat_req.dataset_id.as_deref().unwrap_or(SAMPLE_ID);
-    let dataset = datasets::find(&db, &user_id, dataset_id).await?;
-    if !db::claim_session(&db, &chat_req.session_id, &user_id, &chat_req.message).await? {
-        return Err(Failure::api(ErrorCode::NotFound, "session not found"));
-    }
+pub async fn failed(mut req: Request, cx: &Ctx) -> Result<Response> {
+    let chat_req: ChatRequest = read_json(&mut req).await?;
+    let dataset = claim(cx, &chat_req).await?;
     let log = AnswerLog {
-        user_id,
+        user_id: cx.user_id.clone(),
         session_id: chat_req.session_id,
         question: chat_req.message,
         dataset: dataset.reference(),
@@ -175,20 +164,15 @@ pub async fn failed(mut req: Request, env: &Env) -> Result<Response> {
         )],
         rewind_to: None,
     };
-    db::store_answer(&db, &log, Shape::NoAnswer, false).await?;
+    db::store_answer(&cx.db, &log, Shape::NoAnswer, false).await?;
     Response::empty().map_err(Failure::from)
 }
 
 /// `GET /api/v1/chat/metrics`: every configured provider's state and metrics, from the shared health store.
-pub async fn metrics(req: &Request, env: &Env) -> Result<Response> {
-    authenticate(req, env)?;
-    let names: Vec<String> = Config::from_env(env)
-        .providers
-        .iter()
-        .map(|p| p.name.to_owned())
-        .collect();
-    super::json(&ProviderMetrics {
-        providers: provider_health::metrics(env, &names).await?,
-        storage: provider_health::storage(env).await?,
+pub async fn metrics(cx: &Ctx) -> Result<Response> {
+    let names: Vec<String> = cx.config.providers.iter().map(|p| p.name.to_owned()).collect();
+    json(&ProviderMetrics {
+        providers: provider_health::metrics(&cx.env, &names).await?,
+        storage: provider_health::storage(&cx.env).await?,
     })
 }

@@ -2,14 +2,13 @@
 //! Another user's dataset answers 404 everywhere.
 
 use datasage_shared::api::{DatasetList, DatasetUpdate, ErrorCode};
-use datasage_shared::csv::Limits;
 use datasage_shared::multipart::{self, MultipartReader};
 use futures::stream::{self, LocalBoxStream};
 use futures::StreamExt;
 use serde::Deserialize;
-use worker::{ByteStream, Env, Request, Response};
+use worker::{ByteStream, Request, Response};
 
-use crate::auth::authenticate;
+use super::context::{json, read_json, Ctx};
 use crate::datasets::{self, NewDataset};
 use crate::error::{Failure, Result};
 use crate::util::random_uuid;
@@ -92,8 +91,7 @@ async fn form_file(
 /// `POST /api/v1/datasets?name=…[&privacy=true]` with the CSV as the raw body, or a `multipart/form-data`
 /// form whose `file` part is the CSV (its `name` and `privacy` fields, or the filename, stand in for the
 /// query parameters).
-pub async fn upload(mut req: Request, env: &Env) -> Result<Response> {
-    let user_id = authenticate(&req, env)?;
+pub async fn upload(mut req: Request, cx: &Ctx) -> Result<Response> {
     let query: UploadQuery = req
         .query()
         .map_err(|_| Failure::api(ErrorCode::BadRequest, "bad query string"))?;
@@ -118,40 +116,25 @@ pub async fn upload(mut req: Request, env: &Env) -> Result<Response> {
         .filter(|n| !n.is_empty() && n.chars().count() <= 200);
     let name =
         name.ok_or_else(|| Failure::api(ErrorCode::BadRequest, "`name` (1-200 characters) is required"))?;
-    let db = env.d1("DB")?;
     let new = NewDataset {
-        owner: &user_id,
+        owner: &cx.user_id,
         id: random_uuid()?,
         name: &name,
         privacy: query.privacy.or(form.privacy).unwrap_or(false),
-        limits: limits(env),
+        limits: cx.config.upload_limits,
     };
-    let detail = datasets::upload(env, &db, new, body).await?;
+    let detail = datasets::upload(&cx.env, &cx.db, new, body).await?;
     Ok(Response::from_json(&detail)?.with_status(201))
 }
 
-/// Upload limits from `wrangler.toml` vars, falling back to the defaults.
-fn limits(env: &Env) -> Limits {
-    let d = Limits::default();
-    let var = |name: &str| env.var(name).ok().and_then(|v| v.to_string().parse::<u64>().ok());
-    Limits {
-        max_bytes: var("UPLOAD_MAX_BYTES").unwrap_or(d.max_bytes),
-        max_rows: var("UPLOAD_MAX_ROWS").map_or(d.max_rows, |v| v as usize),
-        max_columns: var("UPLOAD_MAX_COLUMNS").map_or(d.max_columns, |v| v as usize),
-        max_field_bytes: var("UPLOAD_MAX_FIELD_BYTES").map_or(d.max_field_bytes, |v| v as usize),
-    }
-}
-
-pub async fn list(req: &Request, env: &Env) -> Result<Response> {
-    let user_id = authenticate(req, env)?;
-    super::json(&DatasetList {
-        datasets: datasets::list(&env.d1("DB")?, &user_id).await?,
+pub async fn list(cx: &Ctx) -> Result<Response> {
+    json(&DatasetList {
+        datasets: datasets::list(&cx.db, &cx.user_id).await?,
     })
 }
 
-pub async fn get(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let user_id = authenticate(req, env)?;
-    super::json(&datasets::detail(&env.d1("DB")?, &user_id, id).await?)
+pub async fn get(cx: &Ctx, id: &str) -> Result<Response> {
+    json(&datasets::detail(&cx.db, &cx.user_id, id).await?)
 }
 
 #[derive(Deserialize)]
@@ -160,33 +143,22 @@ struct Page {
     limit: Option<u64>,
 }
 
-pub async fn rows(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let user_id = authenticate(req, env)?;
+pub async fn rows(req: &Request, cx: &Ctx, id: &str) -> Result<Response> {
     let page: Page = req
         .query()
         .map_err(|_| Failure::api(ErrorCode::BadRequest, "`offset` and `limit` are numbers"))?;
     let limit = page.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    super::json(&datasets::rows(env, &env.d1("DB")?, &user_id, id, page.offset.unwrap_or(0), limit).await?)
+    let offset = page.offset.unwrap_or(0);
+    json(&datasets::rows(&cx.env, &cx.db, &cx.user_id, id, offset, limit).await?)
 }
 
 /// `PATCH /api/v1/datasets/{id}` with `{"privacy": true|false}`.
-pub async fn update(mut req: Request, env: &Env, id: &str) -> Result<Response> {
-    let user_id = authenticate(&req, env)?;
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| Failure::api(ErrorCode::BadRequest, "could not read the request body"))?;
-    let update: DatasetUpdate = serde_json::from_slice(&body).map_err(|e| {
-        Failure::api(
-            ErrorCode::BadRequest,
-            format!("expected {{\"privacy\": true|false}}: {e}"),
-        )
-    })?;
-    super::json(&datasets::set_privacy(&env.d1("DB")?, &user_id, id, update.privacy).await?)
+pub async fn update(mut req: Request, cx: &Ctx, id: &str) -> Result<Response> {
+    let update: DatasetUpdate = read_json(&mut req).await?;
+    json(&datasets::set_privacy(&cx.db, &cx.user_id, id, update.privacy).await?)
 }
 
-pub async fn delete(req: &Request, env: &Env, id: &str) -> Result<Response> {
-    let user_id = authenticate(req, env)?;
-    datasets::delete(env, &env.d1("DB")?, &user_id, id).await?;
+pub async fn delete(cx: &Ctx, id: &str) -> Result<Response> {
+    datasets::delete(&cx.env, &cx.db, &cx.user_id, id).await?;
     Ok(Response::empty()?.with_status(204))
 }

@@ -4,14 +4,15 @@ use datasage_shared::api::{DevToken, ErrorCode};
 use datasage_shared::jwt::{self, Claims};
 use worker::{Env, Response};
 
+use super::context::json;
 use crate::config::{jwt_secret, Config};
 use crate::error::{Failure, Result};
 use crate::util::{now_ms, random_uuid};
 
 const LIFETIME_SECS: u64 = 30 * 24 * 3600;
 
-pub fn post(env: &Env) -> Result<Response> {
-    if !Config::from_env(env).dev_auth {
+pub fn post(env: &Env, config: &Config) -> Result<Response> {
+    if !config.dev_auth {
         return Err(Failure::api(
             ErrorCode::NotFound,
             "dev tokens are disabled in this environment",
@@ -26,7 +27,7 @@ pub fn post(env: &Env) -> Result<Response> {
         iat: Some(now),
     };
     let token = jwt::sign(&claims, jwt_secret(env)?.expose().as_bytes());
-    super::json(&DevToken {
+    json(&DevToken {
         token,
         user_id,
         expires_at: claims.exp,

@@ -1,48 +1,74 @@
-//! The router: matches method and path, then hands off to a thin handler.
+//! The router: matches method and path to a route, builds the request context once for every
+//! authenticated route, then hands off to a thin handler.
 
 mod chat;
+mod context;
 mod datasets;
 mod dev_token;
 mod health;
 mod sessions;
 
 use datasage_shared::api::ErrorCode;
-use serde::Serialize;
 use worker::{Context, Env, Method, Request, Response};
 
+use crate::config::Config;
 use crate::error::{Failure, Result};
+use context::Ctx;
 
-pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
+/// A route that needs the caller's identity.
+enum Authed<'a> {
+    /// Reached only from `guard.mjs`, which refuses this path from outside.
+    FailedAnswer,
+    ChatStream,
+    Chat,
+    ChatMetrics,
+    Sessions,
+    Session(&'a str),
+    SessionCalls(&'a str),
+    DeleteSession(&'a str),
+    RenameSession(&'a str),
+    UploadDataset,
+    Datasets,
+    Dataset(&'a str),
+    DatasetRows(&'a str),
+    DeleteDataset(&'a str),
+    UpdateDataset(&'a str),
+}
+
+fn authed<'a>(method: &Method, segments: &[&'a str]) -> Option<Authed<'a>> {
+    use Authed::*;
+    Some(match (method, segments) {
+        (Method::Post, ["__guard", "failed-answer"]) => FailedAnswer,
+        (Method::Post, ["api", "v1", "chat", "stream"]) => ChatStream,
+        (Method::Post, ["api", "v1", "chat"]) => Chat,
+        (Method::Get, ["api", "v1", "chat", "metrics"]) => ChatMetrics,
+        (Method::Get, ["api", "v1", "sessions"]) => Sessions,
+        (Method::Get, ["api", "v1", "sessions", id]) => Session(id),
+        (Method::Get, ["api", "v1", "sessions", id, "llm-calls"]) => SessionCalls(id),
+        (Method::Delete, ["api", "v1", "sessions", id]) => DeleteSession(id),
+        (Method::Patch, ["api", "v1", "sessions", id]) => RenameSession(id),
+        (Method::Post, ["api", "v1", "datasets"]) => UploadDataset,
+        (Method::Get, ["api", "v1", "datasets"]) => Datasets,
+        (Method::Get, ["api", "v1", "datasets", id]) => Dataset(id),
+        (Method::Get, ["api", "v1", "datasets", id, "rows"]) => DatasetRows(id),
+        (Method::Delete, ["api", "v1", "datasets", id]) => DeleteDataset(id),
+        (Method::Patch, ["api", "v1", "datasets", id]) => UpdateDataset(id),
+        _ => return None,
+    })
+}
+
+pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
+    let config = Config::from_env(&env);
+    if let Some(route) = authed(&method, &segments) {
+        let cx = Ctx::new(&req, env, config)?;
+        return dispatch(route, req, cx, wctx).await;
+    }
     match (method, segments.as_slice()) {
-        (Method::Get, ["health"]) => health::get(&env),
-        // Reached only from `guard.mjs`, which refuses this path from outside.
-        (Method::Post, ["__guard", "failed-answer"]) => chat::failed(req, &env).await,
-        (Method::Post, ["api", "v1", "auth", "dev-token"]) => dev_token::post(&env),
-        (Method::Post, ["api", "v1", "chat", "stream"]) => chat::stream(req, env, ctx).await,
-        (Method::Post, ["api", "v1", "chat"]) => chat::complete(req, env, ctx).await,
-        (Method::Get, ["api", "v1", "chat", "metrics"]) => chat::metrics(&req, &env).await,
-        (Method::Get, ["api", "v1", "sessions", id, "llm-calls"]) => {
-            sessions::llm_calls(&req, &env, id).await
-        }
-        (Method::Get, ["api", "v1", "sessions"]) => sessions::list(&req, &env).await,
-        (Method::Get, ["api", "v1", "sessions", id]) => sessions::get(&req, &env, id).await,
-        (Method::Delete, ["api", "v1", "sessions", id]) => sessions::delete(&req, &env, id).await,
-        (Method::Patch, ["api", "v1", "sessions", id]) => {
-            let id = (*id).to_owned();
-            sessions::rename(req, &env, &id).await
-        }
-        (Method::Post, ["api", "v1", "datasets"]) => datasets::upload(req, &env).await,
-        (Method::Get, ["api", "v1", "datasets"]) => datasets::list(&req, &env).await,
-        (Method::Get, ["api", "v1", "datasets", id]) => datasets::get(&req, &env, id).await,
-        (Method::Delete, ["api", "v1", "datasets", id]) => datasets::delete(&req, &env, id).await,
-        (Method::Patch, ["api", "v1", "datasets", id]) => {
-            let id = (*id).to_owned();
-            datasets::update(req, &env, &id).await
-        }
-        (Method::Get, ["api", "v1", "datasets", id, "rows"]) => datasets::rows(&req, &env, id).await,
+        (Method::Get, ["health"]) => health::get(&config),
+        (Method::Post, ["api", "v1", "auth", "dev-token"]) => dev_token::post(&env, &config),
         (
             _,
             ["health"]
@@ -58,7 +84,73 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Result<Response> {
     }
 }
 
-/// A JSON response with status 200.
-pub fn json<T: Serialize>(value: &T) -> Result<Response> {
-    Response::from_json(value).map_err(Failure::from)
+async fn dispatch(route: Authed<'_>, req: Request, cx: Ctx, wctx: Context) -> Result<Response> {
+    use Authed::*;
+    match route {
+        FailedAnswer => chat::failed(req, &cx).await,
+        ChatStream => chat::stream(req, cx, wctx).await,
+        Chat => chat::complete(req, cx, wctx).await,
+        ChatMetrics => chat::metrics(&cx).await,
+        Sessions => sessions::list(&cx).await,
+        Session(id) => sessions::get(&cx, id).await,
+        SessionCalls(id) => sessions::llm_calls(&cx, id).await,
+        DeleteSession(id) => sessions::delete(&cx, id).await,
+        RenameSession(id) => sessions::rename(req, &cx, id).await,
+        UploadDataset => datasets::upload(req, &cx).await,
+        Datasets => datasets::list(&cx).await,
+        Dataset(id) => datasets::get(&cx, id).await,
+        DatasetRows(id) => datasets::rows(&req, &cx, id).await,
+        DeleteDataset(id) => datasets::delete(&cx, id).await,
+        UpdateDataset(id) => datasets::update(req, &cx, id).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: Method, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        authed(&method, &segments).map(|r| match r {
+            Authed::Session(id) | Authed::SessionCalls(id) | Authed::Dataset(id) => id.to_owned(),
+            _ => String::new(),
+        })
+    }
+
+    #[test]
+    fn every_api_route_goes_through_authentication_and_only_health_and_dev_tokens_do_not() {
+        let authenticated = [
+            (Method::Post, "/api/v1/chat/stream"),
+            (Method::Post, "/api/v1/chat"),
+            (Method::Get, "/api/v1/chat/metrics"),
+            (Method::Get, "/api/v1/sessions"),
+            (Method::Get, "/api/v1/sessions/s-1"),
+            (Method::Get, "/api/v1/sessions/s-1/llm-calls"),
+            (Method::Patch, "/api/v1/sessions/s-1"),
+            (Method::Delete, "/api/v1/sessions/s-1"),
+            (Method::Post, "/api/v1/datasets"),
+            (Method::Get, "/api/v1/datasets"),
+            (Method::Get, "/api/v1/datasets/d-1"),
+            (Method::Get, "/api/v1/datasets/d-1/rows"),
+            (Method::Patch, "/api/v1/datasets/d-1"),
+            (Method::Delete, "/api/v1/datasets/d-1"),
+            (Method::Post, "/__guard/failed-answer"),
+        ];
+        for (method, path) in authenticated {
+            assert!(route(method.clone(), path).is_some(), "{method:?} {path}");
+        }
+        for (method, path) in [
+            (Method::Get, "/health"),
+            (Method::Post, "/api/v1/auth/dev-token"),
+            (Method::Get, "/api/v1/chat/stream"),
+            (Method::Put, "/api/v1/sessions/s-1"),
+            (Method::Get, "/api/v1/nope"),
+        ] {
+            assert!(route(method.clone(), path).is_none(), "{method:?} {path}");
+        }
+        assert_eq!(
+            route(Method::Get, "/api/v1/sessions/s-9/llm-calls").as_deref(),
+            Some("s-9")
+        );
+    }
 }

@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use worker::{SqlStorage, SqlStorageValue};
 
-use super::Loaded;
+use super::protocol::Loaded;
 use crate::error::{Failure, Result};
 
 /// Durable Object SQLite binds at most 100 parameters per statement.

@@ -4,68 +4,30 @@
 //! schema that lists either exists there. Which object a request reaches is decided by the registry in
 //! D1 (owner checked first); the object's name is the dataset's random id.
 //!
-//! This module is the worker's typed client; `object.rs` is the object, `load.rs` its CSV loader and
-//! `run.rs` its bounded query runner.
+//! This module is the worker's typed client; `object.rs` is the object, `protocol.rs` what the two send
+//! each other, `load.rs` the object's CSV loader and `run.rs` its bounded query runner.
 
 mod load;
 mod object;
+mod protocol;
 mod run;
 
-use datasage_shared::api::{ApiError, ErrorCode};
 use datasage_shared::csv::Limits;
-use datasage_shared::profile::Profile;
 use datasage_shared::query::QueryResult;
 use futures::{Stream, StreamExt};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Method};
 
-use crate::datasets::SAMPLE_ID;
 use crate::error::{Failure, Result};
+use crate::objects::Object;
 pub use object::DatasetStore;
+pub use protocol::{Loaded, QueryOutcome, QueryRequest};
 
 const BINDING: &str = "DATASETS";
 
-/// What a finished load reports.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Loaded {
-    pub header: Vec<String>,
-    pub profile: Profile,
-    /// SHA-256 of the bytes read.
-    pub version: String,
-    pub size_bytes: u64,
-}
-
-/// A query as the worker sends it: the SQL as the model or the analyst wrote it (the object validates
-/// it), and the dataset's row count, which the cost bound projects to.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct QueryRequest {
-    pub sql: String,
-    pub rows: u64,
-}
-
-/// What running a query came to inside the object.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct QueryOutcome {
-    /// The statement as it ran (re-printed, limited), or the SQL as written if it was refused.
-    pub sql: String,
-    pub result: std::result::Result<Ran, String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Ran {
-    pub rows: QueryResult,
-    /// Rows SQLite read to compute it, probes included.
-    pub rows_read: u64,
-    /// What the result bounds cut, if anything.
-    #[serde(default)]
-    pub cut: Option<String>,
-}
-
-/// The object holding dataset `id` (the sample's is named like any other).
-fn stub(env: &Env, id: &str) -> Result<Stub> {
-    Ok(env.durable_object(BINDING)?.get_by_name(id)?)
-}
+/// The id of the bundled sample dataset (see `migrations/0005_sample_dataset.sql`).
+pub const SAMPLE_ID: &str = "sample";
 
 /// One request to dataset `id`'s object. The sample's object is told to load the bundled sample first
 /// if it has not yet.
@@ -76,31 +38,16 @@ async fn call<T: DeserializeOwned>(
     path: &str,
     body: Option<JsValue>,
 ) -> Result<T> {
-    let mut init = RequestInit::new();
-    init.with_method(method).with_body(body);
-    let mut url = worker::Url::parse(&format!("https://dataset{path}"))
-        .map_err(|e| Failure::Internal(format!("dataset store url: {e}")))?;
-    if id == SAMPLE_ID {
-        url.query_pairs_mut().append_pair("seed", "sample");
-    }
-    let req = Request::new_with_init(url.as_str(), &init)?;
-    let mut resp = stub(env, id)?.fetch_with_request(req).await?;
-    read(&mut resp).await
-}
-
-/// A 2xx body as `T`; an error body back into the [`Failure`] the object answered with.
-async fn read<T: DeserializeOwned>(resp: &mut Response) -> Result<T> {
-    if (200..300).contains(&resp.status_code()) {
-        return Ok(resp.json().await?);
-    }
-    match resp.json::<ApiError>().await {
-        Ok(e) if e.error.code != ErrorCode::Internal => Err(Failure::Api(e)),
-        Ok(e) => Err(Failure::Internal(format!("dataset store: {}", e.error.message))),
-        Err(e) => Err(Failure::Internal(format!(
-            "dataset store answered {}: {e}",
-            resp.status_code()
-        ))),
-    }
+    let seed = if id != SAMPLE_ID {
+        ""
+    } else if path.contains('?') {
+        "&seed=sample"
+    } else {
+        "?seed=sample"
+    };
+    Object::new(env, BINDING, id)?
+        .call(method, &format!("{path}{seed}"), body)
+        .await
 }
 
 /// Streams a CSV into the new dataset `id`'s object. On any failure the object keeps nothing.

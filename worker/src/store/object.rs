@@ -8,7 +8,8 @@ use futures::StreamExt;
 use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, SqlStorage, State};
 
-use super::{load, run, QueryRequest};
+use super::protocol::QueryRequest;
+use super::{load, run};
 use crate::error::{Failure, Result};
 
 /// The bundled sample, served with the app's static assets (`scripts/build-app.sh` copies it there) and

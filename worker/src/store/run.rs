@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use worker::{SqlStorage, SqlStorageValue};
 
 use super::load::probe_table;
-use super::{QueryOutcome, QueryRequest, Ran};
+use super::protocol::{QueryOutcome, QueryRequest, Ran};
 
 /// Most rows a query returns.
 pub const MAX_ROWS: u64 = 1_000;

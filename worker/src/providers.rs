@@ -1,30 +1,17 @@
-//! LLM providers behind one trait. Each turns its HTTP response into the one normalized
-//! [`LlmEvent`] stream before anything else sees it; the byte-level parsing lives in
-//! `datasage_shared::provider`, so only the HTTP is here.
-
-mod anthropic;
-mod openai;
+//! An LLM provider reached over HTTP: its configuration (data) plus its protocol's request builder and
+//! stream parser, both in `datasage_shared::provider`. One struct serves every provider; only the HTTP is
+//! here. Whatever goes wrong — the connection, the HTTP status, the stream, or an error the provider
+//! reports inside the stream — arrives as one [`ProviderError`].
 
 use std::collections::VecDeque;
 
-use anthropic::Anthropic;
 use datasage_shared::llm::{LlmEvent, LlmRequest};
-use datasage_shared::provider::{http_error, StreamParser, MAX_ERROR_BODY_BYTES};
+use datasage_shared::provider::{http_error, HttpRequest, StreamParser, MAX_ERROR_BODY_BYTES};
 use datasage_shared::routing::FailureClass;
-use futures::future::LocalBoxFuture;
 use futures::stream::{self, LocalBoxStream, StreamExt};
-use openai::OpenAiCompatible;
 use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::config::{Protocol, ProviderConfig};
-
-/// The adapter for a configured provider.
-pub fn build(config: ProviderConfig) -> Box<dyn Provider> {
-    match config.protocol {
-        Protocol::OpenAi => Box::new(OpenAiCompatible::new(config)),
-        Protocol::Anthropic => Box::new(Anthropic::new(config)),
-    }
-}
+use crate::config::ProviderConfig;
 
 /// Why a provider call failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +29,13 @@ pub enum ProviderError {
     },
     #[error("the provider's stream broke: {0}")]
     Stream(String),
+    /// An error event inside a stream that had started well (`overloaded_error` mid-answer…).
+    #[error("{by} reported: {message}")]
+    Reported {
+        by: &'static str,
+        code: Option<String>,
+        message: String,
+    },
 }
 
 impl ProviderError {
@@ -50,6 +44,9 @@ impl ProviderError {
             ProviderError::Connect(_) => FailureClass::Connect,
             ProviderError::Http { status, kind, .. } => FailureClass::from_http(*status, kind.as_deref()),
             ProviderError::Stream(_) => FailureClass::Malformed,
+            ProviderError::Reported { code, message, .. } => {
+                FailureClass::from_stream_error(code.as_deref(), message)
+            }
         }
     }
 
@@ -64,46 +61,57 @@ impl ProviderError {
 /// A provider's answer as normalized events.
 pub type LlmStream = LocalBoxStream<'static, Result<LlmEvent, ProviderError>>;
 
-/// An LLM provider reached over HTTP.
-pub trait Provider {
-    /// Short name used in logs, metrics and the execution tree (`openai`, `anthropic`…).
-    fn name(&self) -> &str;
-    /// The name people know it by, for status lines (`OpenRouter`).
-    fn label(&self) -> &str;
-    fn model(&self) -> &str;
-    /// Starts a streaming completion; resolves once the response headers are in. Aborting `signal` closes
-    /// the upstream connection, so a provider stops generating for nobody.
-    fn stream(
-        &self,
-        req: LlmRequest,
-        signal: AbortSignal,
-    ) -> LocalBoxFuture<'_, Result<LlmStream, ProviderError>>;
+/// A configured provider.
+pub struct Provider {
+    config: ProviderConfig,
 }
 
-/// POSTs a JSON body with the given extra headers and, once the response headers are in, returns its body
-/// run through `parser`. A non-2xx answer becomes [`ProviderError::Http`] with the provider's own message.
-async fn send<P, const N: usize>(
-    url: String,
-    headers: [(&'static str, String); N],
-    body: serde_json::Value,
-    parser: P,
+impl Provider {
+    pub fn new(config: ProviderConfig) -> Self {
+        Self { config }
+    }
+
+    /// Short name used in logs, metrics and the execution tree (`openai`, `anthropic`…).
+    pub fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    /// The name people know it by, for status lines (`OpenRouter`).
+    pub fn label(&self) -> &'static str {
+        self.config.label
+    }
+
+    pub fn model(&self) -> &str {
+        &self.config.model
+    }
+
+    /// Starts a streaming completion; resolves once the response headers are in. Aborting `signal` closes
+    /// the upstream connection, so a provider stops generating for nobody.
+    pub async fn stream(&self, req: &LlmRequest, signal: AbortSignal) -> Result<LlmStream, ProviderError> {
+        let c = &self.config;
+        let http = c.protocol.request(&c.base_url, c.api_key.expose(), req);
+        send(http, c.protocol.parser(), self.label(), signal).await
+    }
+}
+
+/// POSTs the request and, once the response headers are in, returns its body run through `parser`. A
+/// non-2xx answer becomes [`ProviderError::Http`] with the provider's own message.
+async fn send(
+    http: HttpRequest,
+    parser: Box<dyn StreamParser>,
+    by: &'static str,
     signal: AbortSignal,
-) -> Result<LlmStream, ProviderError>
-where
-    P: StreamParser + 'static,
-{
+) -> Result<LlmStream, ProviderError> {
     let connect = |e: worker::Error| ProviderError::Connect(e.to_string());
     let h = Headers::new();
-    h.set("content-type", "application/json").map_err(connect)?;
-    h.set("accept", "text/event-stream").map_err(connect)?;
-    for (k, v) in &headers {
+    for (k, v) in &http.headers {
         h.set(k, v).map_err(connect)?;
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(h)
-        .with_body(Some(body.to_string().into()));
-    let request = Request::new_with_init(&url, &init).map_err(connect)?;
+        .with_body(Some(http.body.into()));
+    let request = Request::new_with_init(&http.url, &init).map_err(connect)?;
     let mut resp = Fetch::Request(request)
         .send_with_signal(&signal)
         .await
@@ -127,7 +135,7 @@ where
         });
     }
     let body = resp.stream().map_err(|e| ProviderError::Stream(e.to_string()))?;
-    Ok(normalize(body, parser))
+    Ok(normalize(body, parser, by))
 }
 
 /// The first `max` bytes of a response body, as text; the rest is never read (its stream is dropped).
@@ -144,26 +152,28 @@ async fn read_capped(resp: &mut worker::Response, max: usize) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Runs a body byte stream through a protocol parser, yielding normalized events.
-fn normalize<P>(body: worker::ByteStream, parser: P) -> LlmStream
-where
-    P: StreamParser + 'static,
-{
-    struct St<P> {
+/// Runs a body byte stream through a protocol parser, yielding normalized events; an error event the
+/// provider sent becomes [`ProviderError::Reported`], so a failure has one channel.
+fn normalize(body: worker::ByteStream, parser: Box<dyn StreamParser>, by: &'static str) -> LlmStream {
+    struct St {
         body: Option<worker::ByteStream>,
-        parser: P,
+        parser: Box<dyn StreamParser>,
         pending: VecDeque<LlmEvent>,
     }
+    let reported = move |ev| match ev {
+        LlmEvent::Error { code, message } => Err(ProviderError::Reported { by, code, message }),
+        ev => Ok(ev),
+    };
     stream::unfold(
         St {
             body: Some(body),
             parser,
             pending: VecDeque::new(),
         },
-        |mut st| async move {
+        move |mut st| async move {
             loop {
                 if let Some(ev) = st.pending.pop_front() {
-                    return Some((Ok(ev), st));
+                    return Some((reported(ev), st));
                 }
                 let body = st.body.as_mut()?;
                 match body.next().await {

@@ -1,0 +1,273 @@
+//! How one answer reaches whoever waits for it, in three parts: the execution tree it records
+//! ([`Recorder`]), the listeners its events go to ([`Subscribers`], every event numbered within the
+//! answer's stream) and the token that says the work should stop ([`Cancel`]). [`Emitter`] holds the
+//! three and is what the answer paths write to.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use datasage_shared::api::{ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent, StreamFrame};
+use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus, TreeNode};
+use futures::channel::mpsc::UnboundedSender;
+
+use crate::util::now_ms;
+
+/// Says the work should stop. Cloned to whoever may stop it; the work checks it between steps.
+#[derive(Clone, Default)]
+pub struct Cancel(Rc<Cell<bool>>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.set(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.get()
+    }
+}
+
+/// The listeners of one answer's stream. Each event is numbered (1, 2, 3…) once and sent to every
+/// listener still there; a listener that left is dropped.
+pub struct Subscribers {
+    stream_id: String,
+    seq: u64,
+    list: Vec<UnboundedSender<StreamFrame>>,
+    /// Whether anyone ever listened (a non-streaming request has no listener and never "loses" one).
+    had_any: bool,
+}
+
+impl Subscribers {
+    pub fn new(stream_id: String) -> Self {
+        Self {
+            stream_id,
+            seq: 0,
+            list: Vec::new(),
+            had_any: false,
+        }
+    }
+
+    pub fn add(&mut self, tx: UnboundedSender<StreamFrame>) {
+        self.had_any = true;
+        self.list.push(tx);
+    }
+
+    /// Whether events are wanted at all: the tree is not copied into events nobody reads.
+    fn listening(&self) -> bool {
+        !self.list.is_empty()
+    }
+
+    /// Whether every listener has left.
+    fn all_gone(&self) -> bool {
+        self.had_any && self.list.iter().all(UnboundedSender::is_closed)
+    }
+
+    fn send(&mut self, event: StreamEvent) {
+        if !self.listening() {
+            return;
+        }
+        self.seq += 1;
+        let frame = StreamFrame {
+            stream_id: self.stream_id.clone(),
+            seq: self.seq,
+            event,
+        };
+        self.list.retain(|tx| tx.unbounded_send(frame.clone()).is_ok());
+    }
+}
+
+/// The execution tree of one answer, timed from when the answer started.
+pub struct Recorder {
+    started_ms: u64,
+    tree: ExecutionTree,
+}
+
+impl Recorder {
+    fn new() -> Self {
+        Self {
+            started_ms: now_ms(),
+            tree: ExecutionTree::new("Answer question"),
+        }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        now_ms().saturating_sub(self.started_ms)
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut TreeNode> {
+        self.tree.node_mut(id)
+    }
+
+    /// The tree as it stands.
+    pub fn snapshot(&self) -> ExecutionTree {
+        self.tree.clone()
+    }
+
+    fn start(&mut self, kind: NodeKind, label: impl Into<String>) -> NodeId {
+        let now = self.elapsed_ms();
+        let root = self.tree.root_id();
+        self.tree.start(root, kind, label, now)
+    }
+
+    fn finish(&mut self, id: NodeId, status: NodeStatus, detail: Option<String>) {
+        let now = self.elapsed_ms();
+        self.tree.finish(id, status, now);
+        if let (Some(d), Some(node)) = (detail, self.tree.node_mut(id)) {
+            node.detail = Some(d);
+        }
+    }
+
+    fn close(&mut self, status: NodeStatus) {
+        let now = self.elapsed_ms();
+        let root = self.tree.root_id();
+        self.tree.finish(root, status, now);
+    }
+}
+
+/// What the answer paths write to: status lines, answer text and tree nodes go to the subscribers; the
+/// tree is recorded whether or not anyone listens.
+pub struct Emitter {
+    pub tree: Recorder,
+    subscribers: Subscribers,
+    cancel: Cancel,
+    /// Whether answer text went out since the last discard.
+    text_shown: bool,
+}
+
+impl Emitter {
+    pub fn new(subscribers: Subscribers, cancel: Cancel) -> Self {
+        Self {
+            tree: Recorder::new(),
+            subscribers,
+            cancel,
+            text_shown: false,
+        }
+    }
+
+    /// Whether the work should stop: it was cancelled, or every listener left (which cancels it).
+    pub fn stopped(&self) -> bool {
+        if self.subscribers.all_gone() {
+            self.cancel.cancel();
+        }
+        self.cancel.is_cancelled()
+    }
+
+    pub fn status(&mut self, status: Phase, message: impl Into<String>) {
+        self.subscribers.send(StreamEvent::Status {
+            status,
+            message: message.into(),
+        });
+    }
+
+    pub fn content(&mut self, content: &str) {
+        self.text_shown = true;
+        self.subscribers.send(StreamEvent::Content {
+            content: content.to_owned(),
+        });
+    }
+
+    /// Tells the client to throw away the answer text streamed so far (if any went out).
+    pub fn discard(&mut self, reason: impl Into<String>) {
+        if std::mem::take(&mut self.text_shown) {
+            self.subscribers.send(StreamEvent::Discard {
+                reason: reason.into(),
+            });
+        }
+    }
+
+    fn tree_update(&mut self) {
+        if self.subscribers.listening() {
+            self.subscribers.send(StreamEvent::TreeUpdate {
+                execution_tree: Box::new(self.tree.snapshot()),
+            });
+        }
+    }
+
+    /// Starts a node under the root and shows it.
+    pub fn start(&mut self, kind: NodeKind, label: impl Into<String>) -> NodeId {
+        let id = self.tree.start(kind, label);
+        self.tree_update();
+        id
+    }
+
+    /// Finishes a node, with an optional detail line, and shows it.
+    pub fn finish(&mut self, id: NodeId, status: NodeStatus, detail: Option<String>) {
+        self.tree.finish(id, status, detail);
+        self.tree_update();
+    }
+
+    /// Closes the tree's root and puts the final tree into the answer.
+    pub fn close(&mut self, result: &mut Result<ChatAnswer, ErrorBody>) {
+        match result {
+            Ok(answer) => {
+                self.tree.close(NodeStatus::Done);
+                answer.metadata.execution_tree = self.tree.snapshot();
+            }
+            Err(_) => {
+                self.tree.close(NodeStatus::Failed);
+                self.tree_update();
+            }
+        }
+    }
+
+    /// Sends the final event.
+    pub fn end(&mut self, result: &Result<ChatAnswer, ErrorBody>) {
+        self.subscribers.send(match result {
+            Ok(answer) => StreamEvent::Complete(Box::new(answer.clone())),
+            Err(e) => StreamEvent::Error(e.clone()),
+        });
+    }
+}
+
+/// The result of an answer that was stopped.
+pub fn cancelled() -> ErrorBody {
+    ApiError::new(ErrorCode::Cancelled, "the client disconnected").error
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::channel::mpsc;
+
+    use super::*;
+
+    fn content(text: &str) -> StreamEvent {
+        StreamEvent::Content {
+            content: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn events_are_numbered_once_and_reach_every_listener_still_there() {
+        let mut subscribers = Subscribers::new("s-1".into());
+        let (tab1, mut rx1) = mpsc::unbounded();
+        let (tab2, rx2) = mpsc::unbounded();
+        subscribers.add(tab1);
+        subscribers.add(tab2);
+        subscribers.send(content("West"));
+        drop(rx2); // the second tab closes
+        subscribers.send(content(" leads"));
+        let frames: Vec<StreamFrame> = std::iter::from_fn(|| rx1.try_recv().ok()).collect();
+        let seqs: Vec<u64> = frames.iter().map(|f| f.seq).collect();
+        assert_eq!(seqs, [1, 2]);
+        assert!(frames.iter().all(|f| f.stream_id == "s-1"));
+        assert_eq!(frames[1].event, content(" leads"));
+        assert!(!subscribers.all_gone());
+    }
+
+    #[test]
+    fn the_work_stops_when_every_listener_has_left_but_not_when_none_ever_listened() {
+        let mut subscribers = Subscribers::new("s-2".into());
+        assert!(
+            !subscribers.all_gone(),
+            "a non-streaming request has no listener to lose"
+        );
+        let (tab, rx) = mpsc::unbounded();
+        subscribers.add(tab);
+        drop(rx);
+        assert!(subscribers.all_gone());
+        let cancel = Cancel::default();
+        let stop_button = cancel.clone();
+        assert!(!cancel.is_cancelled());
+        stop_button.cancel();
+        assert!(cancel.is_cancelled(), "a clone cancels the same work");
+    }
+}
