@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use datasage_shared::api::{ApiError, ChatRequest, DevToken, ErrorBody, ErrorCode, StreamEvent};
-use datasage_shared::sse::SseParser;
 use datasage_shared::wire::FromJson;
 use futures::future::{LocalBoxFuture, Shared};
 use futures::FutureExt;
@@ -18,6 +17,7 @@ use web_sys::{
     XmlHttpRequest,
 };
 
+use crate::events::EventReader;
 use crate::json::decode;
 
 const TOKEN_KEY: &str = "datasage.token";
@@ -357,8 +357,7 @@ pub async fn stream_chat(
         .get_reader()
         .dyn_into()
         .map_err(|o: js_sys::Object| js_err(o.into()))?;
-    let mut parser = SseParser::new();
-    let mut ended = false;
+    let mut events = EventReader::default();
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(js_err)?;
         if Reflect::get(&chunk, &"done".into())
@@ -369,21 +368,7 @@ pub async fn stream_chat(
             break;
         }
         let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(js_err)?).to_vec();
-        let events = parser
-            .push(&bytes)
-            .map_err(|e| ClientError::Network(format!("the answer could not be read: {e}")))?;
-        for ev in events {
-            if let Ok(event) = decode::<StreamEvent>(&ev.data) {
-                ended |= event.is_terminal();
-                on_event(event);
-            }
-        }
+        events.push(&bytes, &mut on_event).map_err(ClientError::Network)?;
     }
-    if ended {
-        Ok(())
-    } else {
-        Err(ClientError::Network(
-            "the connection closed before the answer was complete".into(),
-        ))
-    }
+    events.finish().map_err(ClientError::Network)
 }

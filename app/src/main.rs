@@ -4,6 +4,7 @@ mod api;
 mod chat_stream;
 mod components;
 mod datasets;
+mod events;
 mod json;
 mod markdown;
 #[cfg(test)]
