@@ -50,11 +50,15 @@ lint:
 	cargo fmt --all --check
 	cargo clippy -p datasage-shared -p datasage-tests --all-targets -- -D warnings
 	cargo clippy -p datasage-worker -p datasage-bench-tokenizer-wasm --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p datasage-worker --lib --tests -- -D warnings
 	bash scripts/bundle-js.sh
 	cargo clippy -p datasage-app --target wasm32-unknown-unknown --all-targets -- -D warnings
 
+# Pure logic, natively: the shared crate, and the worker's own pure pieces (its request-path code needs
+# workerd and is tested through wrangler dev in `integration`).
 unit:
 	cargo test -p datasage-shared
+	cargo test -p datasage-worker --lib
 
 # The app's components in real Chromium, through chromedriver (app/webdriver.json holds its flags).
 components:
