@@ -5,6 +5,10 @@
 //! accepts LF, CRLF and CR line endings, quoted fields with embedded delimiters, quotes and newlines, and
 //! reads empty unquoted fields as NULL. Chunk boundaries may fall anywhere, inside a quote pair or a UTF-8
 //! character. Every error names the line where the input went wrong and has a stable code.
+//!
+//! Not `csv-core`: it reads a quote left open as a field holding the rest of the file, gives `""` and an
+//! empty field the same bytes, and counts lines by LF only; the tests below hold all three (README,
+//! *Hand-written, or a library*).
 
 /// Upload limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
