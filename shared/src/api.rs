@@ -194,13 +194,16 @@ pub enum StreamEvent {
 
 /// A [`StreamEvent`] as it goes out: numbered within its answer's stream, so one answer can be fanned out
 /// to several listeners and a listener can tell what it missed. On the wire the event's own members sit
-/// beside `stream_id` and `seq` (`{"type": …, "data": {…}, "stream_id": "…", "seq": 3}`), so a client that
+/// beside `session_id`, `stream_id` and `seq` (`{"type": …, "data": {…}, "session_id": "…", "stream_id":
+/// "…", "seq": 3}`), so a client that
 /// reads only the event reads it unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamFrame {
     /// First on the wire: a frame starts `{"type":…`, which is how `worker/guard.mjs` spots the last one.
     #[serde(flatten)]
     pub event: StreamEvent,
+    /// The conversation the answer belongs to (a tab showing another one marks it "answering…").
+    pub session_id: String,
     /// One answer's stream: the same for every event of it.
     pub stream_id: String,
     /// 1 for the first event of the stream, then 2, 3…, with no gaps.
@@ -593,6 +596,7 @@ mod tests {
             content: "West leads".into(),
         };
         let frame = StreamFrame {
+            session_id: "c-1".into(),
             stream_id: "s-1".into(),
             seq: 3,
             event: event.clone(),
@@ -602,7 +606,7 @@ mod tests {
         let wire = serde_json::to_value(&frame).unwrap();
         assert_eq!(
             wire,
-            serde_json::json!({"type": "content", "data": {"content": "West leads"}, "stream_id": "s-1", "seq": 3})
+            serde_json::json!({"type": "content", "data": {"content": "West leads"}, "session_id": "c-1", "stream_id": "s-1", "seq": 3})
         );
         assert_eq!(
             serde_json::from_value::<StreamFrame>(wire.clone()).unwrap(),

@@ -53,8 +53,8 @@ fn mac(secret: &[u8]) -> HmacSha256 {
     <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
 }
 
-/// Issues a signed token.
-pub fn sign(claims: &Claims, secret: &[u8]) -> String {
+/// Issues a signed token (any claims shape: a [`Claims`] for sign-in, others for short-lived tickets).
+pub fn sign<T: Serialize>(claims: &T, secret: &[u8]) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
     let signing_input = format!("{header}.{payload}");
@@ -66,6 +66,24 @@ pub fn sign(claims: &Claims, secret: &[u8]) -> String {
 
 /// Verifies signature, algorithm, `exp` and `nbf` at time `now` (Unix seconds) and returns the claims.
 pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, JwtError> {
+    let claims: Claims = verify_signature(token, secret)?;
+    if claims.sub.trim().is_empty() {
+        return Err(JwtError::NoSubject);
+    }
+    if now >= claims.exp.saturating_add(LEEWAY_SECS) {
+        return Err(JwtError::Expired);
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| now.saturating_add(LEEWAY_SECS) < nbf)
+    {
+        return Err(JwtError::NotYetValid);
+    }
+    Ok(claims)
+}
+
+/// Checks the algorithm and signature only and reads the claims as `T`; the caller checks their times.
+pub fn verify_signature<T: serde::de::DeserializeOwned>(token: &str, secret: &[u8]) -> Result<T, JwtError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwtError::Malformed);
@@ -80,20 +98,7 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Claims, JwtError> 
     m.update(b".");
     m.update(p.as_bytes());
     m.verify_slice(&sig).map_err(|_| JwtError::BadSignature)?; // constant-time comparison
-    let claims: Claims = decode_json(p)?;
-    if claims.sub.trim().is_empty() {
-        return Err(JwtError::NoSubject);
-    }
-    if now >= claims.exp.saturating_add(LEEWAY_SECS) {
-        return Err(JwtError::Expired);
-    }
-    if claims
-        .nbf
-        .is_some_and(|nbf| now.saturating_add(LEEWAY_SECS) < nbf)
-    {
-        return Err(JwtError::NotYetValid);
-    }
-    Ok(claims)
+    decode_json(p)
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, JwtError> {

@@ -7,6 +7,7 @@ pub mod analyst;
 pub mod api;
 pub mod csv;
 pub mod extract;
+pub mod hub;
 pub mod jwt;
 pub mod llm;
 pub mod markdown;
