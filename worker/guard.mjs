@@ -10,7 +10,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import RustWorker from "./build/index.js";
 
-export { DatasetStore, ProviderHealthStore, RateLimiter } from "./build/index.js";
+export { DatasetStore, ProviderHealthStore, UserHub } from "./build/index.js";
 
 const FAILED_ANSWER = "https://guard.internal/__guard/failed-answer";
 const CHAT = /^\/api\/v1\/chat(\/stream)?$/;
@@ -31,23 +31,46 @@ const errorResponse = () =>
     headers: { "content-type": "application/json" },
   });
 
-// The final `error` event, numbered after the last event relayed (`last` is its `[stream_id, seq]`).
-const errorEvent = ([streamId, seq]) =>
+// The final `error` event, numbered after the last event relayed (`last` is `[session_id, stream_id, seq]`).
+const errorEvent = ([sessionId, streamId, seq]) =>
   new TextEncoder().encode(
-    `data: ${JSON.stringify({ type: "error", data: INTERNAL, stream_id: streamId, seq: seq + 1 })}\n\n`,
+    `data: ${JSON.stringify({ type: "error", data: INTERNAL, session_id: sessionId, stream_id: streamId, seq: seq + 1 })}\n\n`,
   );
 
-// An event's stream id and number, from the end of its frame (`…,"stream_id":"…","seq":7}`).
-const NUMBERED = /"stream_id":"([^"]*)","seq":(\d+)\}\s*$/;
-const numbered = (chunk) => {
-  const m = NUMBERED.exec(new TextDecoder().decode(chunk.subarray(Math.max(0, chunk.length - 120))));
-  return m ? [m[1], Number(m[2])] : null;
-};
-
-// Whether an encoded SSE frame is a final event (`complete` or `error`); the Rust side writes one event per
-// chunk, each starting `data: {"type":…`.
+// An event's conversation, stream id and number, from its end (`…,"session_id":"…","stream_id":"…","seq":7}`).
+const NUMBERED = /"session_id":"([^"]*)","stream_id":"([^"]*)","seq":(\d+)\}\s*$/;
+// Whether an event is a final one (`complete` or `error`): each starts `data: {"type":…`.
 const FINAL = /^data: \{"type":"(complete|error)"/;
-const isFinal = (chunk) => FINAL.test(new TextDecoder().decode(chunk.subarray(0, 40)));
+
+// Follows the events in the bytes relayed, however the chunks cut them (the user's hub streams through the
+// object's boundary, which splits and joins chunks): the last event's numbers, and whether a final one ended.
+class Events {
+  constructor(sessionId) {
+    this.decoder = new TextDecoder();
+    this.rest = "";
+    this.last = [sessionId, "", 0];
+    this.final = false;
+  }
+
+  push(chunk) {
+    const parts = (this.rest + this.decoder.decode(chunk, { stream: true })).split("\n\n");
+    this.rest = parts.pop();
+    for (const event of parts) {
+      const m = NUMBERED.exec(event.slice(-240));
+      if (m) this.last = [m[1], m[2], Number(m[3])];
+      if (FINAL.test(event.slice(0, 40))) this.final = true;
+    }
+  }
+}
+
+// The conversation a question is in, for an error sent before any event of its answer.
+const sessionOf = async (question) => {
+  try {
+    return String((await question.clone().json()).session_id ?? "");
+  } catch {
+    return "";
+  }
+};
 
 export default class Guard extends WorkerEntrypoint {
   async fetch(request) {
@@ -68,7 +91,7 @@ export default class Guard extends WorkerEntrypoint {
       response = null;
     }
     const streaming = response?.body && (response.headers.get("content-type") || "").startsWith("text/event-stream");
-    if (streaming) return this.guardStream(response, dead, fail, recordFailure);
+    if (streaming) return this.guardStream(response, new Events(await sessionOf(question)), dead, fail, recordFailure);
     inFlight.delete(fail);
     if (response) return response;
     recordFailure();
@@ -77,15 +100,14 @@ export default class Guard extends WorkerEntrypoint {
 
   // Relays an answer's events; if the stream breaks or the instance dies before a final event, the client
   // gets an `error` event instead of a stream that just stops.
-  guardStream(response, dead, fail, recordFailure) {
+  guardStream(response, events, dead, fail, recordFailure) {
     const reader = response.body.getReader();
     let ended = false;
-    let last = ["", 0];
     const end = (controller) => {
       inFlight.delete(fail);
       if (!ended) {
         ended = true;
-        controller.enqueue(errorEvent(last));
+        controller.enqueue(errorEvent(events.last));
         controller.close();
         recordFailure();
       }
@@ -101,8 +123,8 @@ export default class Guard extends WorkerEntrypoint {
           if (ended) return;
           if (done) return end(controller);
           controller.enqueue(value);
-          last = numbered(value) ?? last;
-          if (isFinal(value)) {
+          events.push(value);
+          if (events.final) {
             ended = true;
             inFlight.delete(fail);
             controller.close();

@@ -11,8 +11,8 @@ use crate::util::now_ms;
 /// The longest `Authorization` header read.
 const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
 
-/// The authenticated user's id, from a valid `Authorization: Bearer <JWT>`.
-pub fn authenticate(req: &Request, env: &Env) -> Result<String> {
+/// The authenticated user's claims (`sub` is the user id), from a valid `Authorization: Bearer <JWT>`.
+pub fn authenticate(req: &Request, env: &Env) -> Result<jwt::Claims> {
     let header = req
         .headers()
         .get("authorization")
@@ -41,6 +41,5 @@ pub fn authenticate(req: &Request, env: &Env) -> Result<String> {
         })?;
     let secret = jwt_secret(env)?;
     jwt::verify(token, secret.expose().as_bytes(), now_ms() / 1000)
-        .map(|claims| claims.sub)
         .map_err(|e| Failure::api(ErrorCode::Unauthorized, e.to_string()))
 }

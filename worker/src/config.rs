@@ -110,6 +110,18 @@ pub struct Config {
     pub fault_injection: bool,
     /// Upload limits (`UPLOAD_MAX_*`), the defaults where unset.
     pub upload_limits: Limits,
+    pub hub: HubSettings,
+}
+
+/// The live hub's settings (tests shorten the windows).
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    /// A socket that sent no ping for this long is treated as gone (`WS_HEARTBEAT_WINDOW_MS`, 90 s).
+    pub heartbeat_window_ms: u64,
+    /// How long a stream's events stay after its answer is stored, for late resumes (`STREAM_GRACE_MS`).
+    pub stream_grace_ms: u64,
+    /// Origins besides the app's own that may open a socket (`ALLOWED_ORIGINS`, comma-separated).
+    pub allowed_origins: Vec<String>,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -191,6 +203,18 @@ impl Config {
             max_stored_bytes: num("MAX_STORED_ANSWER_BYTES", 1_000_000) as usize,
             fault_injection: var(env, "FAULT_INJECTION").is_some_and(|v| v == "true"),
             upload_limits: upload_limits(env),
+            hub: HubSettings {
+                heartbeat_window_ms: num("WS_HEARTBEAT_WINDOW_MS", 90_000).max(1_000),
+                stream_grace_ms: num("STREAM_GRACE_MS", 5 * 60_000),
+                allowed_origins: var(env, "ALLOWED_ORIGINS")
+                    .map(|v| {
+                        v.split(',')
+                            .map(|o| o.trim().to_owned())
+                            .filter(|o| !o.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
         }
     }
 

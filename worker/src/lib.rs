@@ -9,24 +9,24 @@ mod config;
 mod datasets;
 mod db;
 mod error;
+mod hub;
 mod objects;
 mod provider_health;
 mod providers;
 mod query;
-mod rate_limiter;
 mod routes;
 mod store;
 mod util;
 
 use worker::{event, Context, Env, Request, Response, Result};
 
+pub use hub::UserHub;
 pub use provider_health::ProviderHealthStore;
-pub use rate_limiter::RateLimiter;
 pub use store::DatasetStore;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    Ok(match routes::handle(req, env, ctx).await {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(match routes::handle(req, env).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(),
     })

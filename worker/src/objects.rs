@@ -5,7 +5,7 @@
 use datasage_shared::api::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Response, SqlStorage, Stub, Url};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, SqlStorage, Stub, Url};
 
 use crate::error::{Failure, Result};
 
@@ -31,23 +31,42 @@ impl Object {
         path: &str,
         body: Option<JsValue>,
     ) -> Result<T> {
-        let mut resp = self.send(method, path, body).await?;
+        let mut resp = self.fetch(method, path, body).await?;
         Ok(resp.json().await?)
     }
 
     /// Sends one request whose answer has no body.
     pub async fn tell(&self, method: Method, path: &str, body: Option<JsValue>) -> Result<()> {
-        self.send(method, path, body).await.map(drop)
+        self.fetch(method, path, body).await.map(drop)
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<JsValue>) -> Result<Response> {
+    /// Sends one request and passes a success on as it is (a stream); an error answer becomes the
+    /// [`Failure`] it stands for.
+    pub async fn fetch(&self, method: Method, path: &str, body: Option<JsValue>) -> Result<Response> {
+        self.send(method, path, body, Headers::new()).await
+    }
+
+    /// Asks the object to accept a WebSocket (`GET` with `Upgrade: websocket`); its 101 is passed on.
+    pub async fn upgrade(&self, path: &str) -> Result<Response> {
+        let headers = Headers::new();
+        headers.set("upgrade", "websocket")?;
+        self.send(Method::Get, path, None, headers).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<JsValue>,
+        headers: Headers,
+    ) -> Result<Response> {
         let url = Url::parse(&format!("https://{}{path}", self.binding.to_ascii_lowercase()))
             .map_err(|e| Failure::Internal(format!("{} url `{path}`: {e}", self.binding)))?;
         let mut init = RequestInit::new();
-        init.with_method(method).with_body(body);
+        init.with_method(method).with_body(body).with_headers(headers);
         let req = Request::new_with_init(url.as_str(), &init)?;
         let mut resp = self.stub.fetch_with_request(req).await?;
-        if (200..300).contains(&resp.status_code()) {
+        if (200..300).contains(&resp.status_code()) || resp.status_code() == 101 {
             return Ok(resp);
         }
         Err(self.failure(&mut resp).await)

@@ -8,7 +8,6 @@ use std::rc::Rc;
 
 use datasage_shared::api::{ApiError, ChatAnswer, ErrorBody, ErrorCode, Phase, StreamEvent, StreamFrame};
 use datasage_shared::tree::{ExecutionTree, NodeId, NodeKind, NodeStatus, TreeNode};
-use futures::channel::mpsc::UnboundedSender;
 
 use crate::util::now_ms;
 
@@ -26,52 +25,35 @@ impl Cancel {
     }
 }
 
-/// The listeners of one answer's stream. Each event is numbered (1, 2, 3…) once and sent to every
-/// listener still there; a listener that left is dropped.
+/// Where one answer's events go. Each event is numbered (1, 2, 3…) once, within the answer's stream, and
+/// handed to the sink, which fans it out to every listener (the user's hub: its sockets, its buffer for
+/// late resumes, an SSE client).
 pub struct Subscribers {
     stream_id: String,
+    session_id: String,
     seq: u64,
-    list: Vec<UnboundedSender<StreamFrame>>,
-    /// Whether anyone ever listened (a non-streaming request has no listener and never "loses" one).
-    had_any: bool,
+    sink: Box<dyn FnMut(&StreamFrame)>,
 }
 
 impl Subscribers {
-    pub fn new(stream_id: String) -> Self {
+    pub fn new(stream_id: String, session_id: String, sink: impl FnMut(&StreamFrame) + 'static) -> Self {
         Self {
             stream_id,
+            session_id,
             seq: 0,
-            list: Vec::new(),
-            had_any: false,
+            sink: Box::new(sink),
         }
-    }
-
-    pub fn add(&mut self, tx: UnboundedSender<StreamFrame>) {
-        self.had_any = true;
-        self.list.push(tx);
-    }
-
-    /// Whether events are wanted at all: the tree is not copied into events nobody reads.
-    fn listening(&self) -> bool {
-        !self.list.is_empty()
-    }
-
-    /// Whether every listener has left.
-    fn all_gone(&self) -> bool {
-        self.had_any && self.list.iter().all(UnboundedSender::is_closed)
     }
 
     fn send(&mut self, event: StreamEvent) {
-        if !self.listening() {
-            return;
-        }
         self.seq += 1;
         let frame = StreamFrame {
+            session_id: self.session_id.clone(),
             stream_id: self.stream_id.clone(),
             seq: self.seq,
             event,
         };
-        self.list.retain(|tx| tx.unbounded_send(frame.clone()).is_ok());
+        (self.sink)(&frame);
     }
 }
 
@@ -143,11 +125,8 @@ impl Emitter {
         }
     }
 
-    /// Whether the work should stop: it was cancelled, or every listener left (which cancels it).
+    /// Whether the work should stop.
     pub fn stopped(&self) -> bool {
-        if self.subscribers.all_gone() {
-            self.cancel.cancel();
-        }
         self.cancel.is_cancelled()
     }
 
@@ -175,11 +154,9 @@ impl Emitter {
     }
 
     fn tree_update(&mut self) {
-        if self.subscribers.listening() {
-            self.subscribers.send(StreamEvent::TreeUpdate {
-                execution_tree: Box::new(self.tree.snapshot()),
-            });
-        }
+        self.subscribers.send(StreamEvent::TreeUpdate {
+            execution_tree: Box::new(self.tree.snapshot()),
+        });
     }
 
     /// Starts a node under the root and shows it.
@@ -220,12 +197,12 @@ impl Emitter {
 
 /// The result of an answer that was stopped.
 pub fn cancelled() -> ErrorBody {
-    ApiError::new(ErrorCode::Cancelled, "the client disconnected").error
+    ApiError::new(ErrorCode::Cancelled, "the answer was stopped").error
 }
 
 #[cfg(test)]
 mod tests {
-    use futures::channel::mpsc;
+    use std::cell::RefCell;
 
     use super::*;
 
@@ -236,34 +213,25 @@ mod tests {
     }
 
     #[test]
-    fn events_are_numbered_once_and_reach_every_listener_still_there() {
-        let mut subscribers = Subscribers::new("s-1".into());
-        let (tab1, mut rx1) = mpsc::unbounded();
-        let (tab2, rx2) = mpsc::unbounded();
-        subscribers.add(tab1);
-        subscribers.add(tab2);
+    fn events_are_numbered_once_with_their_stream_and_conversation() {
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let sink = got.clone();
+        let mut subscribers = Subscribers::new("s-1".into(), "c-1".into(), move |f: &StreamFrame| {
+            sink.borrow_mut().push(f.clone())
+        });
         subscribers.send(content("West"));
-        drop(rx2); // the second tab closes
         subscribers.send(content(" leads"));
-        let frames: Vec<StreamFrame> = std::iter::from_fn(|| rx1.try_recv().ok()).collect();
+        let frames = got.borrow();
         let seqs: Vec<u64> = frames.iter().map(|f| f.seq).collect();
         assert_eq!(seqs, [1, 2]);
-        assert!(frames.iter().all(|f| f.stream_id == "s-1"));
+        assert!(frames
+            .iter()
+            .all(|f| f.stream_id == "s-1" && f.session_id == "c-1"));
         assert_eq!(frames[1].event, content(" leads"));
-        assert!(!subscribers.all_gone());
     }
 
     #[test]
-    fn the_work_stops_when_every_listener_has_left_but_not_when_none_ever_listened() {
-        let mut subscribers = Subscribers::new("s-2".into());
-        assert!(
-            !subscribers.all_gone(),
-            "a non-streaming request has no listener to lose"
-        );
-        let (tab, rx) = mpsc::unbounded();
-        subscribers.add(tab);
-        drop(rx);
-        assert!(subscribers.all_gone());
+    fn a_stop_from_anyone_holding_the_token_stops_the_work() {
         let cancel = Cancel::default();
         let stop_button = cancel.clone();
         assert!(!cancel.is_cancelled());

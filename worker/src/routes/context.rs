@@ -16,6 +16,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// An authenticated request's context.
 pub struct Ctx {
     pub user_id: String,
+    /// When the caller's sign-in expires (Unix seconds).
+    pub auth_exp: u64,
     pub db: D1Database,
     pub config: Config,
     pub env: Env,
@@ -24,8 +26,10 @@ pub struct Ctx {
 impl Ctx {
     /// Authenticates `req`; a request without a valid token goes no further.
     pub fn new(req: &Request, env: Env, config: Config) -> Result<Self> {
+        let claims = authenticate(req, &env)?;
         Ok(Ctx {
-            user_id: authenticate(req, &env)?,
+            user_id: claims.sub,
+            auth_exp: claims.exp,
             db: env.d1("DB")?,
             config,
             env,

@@ -7,9 +7,10 @@ mod datasets;
 mod dev_token;
 mod health;
 mod sessions;
+mod ws;
 
 use datasage_shared::api::ErrorCode;
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Env, Method, Request, Response};
 
 use crate::config::Config;
 use crate::error::{Failure, Result};
@@ -21,6 +22,8 @@ enum Authed<'a> {
     FailedAnswer,
     ChatStream,
     Chat,
+    ChatStop,
+    WsTicket,
     ChatMetrics,
     Sessions,
     Session(&'a str),
@@ -41,6 +44,8 @@ fn authed<'a>(method: &Method, segments: &[&'a str]) -> Option<Authed<'a>> {
         (Method::Post, ["__guard", "failed-answer"]) => FailedAnswer,
         (Method::Post, ["api", "v1", "chat", "stream"]) => ChatStream,
         (Method::Post, ["api", "v1", "chat"]) => Chat,
+        (Method::Post, ["api", "v1", "chat", "stop"]) => ChatStop,
+        (Method::Post, ["api", "v1", "ws", "ticket"]) => WsTicket,
         (Method::Get, ["api", "v1", "chat", "metrics"]) => ChatMetrics,
         (Method::Get, ["api", "v1", "sessions"]) => Sessions,
         (Method::Get, ["api", "v1", "sessions", id]) => Session(id),
@@ -57,23 +62,25 @@ fn authed<'a>(method: &Method, segments: &[&'a str]) -> Option<Authed<'a>> {
     })
 }
 
-pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
+pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
     let config = Config::from_env(&env);
     if let Some(route) = authed(&method, &segments) {
         let cx = Ctx::new(&req, env, config)?;
-        return dispatch(route, req, cx, wctx).await;
+        return dispatch(route, req, cx).await;
     }
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => health::get(&config),
         (Method::Post, ["api", "v1", "auth", "dev-token"]) => dev_token::post(&env, &config),
+        (Method::Get, ["api", "v1", "ws", "chat"]) => ws::chat(&req, &env, &config).await,
         (
             _,
             ["health"]
             | ["api", "v1", "auth", "dev-token"]
             | ["api", "v1", "chat", ..]
+            | ["api", "v1", "ws", ..]
             | ["api", "v1", "sessions", ..]
             | ["api", "v1", "datasets", ..],
         ) => Err(Failure::api(
@@ -84,12 +91,14 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     }
 }
 
-async fn dispatch(route: Authed<'_>, req: Request, cx: Ctx, wctx: Context) -> Result<Response> {
+async fn dispatch(route: Authed<'_>, req: Request, cx: Ctx) -> Result<Response> {
     use Authed::*;
     match route {
         FailedAnswer => chat::failed(req, &cx).await,
-        ChatStream => chat::stream(req, cx, wctx).await,
-        Chat => chat::complete(req, cx, wctx).await,
+        ChatStream => chat::stream(req, &cx).await,
+        Chat => chat::complete(req, &cx).await,
+        ChatStop => chat::stop(req, &cx).await,
+        WsTicket => ws::ticket(&cx),
         ChatMetrics => chat::metrics(&cx).await,
         Sessions => sessions::list(&cx).await,
         Session(id) => sessions::get(&cx, id).await,
@@ -122,6 +131,8 @@ mod tests {
         let authenticated = [
             (Method::Post, "/api/v1/chat/stream"),
             (Method::Post, "/api/v1/chat"),
+            (Method::Post, "/api/v1/chat/stop"),
+            (Method::Post, "/api/v1/ws/ticket"),
             (Method::Get, "/api/v1/chat/metrics"),
             (Method::Get, "/api/v1/sessions"),
             (Method::Get, "/api/v1/sessions/s-1"),
@@ -143,6 +154,7 @@ mod tests {
             (Method::Get, "/health"),
             (Method::Post, "/api/v1/auth/dev-token"),
             (Method::Get, "/api/v1/chat/stream"),
+            (Method::Get, "/api/v1/ws/chat"),
             (Method::Put, "/api/v1/sessions/s-1"),
             (Method::Get, "/api/v1/nope"),
         ] {

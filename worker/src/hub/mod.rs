@@ -1,0 +1,415 @@
+//! The user's hub: one SQLite-backed Durable Object per user. It admits every question of the user
+//! (one rate limit, whatever the transport or tab), runs each answer as its own task — so an answer
+//! outlives the tab that asked — and fans every event out to every subscriber: the user's WebSockets
+//! (`sockets`), its buffer for late resumes (`streams`) and, for a question asked over SSE, that client.
+//!
+//! A stop from any tab or transport cancels the answer's token; the answer paths check it between steps
+//! and abort the provider call upstream. An SSE client that goes away stops its own answer, as before; a
+//! tab that goes away does not.
+//!
+//! `client` is the worker's side: the calls the routes make to the hub.
+
+mod answer;
+pub mod client;
+mod limit;
+mod sockets;
+mod streams;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use datasage_shared::api::{ApiError, ChatAnswer, ChatRequest, ErrorBody, ErrorCode, StreamFrame};
+use datasage_shared::hub::{ChatFrame, ClientFrame, HubFrame, PING, PONG};
+use datasage_shared::sse;
+use futures::channel::{mpsc, oneshot};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use worker::{
+    console_error, durable_object, Delay, DurableObject, Env, Headers, Method, Request, Response, SqlStorage,
+    State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+};
+
+use crate::chat::{self, Cancel, Emitter, Subscribers};
+use crate::config::Config;
+use crate::error::{Failure, Result};
+use crate::objects::{create_tables, param};
+use crate::util::{now_ms, random_uuid};
+pub use answer::claim;
+use answer::Prepared;
+use sockets::{Attachment, Sockets};
+use streams::{Journal, Started};
+
+/// Tickets already used to open a socket, kept until they expire: a ticket opens one socket.
+const TICKETS: &str = "CREATE TABLE IF NOT EXISTS used_tickets (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL)";
+
+#[durable_object]
+pub struct UserHub {
+    hub: Rc<Hub>,
+}
+
+/// The hub's state, shared with the answers it runs.
+struct Hub {
+    env: Env,
+    sql: SqlStorage,
+    journal: Journal,
+    sockets: Sockets,
+    /// The stop token of each answer running now, by stream id.
+    live: RefCell<HashMap<String, Cancel>>,
+}
+
+/// What the worker sends the hub with a question asked over HTTP.
+#[derive(Serialize, Deserialize)]
+pub struct Ask {
+    pub user_id: String,
+    pub request: ChatRequest,
+}
+
+/// Who asked, and so where the answer goes besides the user's sockets.
+enum Asker {
+    Socket,
+    /// An SSE client: its events, and its going away stops the answer.
+    Sse(mpsc::UnboundedSender<Vec<u8>>),
+    /// A JSON client, waiting for the whole answer.
+    Json(oneshot::Sender<std::result::Result<ChatAnswer, ErrorBody>>),
+}
+
+impl DurableObject for UserHub {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        let raw = state._inner();
+        create_tables(
+            &sql,
+            "user hub",
+            &[limit::TABLES, streams::TABLES[0], streams::TABLES[1], TICKETS],
+        );
+        // A fresh instance runs no answer: any stream still marked running was cut off by a restart.
+        if let Err(e) = streams::end_orphans(&sql, now_ms()) {
+            console_error!("hub: cannot end the streams a restart cut off: {e}");
+        }
+        let hub = Hub {
+            env,
+            journal: Journal::new(sql.clone()),
+            sql,
+            sockets: Sockets::new(raw),
+            live: RefCell::default(),
+        };
+        Self { hub: Rc::new(hub) }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let result = match (req.method(), req.path().as_str()) {
+            (Method::Post, "/chat") => self.hub.http_chat(req).await,
+            (Method::Post, "/stop") => self.hub.http_stop(req).await,
+            (Method::Get, "/connect") => self.hub.connect(&req).await,
+            (_, path) => Err(Failure::api(ErrorCode::NotFound, format!("hub: no route {path}"))),
+        };
+        Ok(result.unwrap_or_else(Failure::into_response))
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        self.hub.sockets.seen(&ws, now_ms());
+        let WebSocketIncomingMessage::String(text) = message else {
+            send(&ws, &refused(ErrorCode::BadRequest, "frames are JSON text"));
+            return Ok(());
+        };
+        if text == PING {
+            let _ = ws.send_with_str(PONG); // the runtime answers pings itself; this is its fallback
+            return Ok(());
+        }
+        match ClientFrame::parse(&text) {
+            Err(e) => send(&ws, &HubFrame::Error(e)),
+            Ok(ClientFrame::Chat(frame)) => self.hub.socket_chat(&ws, frame).await,
+            Ok(ClientFrame::Stop { stream_id }) => {
+                if !self.hub.stop(&stream_id) {
+                    send(
+                        &ws,
+                        &refused(ErrorCode::NotFound, "no answer in flight with this stream id"),
+                    );
+                }
+            }
+            Ok(ClientFrame::Resume { stream_id, after_seq }) => self.hub.resume(&ws, &stream_id, after_seq),
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> worker::Result<()> {
+        let _ = ws.close(Some(1000), Some("closed"));
+        self.hub.left(&ws);
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        self.hub.left(&ws);
+        Ok(())
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.hub.sweep().await;
+        Response::empty()
+    }
+}
+
+impl Hub {
+    fn config(&self) -> Config {
+        Config::from_env(&self.env)
+    }
+
+    /// `POST /chat?transport=sse|json`: a question asked over HTTP.
+    async fn http_chat(self: &Rc<Self>, mut req: Request) -> Result<Response> {
+        let ask: Ask = req.json().await?;
+        if param(&req.url()?, "transport") == "sse" {
+            let (tx, rx) = mpsc::unbounded();
+            self.ask(&ask.user_id, random_uuid()?, ask.request, Asker::Sse(tx))
+                .await?;
+            return sse_response(rx);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.ask(&ask.user_id, random_uuid()?, ask.request, Asker::Json(tx))
+            .await?;
+        match rx.await {
+            Ok(Ok(answer)) => Response::from_json(&answer).map_err(Failure::from),
+            Ok(Err(error)) => Err(Failure::Api(ApiError { error })),
+            Err(_) => Err(Failure::Internal("the answer ended without a result".into())),
+        }
+    }
+
+    /// `POST /stop {stream_id}`: a stop from HTTP.
+    async fn http_stop(&self, mut req: Request) -> Result<Response> {
+        let stop: datasage_shared::hub::StopRequest = req.json().await?;
+        if !self.stop(&stop.stream_id) {
+            return Err(Failure::api(
+                ErrorCode::NotFound,
+                "no answer in flight with this stream id",
+            ));
+        }
+        Response::from_json(&serde_json::json!({"stopped": stop.stream_id})).map_err(Failure::from)
+    }
+
+    /// A question asked over a socket: refused with an `error` frame to that socket, or started.
+    async fn socket_chat(self: &Rc<Self>, ws: &WebSocket, frame: ChatFrame) {
+        let Some(user_id) = sockets::attachment(ws).map(|a| a.user_id) else {
+            return send(
+                ws,
+                &refused(ErrorCode::Unauthorized, "this socket has no sign-in"),
+            );
+        };
+        let started = match frame.request() {
+            Ok(request) => self.ask(&user_id, frame.request_id, request, Asker::Socket).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = started {
+            send(ws, &HubFrame::Error(e.into_api_error().error));
+        }
+    }
+
+    /// Admits, checks and starts one answer, announcing it to every socket of the user.
+    async fn ask(
+        self: &Rc<Self>,
+        user_id: &str,
+        request_id: String,
+        req: ChatRequest,
+        asker: Asker,
+    ) -> Result<Started> {
+        let config = self.config();
+        let prepared = answer::prepare(&self.env, &self.sql, &config, user_id, req).await?;
+        let started = Started {
+            stream_id: random_uuid()?,
+            session_id: prepared.job.session_id.clone(),
+            request_id,
+            question: prepared.job.question.clone(),
+        };
+        streams::purge(&self.sql, now_ms(), config.hub.stream_grace_ms)?;
+        streams::open(&self.sql, &started)?;
+        self.sockets.broadcast(&to_json(&started.frame()));
+        let cancel = Cancel::default();
+        self.live
+            .borrow_mut()
+            .insert(started.stream_id.clone(), cancel.clone());
+        let hub = Rc::clone(self);
+        let task = started.clone();
+        wasm_bindgen_futures::spawn_local(async move { hub.run(task, prepared, asker, cancel).await });
+        Ok(started)
+    }
+
+    /// Answers, then stores the answer once, whoever is still listening.
+    async fn run(self: Rc<Self>, started: Started, prepared: Prepared, asker: Asker, cancel: Cancel) {
+        // The asker gets its response first, so whatever happens to the answer is told inside its stream.
+        Delay::from(Duration::ZERO).await;
+        let Prepared { job, faults } = prepared;
+        let (sse, reply) = match asker {
+            Asker::Socket => (None, None),
+            Asker::Sse(tx) => (Some(tx), None),
+            Asker::Json(tx) => (None, Some(tx)),
+        };
+        let sink = self.sink(sse, cancel.clone());
+        let subscribers = Subscribers::new(started.stream_id.clone(), started.session_id.clone(), sink);
+        let mut em = Emitter::new(subscribers, cancel.clone());
+        let (result, log) = chat::run(job, &mut em).await;
+        drop(em); // ends an SSE client's stream before the writes below
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+        if cancel.is_cancelled() {
+            let stream_id = started.stream_id.clone();
+            self.sockets.broadcast(&to_json(&HubFrame::Stopped { stream_id }));
+        }
+        answer::store(&self.env, log, faults).await;
+        self.live.borrow_mut().remove(&started.stream_id);
+        if let Err(e) = streams::end(&self.sql, &started.stream_id, now_ms()) {
+            console_error!("hub: cannot end stream {}: {e}", started.stream_id);
+        }
+    }
+
+    /// Where an answer's events go: kept for resumes, sent to every socket, and to the SSE client that
+    /// asked, if one did — whose going away stops the answer.
+    fn sink(&self, sse: Option<mpsc::UnboundedSender<Vec<u8>>>, cancel: Cancel) -> impl FnMut(&StreamFrame) {
+        let (journal, sockets) = (self.journal.clone(), self.sockets.clone());
+        move |frame: &StreamFrame| {
+            let json = to_json(frame);
+            if let Err(e) = journal.record(frame, &json, now_ms()) {
+                console_error!("hub: cannot keep event {} of {}: {e}", frame.seq, frame.stream_id);
+            }
+            sockets.broadcast(&json);
+            if let Some(tx) = &sse {
+                if tx.unbounded_send(sse::encode_data(&json).into_bytes()).is_err() {
+                    cancel.cancel();
+                }
+            }
+        }
+    }
+
+    /// Cancels an answer in flight; whether there was one.
+    fn stop(&self, stream_id: &str) -> bool {
+        match self.live.borrow().get(stream_id) {
+            Some(cancel) => {
+                cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sends a socket every kept event of a stream after `after_seq`.
+    fn resume(&self, ws: &WebSocket, stream_id: &str, after_seq: u64) {
+        match streams::after(&self.journal, stream_id, after_seq, now_ms()) {
+            Ok(Some(frames)) => frames.iter().for_each(|f| {
+                let _ = ws.send_with_str(f);
+            }),
+            Ok(None) => send(
+                ws,
+                &refused(
+                    ErrorCode::NotFound,
+                    "this stream is over; the conversation is stored",
+                ),
+            ),
+            Err(e) => {
+                console_error!("hub: cannot read stream {stream_id}: {e}");
+                send(
+                    ws,
+                    &refused(ErrorCode::Internal, "something went wrong; please try again"),
+                );
+            }
+        }
+    }
+
+    /// `GET /connect?jti&exp&auth_exp&user_id`: a ticket the worker verified; the hub says whether it was
+    /// used before, then accepts the socket.
+    async fn connect(&self, req: &Request) -> Result<Response> {
+        let url = req.url()?;
+        let num = |k: &str| param(&url, k).parse::<u64>().unwrap_or(0);
+        if !self.redeem(&param(&url, "jti"), num("exp"))? {
+            return Err(Failure::api(
+                ErrorCode::Unauthorized,
+                "ticket refused: it was used already",
+            ));
+        }
+        let pair = WebSocketPair::new()?;
+        let now = now_ms();
+        let attachment = Attachment {
+            user_id: param(&url, "user_id"),
+            last_frame_ms: now,
+            auth_exp: num("auth_exp"),
+        };
+        self.sockets.accept(&pair.server, attachment)?;
+        for s in streams::running(&self.sql)? {
+            let _ = pair.server.send_with_str(to_json(&s.frame()));
+        }
+        self.sockets
+            .announce(now, self.config().hub.heartbeat_window_ms, None);
+        self.schedule(Some(now + 1_000)).await;
+        Ok(Response::from_websocket(pair.client)?)
+    }
+
+    /// Marks a ticket used; false if it was already. Synchronous SQLite: two sockets cannot share one.
+    fn redeem(&self, jti: &str, exp: u64) -> Result<bool> {
+        let now_secs = (now_ms() / 1000) as i64;
+        self.sql
+            .exec("DELETE FROM used_tickets WHERE exp < ?", vec![now_secs.into()])?;
+        let written = self
+            .sql
+            .exec(
+                "INSERT OR IGNORE INTO used_tickets (jti, exp) VALUES (?, ?)",
+                vec![jti.into(), (exp as i64).into()],
+            )?
+            .rows_written();
+        Ok(!jti.is_empty() && written > 0)
+    }
+
+    /// A socket closed or failed: the other tabs get the new count.
+    fn left(&self, ws: &WebSocket) {
+        self.sockets
+            .announce(now_ms(), self.config().hub.heartbeat_window_ms, Some(ws));
+    }
+
+    /// The heartbeat check: closes silent and expired sockets, announces the new count, and comes back when
+    /// the next socket may fall silent.
+    async fn sweep(&self) {
+        let (now, window) = (now_ms(), self.config().hub.heartbeat_window_ms);
+        let (closed, next) = self.sockets.sweep(now, window);
+        if closed {
+            self.sockets.announce(now, window, None);
+        }
+        self.schedule(next).await;
+    }
+
+    async fn schedule(&self, at_ms: Option<u64>) {
+        let Some(at) = at_ms else { return };
+        let wait = Duration::from_millis(at.saturating_sub(now_ms()).max(50));
+        if let Err(e) = self.sockets.state().storage().set_alarm(wait).await {
+            console_error!("hub: cannot schedule the heartbeat check: {e}");
+        }
+    }
+}
+
+fn sse_response(rx: mpsc::UnboundedReceiver<Vec<u8>>) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "text/event-stream; charset=utf-8")?;
+    headers.set("cache-control", "no-cache, no-transform")?;
+    headers.set("x-accel-buffering", "no")?;
+    let body = rx.map(Ok::<Vec<u8>, worker::Error>);
+    Ok(Response::from_stream(body)?.with_headers(headers))
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn refused(code: ErrorCode, message: &str) -> HubFrame {
+    HubFrame::Error(ApiError::new(code, message).error)
+}
+
+fn send(ws: &WebSocket, frame: &HubFrame) {
+    let _ = ws.send_with_str(to_json(frame));
+}
