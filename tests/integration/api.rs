@@ -16,12 +16,14 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 mod datasets;
 mod hardening;
+mod hub;
 mod isolation;
 mod llm;
 mod routing;
 
 use datasets::*;
 use hardening::*;
+use hub::*;
 use isolation::*;
 use llm::*;
 use routing::*;
@@ -60,6 +62,8 @@ struct Ctx {
     /// The built-in analyst with fault injection, for the test that panics the worker (which ends every
     /// request in flight on that instance, so it has one of its own).
     panicky: Api,
+    /// The mock as OpenAI, for the live hub: a heartbeat window of 3 s.
+    hub: Api,
     mock: MockProvider,
     /// The instances behind the APIs above, in that order.
     instances: Vec<WorkerInstance>,
@@ -153,6 +157,17 @@ fn main() -> ExitCode {
         when_storing_fails_it_retries_then_degrades_and_counts,
         awkward_column_names_are_refused_as_invalid_csv_with_the_line,
         oversized_forms_offsets_and_headers_get_clear_errors,
+        three_tabs_of_one_user_get_the_same_numbered_answer_asked_in_one,
+        a_stop_from_another_tab_aborts_the_provider_call_upstream_and_every_tab_sees_it,
+        closing_the_tab_that_asked_does_not_stop_the_answer,
+        a_tab_that_reconnects_mid_answer_resumes_with_nothing_duplicated_or_missing,
+        a_tab_gone_without_a_close_frame_stops_counting_within_the_heartbeat_window,
+        tickets_are_single_use_short_lived_signed_and_bound_to_the_origin,
+        a_socket_is_closed_with_4001_when_its_sign_in_expires,
+        twenty_five_questions_across_three_tabs_and_http_admit_exactly_twenty,
+        another_users_socket_never_sees_the_first_users_events_nor_reaches_their_answers,
+        sse_answers_go_through_the_hub_to_the_users_tabs,
+        frames_the_hub_cannot_read_get_an_error_with_a_code,
     );
     let conclusion = libtest_mimic::run(&args, trials);
     drop(ctx); // stops the wrangler instances
@@ -266,6 +281,17 @@ async fn start() -> std::io::Result<Ctx> {
             "panicky",
             vec![("DEV_AUTH", "false".into()), ("FAULT_INJECTION", "true".into())],
         ),
+        start(
+            "hub",
+            vec![
+                ("DEV_AUTH", "false".into()),
+                ("BREAKER_THRESHOLD", SHARED_BREAKER.into()),
+                ("OPENAI_API_KEY", MOCK_KEY.into()),
+                ("OPENAI_BASE_URL", mock.openai_base_url()),
+                ("OPENAI_MODEL", MOCK_MODEL.into()),
+                ("WS_HEARTBEAT_WINDOW_MS", "3000".into()),
+            ],
+        ),
     ])
     .await;
     let mut instances = Vec::new();
@@ -283,6 +309,7 @@ async fn start() -> std::io::Result<Ctx> {
         auth: api(6),
         hardening: api(7),
         panicky: api(8),
+        hub: api(9),
         mock,
         instances,
     })

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod mock_provider;
+pub mod socket;
 pub mod storage;
 pub mod wrangler;
 
