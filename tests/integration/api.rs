@@ -168,6 +168,7 @@ fn main() -> ExitCode {
         another_users_socket_never_sees_the_first_users_events_nor_reaches_their_answers,
         sse_answers_go_through_the_hub_to_the_users_tabs,
         frames_the_hub_cannot_read_get_an_error_with_a_code,
+        an_answer_cut_off_by_a_hub_restart_ends_with_an_error_not_a_spinner,
     );
     let conclusion = libtest_mimic::run(&args, trials);
     drop(ctx); // stops the wrangler instances

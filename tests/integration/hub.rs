@@ -8,9 +8,9 @@ use std::time::Duration;
 use datasage_shared::api::{ErrorCode, StreamEvent, StreamFrame};
 use datasage_shared::hub::{HubFrame, Incoming, Ticket, CLOSE_AUTH_EXPIRED};
 use datasage_shared::jwt::{self, Claims};
-use datasage_tests::client::{fresh_user, token_for, unix_now};
+use datasage_tests::client::{fresh_user, token_for, unix_now, Api};
 use datasage_tests::socket::{events_of, text_of, Ended, Tab};
-use datasage_tests::wrangler::TEST_JWT_SECRET;
+use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use serde_json::json;
 
 use crate::{chat_body, logged_calls, Ctx};
@@ -428,4 +428,66 @@ pub async fn frames_the_hub_cannot_read_get_an_error_with_a_code(c: Arc<Ctx>) {
     );
     tab.ping().await;
     assert!(tab.ended.is_none(), "the socket stays open after a refused frame");
+}
+
+pub async fn an_answer_cut_off_by_a_hub_restart_ends_with_an_error_not_a_spinner(c: Arc<Ctx>) {
+    let vars: Vec<(&str, String)> = vec![
+        ("JWT_SECRET", TEST_JWT_SECRET.into()),
+        ("DEV_AUTH", "false".into()),
+        ("PROVIDER_ORDER", "openai".into()),
+        ("OPENROUTER_API_KEY", String::new()),
+        ("ANTHROPIC_API_KEY", String::new()),
+        ("OPENAI_API_KEY", crate::MOCK_KEY.into()),
+        ("OPENAI_BASE_URL", c.mock.openai_base_url()),
+    ];
+    let instance = tokio::task::spawn_blocking(move || {
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        WorkerInstance::start("hub-restart", &refs)
+    })
+    .await
+    .expect("join")
+    .expect("instance");
+    let user = fresh_user("hub-restart");
+    let token = token_for(&user);
+    let mut tab = Api::new(&instance.base_url).tab(&token).await;
+    tab.ask("r-1", &format!("Long answer please [mock:paced] {user}"), &user)
+        .await;
+    let stream_id = tab.started(WAIT).await.expect("started");
+    let had = events_of(
+        &tab.until(WAIT, |f| matches!(f, Incoming::Stream(s) if s.seq >= 5))
+            .await,
+        &stream_id,
+    )
+    .last()
+    .map_or(0, |e| e.seq);
+    let instance = tokio::task::spawn_blocking(move || instance.restart())
+        .await
+        .expect("join")
+        .expect("restarted");
+    let _ = tab.until(Duration::from_secs(2), |_| false).await;
+    assert!(tab.ended.is_some(), "the restart ended the socket");
+    let mut again = Api::new(&instance.base_url).tab(&token).await;
+    again
+        .send(json!({"type": "resume", "data": {"stream_id": stream_id, "after_seq": had}}))
+        .await;
+    let events = again.answer(&stream_id, WAIT).await;
+    let last = events.last().expect("the resume ends the stream");
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    let first = seqs.first().copied().unwrap_or(0);
+    assert_eq!(
+        seqs,
+        (first..first + seqs.len() as u64).collect::<Vec<_>>(),
+        "in order, no gap"
+    );
+    match &last.event {
+        StreamEvent::Error(e) => {
+            assert_eq!(e.code, ErrorCode::Internal);
+            assert!(e.message.contains("interrupted"), "{}", e.message);
+        }
+        other => panic!("the stream ended with {other:?}"),
+    }
+    assert!(
+        events.iter().all(|e| e.seq > had),
+        "numbered after what the tab had"
+    );
 }
