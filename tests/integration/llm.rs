@@ -7,7 +7,7 @@ use std::sync::Arc;
 use datasage_shared::api::{ChatAnswer, Confidence, ErrorCode, StreamEvent};
 use datasage_shared::tokens;
 use datasage_shared::tree::TreeNode;
-use datasage_tests::client::{fresh_user, token_for, Api, Timed};
+use datasage_tests::client::{fresh_user, shown_text, token_for, Api, Timed};
 use datasage_tests::mock_provider::{self, DEFAULT_ANSWER, PACED_WORDS, PROMPT_TOKENS, TRICKY_ANSWER};
 use serde_json::json;
 
@@ -547,15 +547,7 @@ pub fn statuses_of(events: &[Timed]) -> Vec<String> {
 
 /// The answer text as the client keeps it: content after the last `discard`.
 pub fn content_of_after_discard(events: &[Timed]) -> String {
-    let mut text = String::new();
-    for t in events {
-        match &t.event {
-            StreamEvent::Content { content } => text.push_str(content),
-            StreamEvent::Discard { .. } => text.clear(),
-            _ => {}
-        }
-    }
-    text
+    shown_text(events.iter().map(|t| &t.event))
 }
 
 pub async fn usage_is_counted_when_the_provider_reports_none(c: Arc<Ctx>) {

@@ -44,6 +44,19 @@ pub fn token_for(user: &str) -> String {
     )
 }
 
+/// The answer text a client shows after these events: the content after the last `discard`.
+pub fn shown_text<'a>(events: impl IntoIterator<Item = &'a StreamEvent>) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            StreamEvent::Content { content } => text.push_str(content),
+            StreamEvent::Discard { .. } => text.clear(),
+            _ => {}
+        }
+    }
+    text
+}
+
 /// An event and when it arrived, measured from when the request was sent.
 #[derive(Debug, Clone)]
 pub struct Timed {

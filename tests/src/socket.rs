@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use datasage_shared::api::{StreamEvent, StreamFrame};
+use datasage_shared::api::StreamFrame;
 use datasage_shared::hub::{HubFrame, Incoming, PING, PONG};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -226,13 +226,5 @@ pub fn events_of(frames: &[Incoming], stream_id: &str) -> Vec<StreamFrame> {
 
 /// The answer text a list of events shows (content after the last discard).
 pub fn text_of(events: &[StreamFrame]) -> String {
-    let mut text = String::new();
-    for e in events {
-        match &e.event {
-            StreamEvent::Content { content } => text.push_str(content),
-            StreamEvent::Discard { .. } => text.clear(),
-            _ => {}
-        }
-    }
-    text
+    crate::client::shown_text(events.iter().map(|e| &e.event))
 }
