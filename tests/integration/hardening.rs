@@ -55,11 +55,11 @@ pub async fn an_answer_that_never_ends_is_cut_at_its_time_bound_and_logged_too_l
         error_of(&events).message.contains("length or time limit"),
         "{events:?}"
     );
-    assert!(took < Duration::from_secs(20), "the stream ended after {took:?}");
+    assert!(took < Duration::from_secs(30), "the stream ended after {took:?}");
     assert_eq!(classes(&calls), ["too_long"], "{calls:?}");
     assert!(calls[0]["metadata"]["error"]
         .as_str()
-        .is_some_and(|e| e.contains("still going after 3000 ms")));
+        .is_some_and(|e| e.contains("still going after 8000 ms")));
     let seq = c.mock.requests_containing(&user)[0].seq;
     for _ in 0..50 {
         if c.mock.was_aborted(seq) {
