@@ -519,8 +519,10 @@ impl StoredAnswer {
         let room = max_bytes
             .saturating_sub(json_len(&kept) + SHORTENED_MARKER.len())
             .min(text.len());
-        let end = (0..=room).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-        (format!("{}{SHORTENED_MARKER}", &text[..end]), kept)
+        (
+            format!("{}{SHORTENED_MARKER}", crate::text::prefix_within(text, room)),
+            kept,
+        )
     }
 
     pub fn with_text(self, message: String) -> ChatAnswer {
@@ -544,6 +546,9 @@ pub struct StoredMessage {
     /// For an answer: its chart, confidence and execution tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<ChatAnswer>,
+    /// An answer stopped before it completed: `content` is the text shown until then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 /// `GET /api/v1/sessions/{id}`: a conversation with its messages, oldest first.

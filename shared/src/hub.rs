@@ -121,6 +121,8 @@ pub enum HubFrame {
     },
     /// A stop took effect.
     Stopped { stream_id: String },
+    /// A conversation was renamed or deleted: tabs read the list again.
+    SessionsChanged,
     /// A frame was refused (bad JSON, unknown type, rate limited, another user's session).
     Error(ErrorBody),
 }
@@ -210,10 +212,134 @@ pub fn is_live(last_seen_ms: u64, now_ms: u64, window_ms: u64) -> bool {
     now_ms.saturating_sub(last_seen_ms) < window_ms
 }
 
+/// The first and the longest wait before reopening a dropped socket.
+pub const BACKOFF_MIN_MS: u64 = 500;
+pub const BACKOFF_MAX_MS: u64 = 30_000;
+
+/// How long to wait before the `failures`-th try (0 after the first drop) to reopen a socket: doubling
+/// from [`BACKOFF_MIN_MS`] up to [`BACKOFF_MAX_MS`], with `unit` (a random number in 0..1) spreading each
+/// wait over its upper half, so a thousand tabs dropped by one deploy do not come back in one instant.
+pub fn backoff_ms(failures: u32, unit: f64) -> u64 {
+    let ceiling = BACKOFF_MIN_MS
+        .saturating_mul(1u64 << failures.min(16))
+        .min(BACKOFF_MAX_MS);
+    let spread = (ceiling / 2) as f64 * unit.clamp(0.0, 1.0);
+    (ceiling / 2 + spread as u64).clamp(BACKOFF_MIN_MS, BACKOFF_MAX_MS)
+}
+
+/// A tab's place in one answer's stream: the events it has shown, in order, so a replay after a
+/// reconnect shows the rest of the answer with nothing twice and nothing missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Follow {
+    pub stream_id: String,
+    /// The last `seq` shown (0 before the first event).
+    shown: u64,
+    /// The `shown` a resume was last asked after, so one gap asks once.
+    resumed_after: Option<u64>,
+}
+
+/// What to do with one frame of the stream a tab follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The next event: show it.
+    Show,
+    /// Shown already, or another answer's.
+    Skip,
+    /// Events are missing before this one (it arrived before a replay did): not shown; send the resume,
+    /// if there is one, to fetch the missing events, this one included.
+    Gap(Option<ClientFrame>),
+}
+
+impl Follow {
+    pub fn new(stream_id: String) -> Self {
+        Self {
+            stream_id,
+            shown: 0,
+            resumed_after: None,
+        }
+    }
+
+    pub fn take(&mut self, frame: &StreamFrame) -> Step {
+        if frame.stream_id != self.stream_id || frame.seq <= self.shown {
+            Step::Skip
+        } else if frame.seq == self.shown + 1 {
+            self.shown = frame.seq;
+            Step::Show
+        } else if self.resumed_after == Some(self.shown) {
+            Step::Gap(None)
+        } else {
+            Step::Gap(Some(self.resume()))
+        }
+    }
+
+    /// What to ask the hub for to get every event after the ones shown (after a reconnect, say).
+    pub fn resume(&mut self) -> ClientFrame {
+        self.resumed_after = Some(self.shown);
+        ClientFrame::Resume {
+            stream_id: self.stream_id.clone(),
+            after_seq: self.shown,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::StreamEvent;
+
+    #[test]
+    fn reconnect_waits_grow_from_half_a_second_to_thirty_and_are_spread_out() {
+        assert_eq!(backoff_ms(0, 0.0), BACKOFF_MIN_MS);
+        assert_eq!(backoff_ms(0, 1.0), BACKOFF_MIN_MS);
+        assert_eq!((backoff_ms(3, 0.0), backoff_ms(3, 1.0)), (2_000, 4_000));
+        for failures in [6, 7, 20, u32::MAX] {
+            assert_eq!(backoff_ms(failures, 0.0), 15_000);
+            assert_eq!(backoff_ms(failures, 1.0), BACKOFF_MAX_MS);
+        }
+        let waits: Vec<u64> = (0..12).map(|n| backoff_ms(n, 0.5)).collect();
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+    }
+
+    fn frame(stream_id: &str, seq: u64) -> StreamFrame {
+        StreamFrame {
+            event: StreamEvent::Content {
+                content: format!("{seq} "),
+            },
+            session_id: "s".into(),
+            stream_id: stream_id.into(),
+            seq,
+        }
+    }
+
+    #[test]
+    fn a_replay_after_a_reconnect_shows_only_what_the_tab_had_not_shown() {
+        let mut follow = Follow::new("a".into());
+        let shown: Vec<u64> = [1, 2, 3, 2, 3, 4, 5, 4]
+            .into_iter()
+            .filter(|&seq| follow.take(&frame("a", seq)) == Step::Show)
+            .collect();
+        assert_eq!(shown, [1, 2, 3, 4, 5]);
+        assert_eq!(follow.take(&frame("b", 9)), Step::Skip, "another answer's event");
+    }
+
+    #[test]
+    fn live_events_that_overtake_a_replay_wait_for_it_and_ask_for_it_once() {
+        let mut follow = Follow::new("a".into());
+        let resume = |after_seq| {
+            Step::Gap(Some(ClientFrame::Resume {
+                stream_id: "a".into(),
+                after_seq,
+            }))
+        };
+        // A tab that joins mid-answer hears event 7 live before its replay of 1…7 arrives.
+        assert_eq!(follow.take(&frame("a", 7)), resume(0));
+        assert_eq!(follow.take(&frame("a", 8)), Step::Gap(None));
+        let shown: Vec<u64> = (1..=8)
+            .filter(|&seq| follow.take(&frame("a", seq)) == Step::Show)
+            .collect();
+        assert_eq!(shown, (1..=8).collect::<Vec<_>>());
+        assert_eq!(follow.take(&frame("a", 10)), resume(8), "a new gap asks again");
+    }
 
     const SECRET: &[u8] = b"s3cret";
     const NOW: u64 = 1_800_000_000;

@@ -19,6 +19,13 @@ pub fn stream_chunks(text: &str) -> Vec<&str> {
     out
 }
 
+/// The longest start of `text` within `max_bytes` that ends on a character boundary.
+pub fn prefix_within(text: &str, max_bytes: usize) -> &str {
+    let room = max_bytes.min(text.len());
+    let end = (0..=room).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    &text[..end]
+}
+
 /// The first `max_chars` characters of `s`, ending in `…` when cut: for log excerpts.
 pub fn excerpt(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars.saturating_sub(1)) {

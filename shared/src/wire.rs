@@ -9,8 +9,9 @@ use serde_json::{Map, Number, Value};
 use crate::api::{
     AnswerMetadata, ApiError, ChartConfig, ChatAnswer, DatasetDetail, DatasetList, DatasetRef, DatasetRows,
     DatasetSummary, DevToken, ErrorBody, SessionDetail, SessionList, SessionSummary, StoredMessage,
-    StreamEvent, Usage,
+    StreamEvent, StreamFrame, Usage,
 };
+use crate::hub::{HubFrame, Incoming, TicketGrant};
 use crate::profile::{ColumnProfile, NumericProfile, Profile};
 use crate::tree::{ExecutionTree, LlmCallInfo, QueryInfo, TreeNode};
 
@@ -262,7 +263,7 @@ structs! {
     DevToken { token, user_id, expires_at }
     SessionSummary { id, title, dataset_id, created_at, updated_at }
     SessionList { sessions }
-    StoredMessage { id, role, content, created_at, answer }
+    StoredMessage { id, role, content, created_at, answer, stopped = default }
     SessionDetail { session ..flatten, messages }
     LlmCallInfo {
         provider, model, prompt_tokens, completion_tokens, cost_usd, ttft_ms, retries, outcome = default,
@@ -307,6 +308,51 @@ impl FromJson for StreamEvent {
             "complete" => StreamEvent::Complete(FromJson::from_json(&data).map_err(inside)?),
             "error" => StreamEvent::Error(FromJson::from_json(&data).map_err(inside)?),
             _ => return Err(WireError::here().inside("type")),
+        })
+    }
+}
+
+structs! {
+    StreamFrame { event ..flatten, session_id, stream_id, seq }
+    TicketGrant { ticket, expires_in }
+}
+
+/// `{"type": …, "data": {…}}`; `sessions_changed` has no data.
+impl FromJson for HubFrame {
+    fn from_json<J: Json>(j: &J) -> Result<Self, WireError> {
+        let kind: String = req(j, "type")?;
+        if kind == "sessions_changed" {
+            return Ok(HubFrame::SessionsChanged);
+        }
+        let data = j.member("data").ok_or_else(|| WireError::here().inside("data"))?;
+        let field =
+            |key: &str| -> Result<String, WireError> { req(&data, key).map_err(|e| e.inside("data")) };
+        Ok(match kind.as_str() {
+            "connection_status" => HubFrame::ConnectionStatus {
+                status: field("status")?,
+                active_tabs: req(&data, "active_tabs").map_err(|e| e.inside("data"))?,
+            },
+            "stream_started" => HubFrame::StreamStarted {
+                stream_id: field("stream_id")?,
+                session_id: field("session_id")?,
+                request_id: field("request_id")?,
+                question: field("question")?,
+            },
+            "stopped" => HubFrame::Stopped {
+                stream_id: field("stream_id")?,
+            },
+            "error" => HubFrame::Error(FromJson::from_json(&data).map_err(|e| e.inside("data"))?),
+            _ => return Err(WireError::here().inside("type")),
+        })
+    }
+}
+
+/// An answer's event carries a `seq`; everything else the hub sends does not.
+impl FromJson for Incoming {
+    fn from_json<J: Json>(j: &J) -> Result<Self, WireError> {
+        Ok(match j.member("seq") {
+            Some(_) => Incoming::Stream(FromJson::from_json(j)?),
+            None => Incoming::Hub(FromJson::from_json(j)?),
         })
     }
 }
@@ -408,6 +454,44 @@ mod tests {
     }
 
     #[test]
+    fn every_frame_the_hub_sends_reads_as_the_hub_wrote_it() {
+        let frames = [
+            Incoming::Hub(HubFrame::connected(3)),
+            Incoming::Hub(HubFrame::StreamStarted {
+                stream_id: "st".into(),
+                session_id: "s".into(),
+                request_id: "r".into(),
+                question: "How many rows?".into(),
+            }),
+            Incoming::Hub(HubFrame::Stopped {
+                stream_id: "st".into(),
+            }),
+            Incoming::Hub(HubFrame::SessionsChanged),
+            Incoming::Hub(HubFrame::Error(ApiError::rate_limited(7).error)),
+            Incoming::Stream(StreamFrame {
+                event: StreamEvent::Error(ApiError::new(ErrorCode::Cancelled, "stopped").error),
+                session_id: "s".into(),
+                stream_id: "st".into(),
+                seq: 9,
+            }),
+            Incoming::Stream(StreamFrame {
+                event: StreamEvent::Content { content: "Hi".into() },
+                session_id: "s".into(),
+                stream_id: "st".into(),
+                seq: 1,
+            }),
+        ];
+        for frame in frames {
+            reads_as_derived(&frame);
+        }
+        reads_as_derived(&TicketGrant {
+            ticket: "t".into(),
+            expires_in: 60,
+        });
+        assert!(Incoming::from_json(&json!({"type": "dreaming", "data": {}})).is_err());
+    }
+
+    #[test]
     fn stored_conversations_and_datasets_read_as_the_server_wrote_them() {
         let summary = SessionSummary {
             id: "s1".into(),
@@ -431,6 +515,7 @@ mod tests {
             content: "Revenue by region?".into(),
             created_at: "2026-11-01T10:00:00Z".into(),
             answer: None,
+            stopped: false,
         };
         let reply = StoredMessage {
             id: "m2".into(),
@@ -438,9 +523,15 @@ mod tests {
             answer: Some(answer()),
             ..question.clone()
         };
+        let stopped = StoredMessage {
+            id: "m3".into(),
+            role: "assistant".into(),
+            stopped: true,
+            ..question.clone()
+        };
         reads_as_derived(&SessionDetail {
             session: summary,
-            messages: vec![question, reply],
+            messages: vec![question, reply, stopped],
         });
 
         let dataset = DatasetSummary {

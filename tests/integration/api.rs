@@ -159,6 +159,7 @@ fn main() -> ExitCode {
         oversized_forms_offsets_and_headers_get_clear_errors,
         three_tabs_of_one_user_get_the_same_numbered_answer_asked_in_one,
         a_stop_from_another_tab_aborts_the_provider_call_upstream_and_every_tab_sees_it,
+        a_rename_or_delete_in_one_tab_reaches_the_users_other_tabs,
         closing_the_tab_that_asked_does_not_stop_the_answer,
         a_tab_that_reconnects_mid_answer_resumes_with_nothing_duplicated_or_missing,
         a_tab_gone_without_a_close_frame_stops_counting_within_the_heartbeat_window,

@@ -91,6 +91,7 @@ pub async fn a_stop_from_another_tab_aborts_the_provider_call_upstream_and_every
         "aborted upstream within 1 s of the stop ({:?})",
         stopped_at.elapsed()
     );
+    let mut shown = Vec::new();
     for tab in t.iter_mut() {
         let frames = tab
             .until(WAIT, |f| matches!(f, Incoming::Hub(HubFrame::Stopped { .. })))
@@ -101,9 +102,38 @@ pub async fn a_stop_from_another_tab_aborts_the_provider_call_upstream_and_every
                 .any(|f| matches!(f, Incoming::Hub(HubFrame::Stopped { stream_id: s }) if *s == stream_id)),
             "every tab sees the answer stopped"
         );
+        shown.push(text_of(&events_of(&frames, &stream_id)));
     }
     let calls = logged_calls(&c.hub, &token, &user, |calls| !calls.is_empty()).await;
     assert_eq!(calls[0]["status"], "cancelled");
+    // The partial answer is stored as stopped, with the text the asking tab showed.
+    let (status, detail) = c.hub.get(&format!("/api/v1/sessions/{user}"), Some(&token)).await;
+    assert_eq!(status, 200, "{detail}");
+    let reply = &detail["messages"][1];
+    assert_eq!(reply["stopped"], true, "{detail}");
+    assert!(!shown[0].is_empty());
+    assert_eq!(reply["content"].as_str(), Some(shown[0].as_str()));
+}
+
+pub async fn a_rename_or_delete_in_one_tab_reaches_the_users_other_tabs(c: Arc<Ctx>) {
+    let user = fresh_user("renamed");
+    let token = token_for(&user);
+    let (status, _, body) = c.hub.chat(&token, "How many rows?", &user).await;
+    assert_eq!(status, 200, "{body}");
+    let mut other = c.hub.tab(&token).await;
+    let path = format!("/api/v1/sessions/{user}");
+    let (status, _) = c.hub.patch(&path, &token, &json!({"title": "Renamed"})).await;
+    assert_eq!(status, 200);
+    let changed = |f: &Incoming| matches!(f, Incoming::Hub(HubFrame::SessionsChanged));
+    assert!(
+        other.until(WAIT, changed).await.iter().any(changed),
+        "told of the rename"
+    );
+    assert_eq!(c.hub.delete(&path, &token).await, 204);
+    assert!(
+        other.until(WAIT, changed).await.iter().any(changed),
+        "told of the delete"
+    );
 }
 
 pub async fn closing_the_tab_that_asked_does_not_stop_the_answer(c: Arc<Ctx>) {

@@ -118,7 +118,7 @@ pub struct Config {
 pub struct HubSettings {
     /// A socket that sent no ping for this long is treated as gone (`WS_HEARTBEAT_WINDOW_MS`, 90 s).
     pub heartbeat_window_ms: u64,
-    /// How long a stream's events stay after its answer is stored, for late resumes (`STREAM_GRACE_MS`).
+    /// How long a stream's events stay after its last one, for late resumes (`STREAM_GRACE_MS`).
     pub stream_grace_ms: u64,
     /// Origins besides the app's own that may open a socket (`ALLOWED_ORIGINS`, comma-separated).
     pub allowed_origins: Vec<String>,

@@ -1,10 +1,12 @@
 //! D1 access: sessions, messages and the LLM call log. Every write of one answer goes in one batch, so a
 //! failure stores nothing rather than half of it; `routes::chat` retries and degrades a failed one.
 
-use datasage_shared::api::{DatasetRef, LlmCallRecord, SessionSummary, StoredAnswer, StoredMessage, Usage};
+use datasage_shared::api::{
+    DatasetRef, LlmCallRecord, SessionSummary, StoredAnswer, StoredMessage, Usage, SHORTENED_MARKER,
+};
 use datasage_shared::llm::{CallType, UsageSource};
 use datasage_shared::prompt::Turn;
-use datasage_shared::text::excerpt;
+use datasage_shared::text::{excerpt, prefix_within};
 use datasage_shared::tree::CallStatus;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -51,6 +53,18 @@ impl CallLog {
     }
 }
 
+/// What an answer stores besides its question.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// The final answer's text and the rest of it.
+    Answered(String, Box<StoredAnswer>),
+    /// The text shown before a stop.
+    Stopped(String),
+}
+
+/// The metadata of a stopped answer's row (an answered one holds its `StoredAnswer`).
+const STOPPED_METADATA: &str = r#"{"stopped":true}"#;
+
 /// Everything one answer stores.
 #[derive(Debug, Clone)]
 pub struct AnswerLog {
@@ -59,8 +73,8 @@ pub struct AnswerLog {
     pub question: String,
     /// The dataset the question was about, and its version.
     pub dataset: DatasetRef,
-    /// The final answer's text and the rest of it; `None` when the answer failed or was cancelled.
-    pub answer: Option<(String, StoredAnswer)>,
+    /// What the question got; `None` when it failed, or was stopped before any text.
+    pub answer: Option<Reply>,
     pub calls: Vec<CallLog>,
     /// The question replaces the session's exchanges from this one on (see `ChatRequest::rewind_to`).
     pub rewind_to: Option<u32>,
@@ -130,11 +144,7 @@ pub const DEGRADED_ANSWER_BYTES: usize = 8 * 1024;
 /// adds a statement D1 refuses (fault injection, for tests).
 pub async fn store_answer(db: &D1Database, log: &AnswerLog, shape: Shape, fault: bool) -> Result<()> {
     let now = now_iso();
-    let answer = match (&log.answer, shape) {
-        (_, Shape::NoAnswer) | (None, _) => None,
-        (Some((text, stored)), Shape::Whole) => Some((text.clone(), stored.clone())),
-        (Some((text, stored)), Shape::Shortened) => Some(stored.reduced(text, DEGRADED_ANSWER_BYTES)),
-    };
+    let answer = reply_row(log.answer.as_ref(), shape)?;
     let mut batch = Vec::new();
     if let (Some(keep), Some(_)) = (log.rewind_to, &answer) {
         // In the same batch as the new exchange: the old answers go only when the new one is stored.
@@ -145,9 +155,8 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog, shape: Shape, fault:
         )?);
     }
     batch.push(message_stmt(db, log, "user", &log.question, None, &now)?);
-    if let Some((text, stored)) = &answer {
-        let meta = serde_json::to_string(stored).map_err(|e| Failure::Internal(e.to_string()))?;
-        batch.push(message_stmt(db, log, "assistant", text, Some(meta), &now)?);
+    if let Some((text, meta)) = answer {
+        batch.push(message_stmt(db, log, "assistant", &text, Some(meta), &now)?);
     }
     for call in &log.calls {
         batch.push(call_stmt(db, log, call, &now)?);
@@ -175,6 +184,25 @@ pub async fn store_answer(db: &D1Database, log: &AnswerLog, shape: Shape, fault:
         }
     }
     Ok(())
+}
+
+/// The reply's row — its text and metadata — as `shape` stores it; `None` stores the question alone.
+fn reply_row(reply: Option<&Reply>, shape: Shape) -> Result<Option<(String, String)>> {
+    let json =
+        |stored: &StoredAnswer| serde_json::to_string(stored).map_err(|e| Failure::Internal(e.to_string()));
+    Ok(match (reply, shape) {
+        (_, Shape::NoAnswer) | (None, _) => None,
+        (Some(Reply::Answered(text, stored)), Shape::Whole) => Some((text.clone(), json(stored)?)),
+        (Some(Reply::Answered(text, stored)), Shape::Shortened) => {
+            let (text, kept) = stored.reduced(text, DEGRADED_ANSWER_BYTES);
+            Some((text, json(&kept)?))
+        }
+        (Some(Reply::Stopped(text)), Shape::Whole) => Some((text.clone(), STOPPED_METADATA.to_owned())),
+        (Some(Reply::Stopped(text)), Shape::Shortened) => Some((
+            format!("{}{SHORTENED_MARKER}", prefix_within(text, DEGRADED_ANSWER_BYTES)),
+            STOPPED_METADATA.to_owned(),
+        )),
+    })
 }
 
 fn message_stmt(
@@ -421,6 +449,7 @@ pub async fn messages(db: &D1Database, session_id: &str) -> Result<Vec<StoredMes
                 .flatten()
                 .map(|a| a.with_text(r.content.clone()));
             StoredMessage {
+                stopped: r.role == "assistant" && r.metadata == STOPPED_METADATA,
                 id: r.id,
                 role: r.role,
                 content: r.content,

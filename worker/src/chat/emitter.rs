@@ -111,8 +111,8 @@ pub struct Emitter {
     pub tree: Recorder,
     subscribers: Subscribers,
     cancel: Cancel,
-    /// Whether answer text went out since the last discard.
-    text_shown: bool,
+    /// The answer text that went out since the last discard: what a stopped answer keeps.
+    shown: String,
 }
 
 impl Emitter {
@@ -121,7 +121,7 @@ impl Emitter {
             tree: Recorder::new(),
             subscribers,
             cancel,
-            text_shown: false,
+            shown: String::new(),
         }
     }
 
@@ -137,8 +137,13 @@ impl Emitter {
         });
     }
 
+    /// The answer text the person sees now.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
     pub fn content(&mut self, content: &str) {
-        self.text_shown = true;
+        self.shown.push_str(content);
         self.subscribers.send(StreamEvent::Content {
             content: content.to_owned(),
         });
@@ -146,7 +151,7 @@ impl Emitter {
 
     /// Tells the client to throw away the answer text streamed so far (if any went out).
     pub fn discard(&mut self, reason: impl Into<String>) {
-        if std::mem::take(&mut self.text_shown) {
+        if !std::mem::take(&mut self.shown).is_empty() {
             self.subscribers.send(StreamEvent::Discard {
                 reason: reason.into(),
             });

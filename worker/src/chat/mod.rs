@@ -15,7 +15,7 @@ mod sql;
 
 use datasage_shared::api::{ChatAnswer, ErrorBody, ErrorCode, Phase, StoredAnswer};
 
-use crate::db::AnswerLog;
+use crate::db::{AnswerLog, Reply};
 pub use emitter::{Cancel, Emitter, Subscribers};
 pub use job::Job;
 
@@ -46,19 +46,7 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
     em.close(&mut result);
     // Everything but the text, the execution tree included, so a reload restores the answer whole — or,
     // past what a row may hold, a shortened copy, which the person is told of before the answer ends.
-    let answer = result.as_ref().ok().map(|a| {
-        let whole = StoredAnswer::of(a);
-        match whole.shortened(&a.message, job.max_stored_bytes) {
-            Some(short) => {
-                em.status(
-                    Phase::Writing,
-                    "This answer is too long to save whole: the saved copy is shortened.",
-                );
-                short
-            }
-            None => (a.message.clone(), whole),
-        }
-    });
+    let answer = reply(&result, &job, em);
     em.end(&result);
     let log = AnswerLog {
         user_id: job.user_id,
@@ -70,4 +58,27 @@ pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, 
         rewind_to: job.rewind_to,
     };
     (result, log)
+}
+
+/// What the answer stores: the answer (or, past what a row may hold, a shortened copy, which the person
+/// is told of before the answer ends); after a stop, the text shown until then.
+fn reply(result: &Result<ChatAnswer, ErrorBody>, job: &Job, em: &mut Emitter) -> Option<Reply> {
+    let a = match result {
+        Ok(a) => a,
+        Err(e) if e.code == ErrorCode::Cancelled && !em.shown().is_empty() => {
+            return Some(Reply::Stopped(em.shown().to_owned()))
+        }
+        Err(_) => return None,
+    };
+    let whole = StoredAnswer::of(a);
+    Some(match whole.shortened(&a.message, job.max_stored_bytes) {
+        Some((text, short)) => {
+            em.status(
+                Phase::Writing,
+                "This answer is too long to save whole: the saved copy is shortened.",
+            );
+            Reply::Answered(text, Box::new(short))
+        }
+        None => Reply::Answered(a.message.clone(), Box::new(whole)),
+    })
 }

@@ -1,4 +1,5 @@
-//! The worker's calls to a user's hub (one round trip each): a question over HTTP, a stop, a socket.
+//! The worker's calls to a user's hub (one round trip each): a question over HTTP, a stop, a socket, a
+//! change to the conversations.
 
 use datasage_shared::api::ChatRequest;
 use datasage_shared::hub::{StopRequest, Ticket};
@@ -38,6 +39,21 @@ pub async fn stop(env: &Env, user_id: &str, stop: &StopRequest) -> Result<Respon
     Object::new(env, BINDING, user_id)?
         .fetch(Method::Post, "/stop", Some(body(stop)?))
         .await
+}
+
+/// Tells every tab of the user that a conversation was renamed or deleted. Best effort: the change is
+/// stored already, and a tab that misses it sees it on its next reload of the list.
+pub async fn sessions_changed(env: &Env, user_id: &str) {
+    let sent = match Object::new(env, BINDING, user_id) {
+        Ok(hub) => hub
+            .fetch(Method::Post, "/sessions-changed", None)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        worker::console_error!("hub: cannot tell the tabs of a session change: {e}");
+    }
 }
 
 /// Opens a socket on the user's hub with a ticket the worker verified (the hub checks it is unused).

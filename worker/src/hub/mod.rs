@@ -103,6 +103,10 @@ impl DurableObject for UserHub {
             (Method::Post, "/chat") => self.hub.http_chat(req).await,
             (Method::Post, "/stop") => self.hub.http_stop(req).await,
             (Method::Get, "/connect") => self.hub.connect(&req).await,
+            (Method::Post, "/sessions-changed") => {
+                self.hub.sockets.broadcast(&to_json(&HubFrame::SessionsChanged));
+                Ok(Response::empty()?.with_status(204))
+            }
             (_, path) => Err(Failure::api(ErrorCode::NotFound, format!("hub: no route {path}"))),
         };
         Ok(result.unwrap_or_else(Failure::into_response))
@@ -265,11 +269,13 @@ impl Hub {
             let stream_id = started.stream_id.clone();
             self.sockets.broadcast(&to_json(&HubFrame::Stopped { stream_id }));
         }
-        answer::store(&self.env, log, faults).await;
+        // Its final event went out: a tab connecting from now on is not told it runs (it would wait for
+        // an end it already missed), and a stop has nothing left to stop.
         self.live.borrow_mut().remove(&started.stream_id);
         if let Err(e) = streams::end(&self.sql, &started.stream_id, now_ms()) {
             console_error!("hub: cannot end stream {}: {e}", started.stream_id);
         }
+        answer::store(&self.env, log, faults).await;
     }
 
     /// Where an answer's events go: kept for resumes, sent to every socket, and to the SSE client that

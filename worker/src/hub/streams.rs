@@ -5,7 +5,7 @@
 //! Events are written in batches ([`Journal`]): a Durable Object holds back what it sends until its writes
 //! are durable, so a write per event would hold back every event; a batch is written at most every
 //! [`WRITE_EVERY_MS`] or [`BATCH`] events, at the last event, and before any replay. A stream's events stay
-//! until its answer is stored plus a grace period ([`purge`]).
+//! for a grace period after its last event ([`purge`]), long enough for the answer to be stored.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -120,7 +120,7 @@ impl Journal {
     }
 }
 
-/// The answer was stored: the stream is over, its events kept for the grace period.
+/// The stream's last event went out: it is over, its events kept for the grace period.
 pub fn end(sql: &SqlStorage, stream_id: &str, now_ms: u64) -> Result<()> {
     sql.exec(
         "UPDATE streams SET running = 0, ended_ms = ? WHERE stream_id = ?",
@@ -204,7 +204,7 @@ pub fn end_orphans(sql: &SqlStorage, now_ms: u64) -> Result<()> {
     Ok(())
 }
 
-/// Forgets streams whose answer was stored more than `grace_ms` ago.
+/// Forgets streams that ended more than `grace_ms` ago.
 pub fn purge(sql: &SqlStorage, now_ms: u64, grace_ms: u64) -> Result<()> {
     let before = now_ms.saturating_sub(grace_ms) as i64;
     sql.exec(

@@ -10,6 +10,7 @@ use worker::{Request, Response};
 use super::context::{json, read_json, Ctx};
 use crate::db;
 use crate::error::{Failure, Result};
+use crate::hub::client;
 
 fn not_found() -> Failure {
     Failure::api(ErrorCode::NotFound, "session not found")
@@ -51,6 +52,7 @@ pub async fn rename(mut req: Request, cx: &Ctx, id: &str) -> Result<Response> {
     let title = update.title.trim();
     let session = owned(cx, id).await?;
     db::rename_session(&cx.db, id, title).await?;
+    client::sessions_changed(&cx.env, &cx.user_id).await;
     json(&SessionSummary {
         title: title.to_owned(),
         ..session
@@ -60,5 +62,6 @@ pub async fn rename(mut req: Request, cx: &Ctx, id: &str) -> Result<Response> {
 pub async fn delete(cx: &Ctx, id: &str) -> Result<Response> {
     owned(cx, id).await?;
     db::delete_session(&cx.db, id).await?;
+    client::sessions_changed(&cx.env, &cx.user_id).await;
     Ok(Response::empty()?.with_status(204))
 }
