@@ -41,6 +41,22 @@ pub enum ClientError {
     Upload(ErrorBody),
 }
 
+/// An error the server sent inside a stream or a socket frame.
+impl From<ErrorBody> for ClientError {
+    fn from(e: ErrorBody) -> Self {
+        match e.code {
+            ErrorCode::RateLimited => ClientError::RateLimited {
+                retry_after_secs: e.retry_after_secs.unwrap_or(60),
+            },
+            ErrorCode::Unauthorized => ClientError::Unauthorized(e.message),
+            code => ClientError::Server {
+                code,
+                message: e.message,
+            },
+        }
+    }
+}
+
 impl ClientError {
     /// A sentence for the error banner.
     pub fn explain(&self) -> String {
@@ -250,6 +266,12 @@ pub async fn send_json<T: FromJson>(
     answer(&text(&resp).await?)
 }
 
+/// A `POST` whose answer is only its status.
+pub async fn post(path: &str, body: &impl serde::Serialize) -> Result<(), ClientError> {
+    let body = serde_json::to_string(body).map_err(|e| ClientError::Network(e.to_string()))?;
+    authed("POST", path, Some(body)).await.map(|_| ())
+}
+
 pub async fn delete(path: &str) -> Result<(), ClientError> {
     authed("DELETE", path, None).await.map(|_| ())
 }
@@ -333,7 +355,7 @@ pub async fn sign_in() -> Result<(), ClientError> {
 pub async fn stream_chat(
     req: &ChatRequest,
     signal: &AbortSignal,
-    mut on_event: impl FnMut(StreamEvent),
+    mut on_event: impl FnMut(StreamEvent, Option<String>),
 ) -> Result<(), ClientError> {
     let body = serde_json::to_string(req).map_err(|e| ClientError::Network(e.to_string()))?;
     let path = "/api/v1/chat/stream";

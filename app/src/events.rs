@@ -3,7 +3,7 @@
 //! logged, and if the answer then never completes the person is told an event could not be read rather
 //! than that the connection closed.
 
-use datasage_shared::api::StreamEvent;
+use datasage_shared::api::{StreamEvent, StreamFrame};
 use datasage_shared::sse::SseParser;
 
 use crate::json::decode;
@@ -20,17 +20,25 @@ pub struct EventReader {
 }
 
 impl EventReader {
-    /// Feeds the next bytes of the body, handing every decoded event to `on_event`.
-    pub fn push(&mut self, bytes: &[u8], on_event: &mut impl FnMut(StreamEvent)) -> Result<(), String> {
+    /// Feeds the next bytes of the body, handing every decoded event to `on_event` with its stream id
+    /// (which an event written before the answer started may lack).
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        on_event: &mut impl FnMut(StreamEvent, Option<String>),
+    ) -> Result<(), String> {
         let events = self
             .parser
             .push(bytes)
             .map_err(|e| format!("the answer could not be read: {e}"))?;
         for ev in events {
-            match decode::<StreamEvent>(&ev.data) {
-                Ok(event) => {
+            let read = decode::<StreamFrame>(&ev.data)
+                .map(|f| (f.event, Some(f.stream_id)))
+                .or_else(|_| decode::<StreamEvent>(&ev.data).map(|e| (e, None)));
+            match read {
+                Ok((event, stream_id)) => {
                     self.ended |= event.is_terminal();
-                    on_event(event);
+                    on_event(event, stream_id);
                 }
                 Err(e) => {
                     let quoted: String = ev.data.chars().take(QUOTED_CHARS).collect();
@@ -83,7 +91,7 @@ mod tests {
         let mut seen = Vec::new();
         for line in lines {
             let body = format!("{line}\n\n");
-            reader.push(body.as_bytes(), &mut |ev| seen.push(ev)).unwrap();
+            reader.push(body.as_bytes(), &mut |ev, _| seen.push(ev)).unwrap();
         }
         (seen, reader)
     }

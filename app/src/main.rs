@@ -6,6 +6,7 @@ mod components;
 mod datasets;
 mod events;
 mod json;
+mod live;
 mod markdown;
 #[cfg(test)]
 mod test_support;

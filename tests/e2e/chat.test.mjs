@@ -141,16 +141,22 @@ test("Esc stops an answer mid-way, and a reload brings the conversation back", a
   await page.keyboard.press("Enter");
   await page.locator(".badge").waitFor({ timeout: 15_000 });
   await page.reload();
-  await page.locator(".message.assistant .markdown", { hasText: "3,000 rows" }).waitFor({ timeout: 10_000 });
+  await page.locator(".badge").waitFor({ timeout: 10_000 });
   const questions = await page.locator(".message.user .bubble").allInnerTexts();
   assert.deepEqual(questions, ["Describe the columns", "How many rows are there?"]);
+  assert.match(await answer.innerText(), /3,000 rows/);
+  const stopped = page.locator(".message.assistant").first();
+  assert.equal(await stopped.locator(".markdown").innerText(), partial, "the stopped answer is kept as shown");
+  await stopped.locator(".failed", { hasText: "Stopped." }).waitFor();
   assert.match(await page.locator(".facts").last().innerText(), /high confidence/, "the answer comes back whole");
   assert.deepEqual(errors, []);
   await context.close();
 });
 
-test("a lost network says so in plain words, and Retry asks again once it is back", async () => {
-  const { page, context } = await openPage();
+test("with no WebSocket a question goes over SSE; a lost network says so, and Retry asks again", async () => {
+  // No socket ever opens (a proxy that refuses them): the app asks over SSE.
+  const noSockets = (context) => context.routeWebSocket(/\/api\/v1\/ws\/chat/, (ws) => ws.close());
+  const { page, context } = await openPage("light", { width: 1200, height: 800 }, noSockets);
   await page.route("**/api/v1/chat/stream", (route) => route.abort("internetdisconnected"));
   await page.getByLabel("Your question").fill("How many rows are there?");
   await page.keyboard.press("Enter");

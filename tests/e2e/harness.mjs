@@ -90,9 +90,12 @@ export async function launchBrowser() {
 }
 
 /** A fresh browser context on the app, once the question box is there; `errors` collects page errors
- * and Content-Security-Policy violations. */
-export async function openPage(browser, base, colorScheme = "light", viewport = { width: 1200, height: 800 }) {
+ * and Content-Security-Policy violations. `prepare(context)` runs before the page loads (to route
+ * requests, say). */
+export async function openPage(browser, base, colorScheme = "light", viewport = { width: 1200, height: 800 },
+  prepare = async () => {}) {
   const context = await browser.newContext({ colorScheme, viewport });
+  await prepare(context);
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -105,6 +108,27 @@ export async function openPage(browser, base, colorScheme = "light", viewport = 
   await page.goto(base);
   await page.getByLabel("Your question").waitFor();
   return { page, context, errors };
+}
+
+/** Routes every hub socket of `context` through the test, so it can cut them as a dead network would:
+ * after `cut()` open sockets close and new ones are refused, until `restore()`. */
+export async function cuttableSockets(context) {
+  let down = false;
+  const open = [];
+  await context.routeWebSocket(/\/api\/v1\/ws\/chat/, (ws) => {
+    if (down) return ws.close({ code: 1011, reason: "network down" });
+    ws.connectToServer();
+    open.push(ws);
+  });
+  return {
+    async cut() {
+      down = true;
+      for (const ws of open.splice(0)) await ws.close({ code: 1011, reason: "network down" });
+    },
+    restore() {
+      down = false;
+    },
+  };
 }
 
 export async function screenshot(page, name) {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { useWorkers, screenshot, root } from "./harness.mjs";
+import { useWorkers, screenshot, root, cuttableSockets } from "./harness.mjs";
 
 const AXE = join(root, "node_modules", "axe-core", "axe.min.js");
 
@@ -39,7 +39,9 @@ const variants = [
 
 for (const [scheme, device, viewport] of variants) {
   test(`every screen is accessible and looks right: ${scheme}, ${device}`, async () => {
-    const { page, context, errors } = await app.open("screens", scheme, viewport);
+    let network;
+    const { page, context, errors } = await app.open("screens", scheme, viewport,
+      async (context) => (network = await cuttableSockets(context)));
     const found = {};
     const shoot = async (screen) => {
       found[screen] = await violations(page);
@@ -65,6 +67,9 @@ for (const [scheme, device, viewport] of variants) {
     await shoot("side-panel");
     if (device === "phone") await page.getByRole("button", { name: "Close the side panel" }).click();
 
+    // The network goes: the socket drops ("Reconnecting…") and the question, sent over SSE, fails.
+    await network.cut();
+    await page.locator('[data-link="reconnecting"]').waitFor();
     await page.route("**/api/v1/chat/stream", (route) => route.abort("internetdisconnected"));
     await page.getByLabel("Your question").fill("How many rows are there?");
     await page.keyboard.press("Enter");

@@ -13,6 +13,7 @@ use leptos::prelude::*;
 
 use crate::chat_stream::use_chat_stream;
 use crate::datasets::use_datasets;
+use crate::live::Link;
 use composer::Composer;
 use datasets::DatasetPanel;
 use error_banner::ErrorBanner;
@@ -81,7 +82,7 @@ pub fn App() -> impl IntoView {
         "Describe the columns",
     ];
     view! {
-        <div class="layout" class:panel-open=move || panel_open.get()>
+        <div class="layout" class:panel-open=move || panel_open.get() data-link=move || chat.live.link.get().as_str()>
         <aside class="sidebar" id="datasets-panel">
             <button class="close-panel" on:click=move |_| panel_open.set(false) aria-label="Close the side panel">
                 "✕"
@@ -103,6 +104,11 @@ pub fn App() -> impl IntoView {
                     {move || format!("Dataset: {}", dataset_name())}
                 </button>
                 <SessionTotal chat=chat/>
+                <Show when=move || chat.live.link.get() == Link::Reconnecting>
+                    <span class="link-state" role="status" title="Answers keep running; this tab catches up once it is back">
+                        "Reconnecting…"
+                    </span>
+                </Show>
             </header>
             <main class="conversation" aria-label="Conversation" node_ref=conversation on:scroll=on_scroll>
                 <Show when=move || chat.messages.with(Vec::is_empty)>

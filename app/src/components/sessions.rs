@@ -25,6 +25,11 @@ pub fn SessionPanel(chat: ChatStream, on_open: Callback<SessionSummary>) -> impl
                             let id = id.clone();
                             move |_| chat.current.get() == id
                         });
+                        // An answer runs in this conversation, asked in another tab (or before a reload).
+                        let answering = Memo::new({
+                            let id = id.clone();
+                            move |_| !current.get() && chat.running.with(|r| r.iter().any(|x| x.session_id == id))
+                        });
                         let is_editing = Memo::new({
                             let id = id.clone();
                             move |_| editing.get().as_deref() == Some(id.as_str())
@@ -51,6 +56,9 @@ pub fn SessionPanel(chat: ChatStream, on_open: Callback<SessionSummary>) -> impl
                                                 }
                                             >
                                                 {title.clone()}
+                                                <Show when=move || answering.get()>
+                                                    <span class="answering">"answering…"</span>
+                                                </Show>
                                             </button>
                                         }
                                     }

@@ -3,9 +3,15 @@
 //!
 //! Each message keeps its own signals, so a token appended to the streaming answer re-renders that one
 //! message, not the conversation.
+//!
+//! A question goes over the tab's socket to the user's hub when one is open, over SSE otherwise; `hub`
+//! is the socket side: answers asked in other tabs, resumes after a reconnect, stops from anywhere.
+
+mod hub;
 
 use datasage_shared::api::{
-    ChatAnswer, ChatRequest, SessionDetail, SessionList, SessionSummary, SessionUpdate, StreamEvent,
+    ChatAnswer, ChatRequest, ErrorCode, SessionDetail, SessionList, SessionSummary, SessionUpdate,
+    StreamEvent,
 };
 use datasage_shared::tree::ExecutionTree;
 use leptos::prelude::*;
@@ -13,6 +19,9 @@ use leptos::task::spawn_local;
 use web_sys::AbortController;
 
 use crate::api::{self, ClientError};
+use crate::live::Live;
+pub use hub::Running;
+use hub::{Asked, Following};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Author {
@@ -59,8 +68,10 @@ pub struct ChatStream {
     /// The dataset questions are asked about.
     dataset: Signal<String>,
     next_id: StoredValue<usize>,
-    /// Aborts the answer in flight.
+    /// Aborts the answer in flight over SSE.
     abort: StoredValue<Option<AbortController>, LocalStorage>,
+    /// The stream id of the answer in flight over SSE, once its first event told it.
+    sse_stream: StoredValue<Option<String>>,
     /// The user's conversations, most recent first.
     pub sessions: RwSignal<Vec<SessionSummary>>,
     /// The id of the conversation on screen (new ones get theirs here, before their first question).
@@ -76,9 +87,23 @@ pub struct ChatStream {
     /// a child of `root`, freed when another takes its place.
     owner: StoredValue<Owner>,
     root: StoredValue<Owner>,
+    /// The tab's socket to the user's hub.
+    pub live: Live,
+    /// A question sent over the socket that the hub has not started yet.
+    asked: StoredValue<Option<Asked>>,
+    /// The answer on screen that comes over the socket, and how far it has been shown.
+    following: StoredValue<Option<Following>>,
+    /// Every answer of this person's running now, in any tab (the side panel marks their conversations).
+    pub running: RwSignal<Vec<Running>>,
+    /// The latest answers this tab saw end, over either transport: an announcement of one of them (a
+    /// socket that opened as it was ending) is old news.
+    ended: StoredValue<Vec<String>>,
 }
 
 const SESSION_KEY: &str = "datasage.session";
+
+/// How a stopped answer is marked.
+const STOPPED: &str = "Stopped.";
 
 /// The conversation about the dataset `dataset` names; choosing another dataset starts a new one.
 pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
@@ -91,6 +116,7 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
         dataset,
         next_id: StoredValue::new(0),
         abort: StoredValue::new_local(None),
+        sse_stream: StoredValue::new(None),
         sessions: RwSignal::new(Vec::new()),
         current: RwSignal::new(api::remembered(SESSION_KEY).unwrap_or_else(api::random_id)),
         opening_dataset: StoredValue::new(None),
@@ -98,6 +124,11 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
         refused: StoredValue::new(None),
         owner: StoredValue::new(Owner::new()),
         root: StoredValue::new(Owner::current().unwrap_or_default()),
+        live: Live::new(),
+        asked: StoredValue::new(None),
+        following: StoredValue::new(None),
+        running: RwSignal::new(Vec::new()),
+        ended: StoredValue::new(Vec::new()),
     };
     Effect::watch(
         move || dataset.get(),
@@ -117,6 +148,9 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
             chat.restore().await;
         }
         chat.refresh_sessions();
+        // After the restore: an answer still running in this conversation then continues below it.
+        chat.live
+            .start(move |frame| chat.on_frame(frame), move || chat.on_open());
     });
     chat
 }
@@ -167,16 +201,21 @@ impl ChatStream {
         api::remember(SESSION_KEY, &id);
         self.current.set(id);
         let chat = *self;
-        spawn_local(async move { chat.restore().await });
+        spawn_local(async move {
+            chat.restore().await;
+            chat.watch_running();
+        });
     }
 
     pub fn refresh_sessions(&self) {
         let chat = *self;
-        spawn_local(async move {
-            if let Ok(list) = api::get::<SessionList>("/api/v1/sessions").await {
-                chat.sessions.set(list.sessions);
-            }
-        });
+        spawn_local(async move { chat.load_sessions().await });
+    }
+
+    async fn load_sessions(&self) {
+        if let Ok(list) = api::get::<SessionList>("/api/v1/sessions").await {
+            self.sessions.set(list.sessions);
+        }
     }
 
     pub fn rename(&self, id: String, title: String) {
@@ -232,16 +271,30 @@ impl ChatStream {
                     .tree
                     .set(m.answer.as_ref().map(|a| a.metadata.execution_tree.clone()));
                 reply.answer.set(m.answer);
+                if m.stopped {
+                    reply.failed.set(Some(STOPPED.into()));
+                }
             }
         }
     }
 
-    /// Stops the answer in flight: the request is aborted (the server then aborts its provider call) and
-    /// the text so far stays, marked as stopped.
+    /// Stops the answer in flight, whichever tab asked it, by its stream id: the answer then ends with
+    /// its `CANCELLED` event, so what this tab shows is what is stored. An SSE answer whose stream id is
+    /// not known yet (or whose stop request fails) is aborted instead: the hub stops when it disconnects.
     pub fn stop(&self) {
-        if let Some(controller) = self.abort.try_update_value(Option::take).flatten() {
-            controller.abort();
-        }
+        let Some(controller) = self.abort.try_update_value(Option::take).flatten() else {
+            return self.stop_live();
+        };
+        let Some(stream_id) = self.sse_stream.get_value() else {
+            return controller.abort();
+        };
+        self.status.set(Some("Stopping…".into()));
+        spawn_local(async move {
+            let stop = datasage_shared::hub::StopRequest { stream_id };
+            if api::post("/api/v1/chat/stop", &stop).await.is_err() {
+                controller.abort();
+            }
+        });
     }
 
     fn push(&self, author: Author, content: String) -> Message {
@@ -338,48 +391,69 @@ impl ChatStream {
             rewind_to,
         };
         api::remember(SESSION_KEY, &req.session_id);
+        if !chat.ask_live(&req, question, reply) {
+            chat.ask_sse(req, question, reply);
+        }
+    }
+
+    fn ask_sse(&self, req: ChatRequest, question: Message, reply: Message) {
+        let chat = *self;
         let Ok(controller) = AbortController::new() else {
             chat.fail(
                 reply,
                 ClientError::Network("this browser cannot cancel requests".into()),
             );
-            return;
+            return chat.settle(reply);
         };
         let signal = controller.signal();
         chat.abort.set_value(Some(controller));
         spawn_local(async move {
             let mut heard = false;
-            let outcome = api::stream_chat(&req, &signal, |ev| {
+            let outcome = api::stream_chat(&req, &signal, |ev, stream_id| {
                 heard = true;
+                if let Some(id) = stream_id {
+                    if ev.is_terminal() {
+                        chat.saw_end(&id);
+                    }
+                    chat.sse_stream.set_value(Some(id));
+                }
                 chat.apply(reply, ev)
             })
             .await;
             match outcome {
-                Err(_) if signal.aborted() => reply.failed.set(Some("Stopped.".into())),
-                // Refused before anything happened (rate limit, network): nothing was stored, so the
-                // question goes back to the box rather than staying in the conversation unanswered.
-                Err(e) if !heard => {
-                    let replaced = chat.replaced.try_update_value(std::mem::take).unwrap_or_default();
-                    chat.messages.update(|ms| {
-                        ms.retain(|m| m.id != reply.id && m.id != question.id);
-                        ms.extend(replaced);
-                    });
-                    if rewind_to.is_none() {
-                        chat.draft.set(req.message.clone());
-                    }
-                    chat.refused.set_value(Some((req.message, rewind_to)));
-                    chat.error.set(Some(e));
-                }
+                Err(_) if signal.aborted() => reply.failed.set(Some(STOPPED.into())),
+                Err(e) if !heard => chat.refused(question, reply, req, e),
                 Err(e) => chat.fail(reply, e),
                 Ok(()) => {}
             }
-            chat.replaced.set_value(Vec::new());
             chat.abort.set_value(None);
-            reply.streaming.set(false);
-            chat.status.set(None);
-            chat.is_streaming.set(false);
-            chat.refresh_sessions();
+            chat.sse_stream.set_value(None);
+            chat.settle(reply);
         });
+    }
+
+    /// Refused before anything happened (rate limit, network): nothing was stored, so the question goes
+    /// back to the box rather than staying in the conversation unanswered.
+    fn refused(&self, question: Message, reply: Message, req: ChatRequest, e: ClientError) {
+        let replaced = self.replaced.try_update_value(std::mem::take).unwrap_or_default();
+        self.messages.update(|ms| {
+            ms.retain(|m| m.id != reply.id && m.id != question.id);
+            ms.extend(replaced);
+        });
+        if req.rewind_to.is_none() {
+            self.draft.set(req.message.clone());
+        }
+        self.refused.set_value(Some((req.message, req.rewind_to)));
+        self.error.set(Some(e));
+    }
+
+    /// The answer on screen is over, however it ended.
+    fn settle(&self, reply: Message) {
+        self.replaced.set_value(Vec::new());
+        reply.streaming.set(false);
+        self.status.set(None);
+        self.is_streaming.set(false);
+        self.refresh_sessions();
     }
 
     fn apply(&self, reply: Message, ev: StreamEvent) {
@@ -395,6 +469,7 @@ impl ChatStream {
                 reply.tree.set(Some(answer.metadata.execution_tree.clone()));
                 reply.answer.set(Some(*answer));
             }
+            StreamEvent::Error(e) if e.code == ErrorCode::Cancelled => reply.failed.set(Some(STOPPED.into())),
             StreamEvent::Error(e) => self.fail(
                 reply,
                 ClientError::Server {
