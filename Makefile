@@ -24,6 +24,7 @@ bench: setup
 	cargo run --release -p datasage-tests --bin bench-datasets
 	cargo run --release -p datasage-tests --bin bench-isolation
 	cargo run --release -p datasage-tests --bin bench-routing
+	cargo run --release -p datasage-tests --bin bench-hub
 	bash scripts/build-app.sh
 	cargo build --release -p datasage-tests --bin mock-provider
 	node tests/e2e/bench-streaming.mjs
