@@ -43,11 +43,12 @@ if ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 
-# npm install (not npm ci: the registry lacks other platforms' workerd packages pinned in the lockfile).
+# npm install (not npm ci: the registry lacks other platforms' workerd packages pinned in the lockfile),
+# with --no-save so it installs what the lockfile pins without writing this platform's entries back to it.
 stamp=node_modules/.datasage-installed
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   log "installing npm packages (wrangler, Node 22, binaryen, playwright-core)"
-  npm install --no-audit --no-fund --loglevel=error
+  npm install --no-save --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
 
