@@ -16,10 +16,6 @@ test: setup-test lint unit components app worker integration e2e
 # Benchmarks print figures; they are run on demand, never as pass/fail tests.
 bench: setup
 	cargo bench -p datasage-shared
-	cargo build --release --target wasm32-unknown-unknown -p datasage-bench-tokenizer-wasm
-	wasm-bindgen --target nodejs --out-dir benches/tokenizer-wasm/pkg \
-	  target/wasm32-unknown-unknown/release/datasage_bench_tokenizer_wasm.wasm
-	node benches/tokenizer-wasm/run.mjs
 	bash scripts/build-worker.sh
 	cargo run --release -p datasage-tests --bin bench-datasets
 	cargo run --release -p datasage-tests --bin bench-isolation
@@ -50,7 +46,7 @@ migrate:
 lint:
 	cargo fmt --all --check
 	cargo clippy -p datasage-shared -p datasage-tests --all-targets -- -D warnings
-	cargo clippy -p datasage-worker -p datasage-bench-tokenizer-wasm --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p datasage-worker --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p datasage-worker --lib --tests -- -D warnings
 	bash scripts/bundle-js.sh
 	cargo clippy -p datasage-app --target wasm32-unknown-unknown --all-targets -- -D warnings

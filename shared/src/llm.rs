@@ -48,7 +48,7 @@ wire_words! {
     pub enum UsageSource {
         /// The provider reported them.
         Reported = "reported",
-        /// It reported none: counted with the o200k vocabulary.
+        /// It reported none: estimated from the text (`tokens::estimate`).
         Estimated = "estimated",
     }
 }

@@ -1,234 +1,300 @@
-//! Token counting with the o200k_base vocabulary (GPT-4o and later), for calls whose provider reports no
-//! usage. Counts equal tiktoken's `encode_ordinary(text).len()` (tested against tiktoken-rs).
+//! Token estimates: for a call whose provider reports no usage (mostly local OpenAI-compatible servers),
+//! so its row still says how much text went each way, marked `usage_source = "estimated"`.
 //!
-//! Start-up cost is what matters on the edge: tiktoken-rs parses a 3.6 MB base64 vocabulary into hash maps
-//! on first use (~160 ms native, ~390 ms of CPU in workerd). Here the vocabulary is prepared at build time
-//! (`examples/gen_vocab.rs` → `vocab/o200k.bin`) and searched in place, so the first count pays only for
-//! compiling the pre-tokenizing regex.
-//!
-//! Decision (issue 15): this vocabulary goes. It counts only calls whose provider reported no usage —
-//! mostly local OpenAI-compatible servers, whose cost is zero — and it is the wrong vocabulary for Claude,
-//! Llama or Mistral, so the count is an estimate whatever we embed; yet the 3 MB vocabulary is most of the
-//! worker, three times the 1 MB budget. The performance issue (18) replaces it with a character-class
-//! estimate calibrated against this counter, keeping `usage_source = "estimated"` so nobody mistakes it
-//! for a provider's figure.
+//! An estimate, not a count, on purpose. Counting exactly needs the model's own vocabulary, and each
+//! family has its own (o200k for GPT-4o, another for Claude, Llama, Mistral…), so no one vocabulary would
+//! be right for every provider; and o200k alone was 3 MB, most of the worker. Instead the text is cut into
+//! the pieces every modern byte-pair tokenizer cuts first (words with their leading space, runs of up to
+//! three digits, runs of punctuation, runs of whitespace), and each piece is priced by its kind and length
+//! from figures fitted to o200k_base. The tests hold the estimate to within 15 % of o200k on every kind of
+//! text a prompt carries (prose, markdown tables, JSON, SQL, CSV rows, other scripts) and within 5 % over
+//! all of them together.
 
-use std::sync::OnceLock;
-
-use fancy_regex::Regex;
-
-static VOCAB: &[u8] = include_bytes!("../vocab/o200k.bin");
-const HEADER: usize = 12;
-
-/// tiktoken's o200k_base pre-tokenizer pattern.
-const PATTERN: &str = concat!(
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    "|",
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    "|",
-    r"\p{N}{1,3}",
-    "|",
-    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
-    "|",
-    r"\s*[\r\n]+",
-    "|",
-    r"\s+(?!\S)",
-    "|",
-    r"\s+",
-);
-
-fn regex() -> Option<&'static Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(PATTERN).ok()).as_ref()
-}
-
-fn u32_at(bytes: &[u8], i: usize) -> u32 {
-    bytes
-        .get(i..i + 4)
-        .map_or(u32::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-fn n_tokens() -> usize {
-    u32_at(VOCAB, 8) as usize
-}
-
-/// The bytes of token `rank`.
-fn token(rank: u32) -> &'static [u8] {
-    let n = n_tokens();
-    let blob = HEADER + (2 * n + 1) * 4;
-    let start = u32_at(VOCAB, HEADER + rank as usize * 4) as usize;
-    let end = u32_at(VOCAB, HEADER + (rank as usize + 1) * 4) as usize;
-    VOCAB.get(blob + start..blob + end).unwrap_or_default()
-}
-
-/// The rank of `piece`, if it is a token: binary search over ranks sorted by their bytes.
-fn rank(piece: &[u8]) -> Option<u32> {
-    let n = n_tokens();
-    let sorted = HEADER + (n + 1) * 4;
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let r = u32_at(VOCAB, sorted + mid * 4);
-        match token(r).cmp(piece) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(r),
-        }
-    }
-    None
-}
-
-/// Tokens in one pre-tokenized piece: byte-pair merging, lowest rank first (tiktoken's algorithm).
-fn piece_tokens(piece: &[u8]) -> usize {
-    if piece.len() <= 1 || rank(piece).is_some() {
-        return usize::from(!piece.is_empty());
-    }
-    let pair_rank = |parts: &[(usize, u32)], i: usize| {
-        if i + 3 < parts.len() {
-            rank(&piece[parts[i].0..parts[i + 3].0]).unwrap_or(u32::MAX)
-        } else {
-            u32::MAX
-        }
-    };
-    let mut parts: Vec<(usize, u32)> = (0..piece.len() - 1)
-        .map(|i| (i, rank(&piece[i..i + 2]).unwrap_or(u32::MAX)))
-        .collect();
-    parts.push((piece.len() - 1, u32::MAX));
-    parts.push((piece.len(), u32::MAX));
-    // The lowest-ranked mergeable pair first (the first of equals, as tiktoken does).
-    let lowest = |parts: &[(usize, u32)]| {
-        parts[..parts.len() - 1]
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.1 != u32::MAX)
-            .min_by_key(|(_, p)| p.1)
-            .map(|(i, _)| i)
-    };
-    while let Some(i) = lowest(&parts) {
-        if i > 0 {
-            parts[i - 1].1 = pair_rank(&parts, i - 1);
-        }
-        parts[i].1 = pair_rank(&parts, i);
-        parts.remove(i + 1);
-    }
-    parts.len() - 1
-}
-
-/// Tokens in `text`, as `encode_ordinary` would produce them.
-pub fn count(text: &str) -> usize {
-    let Some(re) = regex() else {
-        return text.len().div_ceil(4); // unreachable: the pattern is a constant that compiles
-    };
-    let mut total = 0;
-    let mut at = 0;
-    while at < text.len() {
-        match re.find_from_pos(text, at) {
-            Ok(Some(m)) if m.end() > at => {
-                total += piece_tokens(m.as_str().as_bytes());
-                at = m.end();
+/// How many tokens `text` is estimated to take.
+pub fn estimate(text: &str) -> usize {
+    let mut pieces = Pieces::default();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match Kind::of(c) {
+            Kind::Letter => {
+                let mut word = Word::default();
+                word.push(c);
+                while let Some(&next) = chars.peek().filter(|&&n| Kind::of(n) == Kind::Letter) {
+                    word.push(next);
+                    chars.next();
+                }
+                pieces.word(word);
             }
-            _ => break,
+            Kind::Digit => {
+                let mut run = 1;
+                while chars.next_if(|&n| Kind::of(n) == Kind::Digit).is_some() {
+                    run += 1;
+                }
+                pieces.tokens += usize::div_ceil(run, 3);
+            }
+            Kind::Space => {
+                let mut run = 1;
+                while chars.next_if(|&n| Kind::of(n) == Kind::Space).is_some() {
+                    run += 1;
+                }
+                // One space before a word or a mark belongs to it (not before a number); any other run is
+                // a token of its own.
+                let absorbed = c == ' '
+                    && chars
+                        .peek()
+                        .is_some_and(|&n| matches!(Kind::of(n), Kind::Letter | Kind::Mark));
+                pieces.space(run, absorbed);
+            }
+            Kind::Mark => {
+                let mut run = Marks::default();
+                run.push(c);
+                while let Some(&next) = chars.peek().filter(|&&n| Kind::of(n) == Kind::Mark) {
+                    run.push(next);
+                    chars.next();
+                }
+                // A single joining mark before a word goes with it (`_date`, `.com`, `'s`); other marks
+                // (`,West`, `(SELECT`) are pieces of their own.
+                if run.chars == 1
+                    && matches!(c, '_' | '.' | '\'' | '@' | '#' | '$')
+                    && chars.peek().is_some_and(|&n| Kind::of(n) == Kind::Letter)
+                {
+                    continue;
+                }
+                pieces.tokens += run.tokens();
+            }
         }
     }
-    total
+    pieces.tokens
 }
 
-/// Counts a streamed text as it arrives, in time linear in its length: only the last piece, which the
-/// next delta may still extend, is held back and re-read.
-#[derive(Debug, Default)]
-pub struct TokenCounter {
-    pending: String,
-    counted: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Letter,
+    Digit,
+    Space,
+    Mark,
 }
 
-impl TokenCounter {
-    pub fn new() -> Self {
-        Self::default()
+impl Kind {
+    fn of(c: char) -> Self {
+        if c.is_alphabetic() {
+            Kind::Letter
+        } else if c.is_numeric() {
+            Kind::Digit
+        } else if c.is_whitespace() {
+            Kind::Space
+        } else {
+            Kind::Mark
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pieces {
+    tokens: usize,
+}
+
+impl Pieces {
+    fn word(&mut self, w: Word) {
+        self.tokens += w.tokens();
     }
 
-    pub fn push(&mut self, delta: &str) {
-        self.pending.push_str(delta);
-        let Some(re) = regex() else { return };
-        // The last pieces may still change: the last can grow, and a piece ending in whitespace splits
-        // differently depending on what follows (`\s+(?!\S)`). So the text is cut after the latest piece,
-        // short of the last two, that ends in something else.
-        let ends: Vec<usize> = re
-            .find_iter(&self.pending)
-            .filter_map(|m| m.ok().map(|m| m.end()))
-            .collect();
-        let pending = &self.pending;
-        let safe = ends.iter().rev().skip(2).find(|&&e| {
-            pending[..e]
-                .chars()
-                .next_back()
-                .is_some_and(|c| !c.is_whitespace())
-        });
-        if let Some(&cut) = safe {
-            self.counted += count(&self.pending[..cut]);
-            self.pending.drain(..cut);
+    fn space(&mut self, run: usize, absorbed: bool) {
+        let own = if absorbed { run - 1 } else { run };
+        if own > 0 {
+            // Indentation and blank lines come in long single tokens.
+            self.tokens += own.div_ceil(8);
+        }
+    }
+}
+
+/// A run of letters.
+#[derive(Default)]
+struct Word {
+    ascii: usize,
+    /// Letters of scripts written with one token per one or two characters (CJK, kana, Hangul).
+    dense: usize,
+    /// Other letters outside ASCII (accented Latin, Cyrillic, Greek, Arabic…).
+    other: usize,
+}
+
+impl Word {
+    fn push(&mut self, c: char) {
+        if c.is_ascii() {
+            self.ascii += 1;
+        } else if is_dense(c) {
+            self.dense += 1;
+        } else {
+            self.other += 1;
         }
     }
 
-    /// Tokens counted so far, the pending tail included.
-    pub fn total(&self) -> usize {
-        self.counted + count(&self.pending)
+    fn tokens(&self) -> usize {
+        // An English word up to about eight letters is one token with its leading space; longer ones
+        // split into pieces of about four.
+        let latin = self.ascii + 2 * self.other;
+        let latin_tokens = match latin {
+            0 => 0,
+            n if n <= 8 => 1,
+            n => 1 + (n - 8).div_ceil(4),
+        };
+        latin_tokens + (self.dense * 3).div_ceil(4)
     }
+}
+
+/// A run of punctuation and symbols (emoji included).
+#[derive(Default)]
+struct Marks {
+    chars: usize,
+    ascii: bool,
+    wide: usize,
+}
+
+impl Marks {
+    fn push(&mut self, c: char) {
+        if self.chars == 0 {
+            self.ascii = true;
+        }
+        self.chars += 1;
+        if !c.is_ascii() {
+            self.ascii = false;
+            self.wide += 1;
+        }
+    }
+
+    fn tokens(&self) -> usize {
+        let narrow = self.chars - self.wide;
+        narrow.div_ceil(3) + self.wide
+    }
+}
+
+/// CJK ideographs, kana and Hangul: scripts without spaces between words.
+fn is_dense(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
-    fn reference(text: &str) -> usize {
+    /// o200k_base's count: the reference the estimate is fitted to.
+    fn o200k(text: &str) -> usize {
         use std::sync::OnceLock;
         static BPE: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
-        BPE.get_or_init(|| tiktoken_rs::o200k_base().unwrap())
+        BPE.get_or_init(|| tiktoken_rs::o200k_base().expect("o200k_base loads"))
             .encode_ordinary(text)
             .len()
     }
 
+    /// What prompts and answers are made of, by kind.
+    fn samples() -> Vec<(&'static str, String)> {
+        let csv = |s: &str| s.lines().take(60).collect::<Vec<_>>().join("\n");
+        vec![
+            (
+                "prompt with history",
+                include_str!("../tests/golden/prompt_with_history.txt").into(),
+            ),
+            (
+                "repair prompt",
+                include_str!("../tests/golden/prompt_repair.txt").into(),
+            ),
+            ("SQL", include_str!("../tests/fixtures/sql_attacks.tsv").into()),
+            ("CSV, sales", csv(include_str!("../../data/sample_sales.csv"))),
+            (
+                "CSV, weather",
+                csv(include_str!("../../tests/corpus/weather.csv")),
+            ),
+            (
+                "CSV, airports",
+                csv(include_str!("../../tests/corpus/airports.csv")),
+            ),
+            ("CSV, events", csv(include_str!("../../tests/corpus/events.csv"))),
+            ("markdown answer", ANSWER.into()),
+            (
+                "JSON answer",
+                serde_json::json!({"response_text": ANSWER, "confidence": "high"}).to_string(),
+            ),
+            ("prose", PROSE.into()),
+            ("other scripts", OTHER_SCRIPTS.into()),
+        ]
+    }
+
+    const ANSWER: &str = "The **West** region leads with **392,335.43** in revenue (27.7% of the total), \
+        followed by South and North.\n\n| region | total revenue | orders |\n|---|---:|---:|\n\
+        | West | 392,335.43 | 627 |\n| South | 370,112.08 | 626 |\n| North | 351,960.77 | 592 |\n\
+        | Central | 339,004.12 | 590 |\n| East | 330,519.90 | 565 |\n\n```sql\nSELECT region, \
+        SUM(revenue) AS total_revenue, COUNT(*) AS orders\nFROM data\nGROUP BY region\nORDER BY \
+        total_revenue DESC\nLIMIT 5;\n```\n\n- Electronics is the largest category in every region.\n\
+        - Revenue per order is highest in the West (625.73).\n";
+
+    const PROSE: &str = "Numbers come from real computation over the data, never from a model's \
+        imagination. Each person has their own hub: it rate-limits them, holds their data, and is the \
+        centre of their live connections, so every tab of theirs stays in sync and an answer survives \
+        a reload. I'm sure they'll say it's fine; WE'VE done it before. Unfortunately, internationalization \
+        and characterization are long words, as is antidisestablishmentarianism.";
+
+    const OTHER_SCRIPTS: &str = "naïve café — Ünïcödé. Übersicht der Umsätze nach Region und Monat. \
+        Выручка по регионам за прошлый год выросла. 東京の売上は先月より増えました。서울의 매출이 \
+        증가했습니다. 销售额按地区汇总。 😀😀 🚀 →";
+
     #[test]
-    fn counts_match_tiktoken_on_real_answers() {
-        let samples = [
+    fn the_estimate_is_within_15_percent_of_o200k_on_every_kind_of_text_a_prompt_holds() {
+        let figures: Vec<(&str, usize, usize)> = samples()
+            .into_iter()
+            .map(|(kind, text)| (kind, estimate(&text), o200k(&text)))
+            .collect();
+        let ratio = |e: usize, r: usize| e as f64 / r as f64;
+        for (kind, e, r) in &figures {
+            println!(
+                "{kind:<20} o200k {r:>6}  estimate {e:>6}  ({:.2}×)",
+                ratio(*e, *r)
+            );
+        }
+        let overall = ratio(
+            figures.iter().map(|f| f.1).sum(),
+            figures.iter().map(|f| f.2).sum(),
+        );
+        println!("overall {overall:.3}×");
+        for (kind, e, r) in &figures {
+            assert!(
+                (0.85..=1.15).contains(&ratio(*e, *r)),
+                "{kind}: estimate {e}, o200k {r}"
+            );
+        }
+        assert!((0.95..=1.05).contains(&overall), "overall {overall:.3}×");
+    }
+
+    #[test]
+    fn short_texts_are_estimated_close_to_their_count() {
+        for text in [
             "",
             "Hello!",
-            "The **West** region leads with 392,335.43 in revenue (27.7% of the total).",
-            "| region | total revenue |\n|---|---:|\n| West | 392,335.43 |\n\n```sql\nSELECT 1;\n```",
-            "naïve café — 東京 😀😀 Ünïcödé    spaces\t\ttabs\r\n\r\nwindows",
-            "{\"response_text\": \"a \\\"quoted\\\" value\", \"confidence\": \"high\"}",
-            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "===============================================================================================",
-            "I'm sure they'll say it's fine, WE'VE done it.",
-        ];
-        for s in samples {
-            assert_eq!(count(s), reference(s), "{s:?}");
+            "How many rows are there?",
+            "Top 5 products by revenue",
+            "{\"queries\": []}",
+        ] {
+            let (e, r) = (estimate(text) as i64, o200k(text) as i64);
+            assert!((e - r).abs() <= 2, "{text:?}: estimate {e}, o200k {r}");
         }
     }
 
     #[test]
-    fn the_prepared_vocabulary_is_tiktokens() {
-        let bpe = tiktoken_rs::o200k_base().unwrap();
-        assert_eq!(n_tokens(), 199_998);
-        for r in [0u32, 1, 255, 1000, 50_000, 123_456, 199_997] {
-            assert_eq!(token(r), bpe.decode_bytes(&[r]).unwrap().as_slice());
-            assert_eq!(rank(token(r)), Some(r));
+    fn the_estimate_grows_with_the_text_and_never_panics_on_any_input() {
+        let samples = [
+            "",
+            " ",
+            "\n\n\n",
+            "a",
+            "😀",
+            "東京",
+            "=================",
+            "12345678901234567890",
+        ];
+        for s in samples {
+            let once = estimate(s);
+            assert!(estimate(&s.repeat(3)) >= once, "{s:?}");
         }
-    }
-
-    proptest! {
-        #[test]
-        fn any_text_counts_like_tiktoken_whole_and_streamed(
-            text in "[a-zA-Z0-9 \\n\\t.,'!?é東😀{}\":|-]{0,200}",
-            cuts in proptest::collection::vec(0usize..300, 0..8),
-        ) {
-            let expected = reference(&text);
-            prop_assert_eq!(count(&text), expected);
-            let mut counter = TokenCounter::new();
-            for piece in crate::test_support::split_str(&text, &cuts) {
-                counter.push(piece);
-            }
-            prop_assert_eq!(counter.total(), expected);
-        }
+        assert_eq!(estimate(""), 0);
     }
 }

@@ -133,7 +133,7 @@ fn main() -> ExitCode {
         conversations_are_listed_restored_whole_renamed_and_deleted,
         a_disconnected_client_still_gets_its_call_logged,
         when_the_only_provider_fails_the_builtin_analyst_answers_and_says_why,
-        usage_is_counted_when_the_provider_reports_none,
+        usage_is_estimated_when_the_provider_reports_none,
         an_upload_lands_whole_with_profile_preview_and_delete,
         the_sample_uploaded_profiles_like_an_independent_computation,
         bad_uploads_are_refused_with_a_code_and_line_and_store_nothing,

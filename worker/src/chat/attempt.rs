@@ -352,15 +352,15 @@ impl Streamed {
         }
     }
 
-    /// The usage the provider reported, or — when it reported none — counted with the o200k vocabulary,
-    /// once, over the whole text.
+    /// The usage the provider reported, or — when it reported none — estimated from the text, once, over
+    /// the whole of it (`shared::tokens`).
     fn usage(&self, messages: &[Message]) -> (TokenUsage, UsageSource) {
         match self.seen.usage {
             Some(u) => (u, UsageSource::Reported),
             None => (
                 TokenUsage {
-                    input_tokens: messages.iter().map(|m| tokens::count(&m.content) as u64).sum(),
-                    output_tokens: tokens::count(&self.extracted.raw) as u64,
+                    input_tokens: messages.iter().map(|m| tokens::estimate(&m.content) as u64).sum(),
+                    output_tokens: tokens::estimate(&self.extracted.raw) as u64,
                     ..TokenUsage::default()
                 },
                 UsageSource::Estimated,
