@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 use super::{chat_body, complete_of, logged_calls, Ctx};
 
+/// Index of the `panicky` instance in [`Ctx::instances`].
+const PANICKY: usize = 8;
+
 /// The final `error` event of a stream, or a panic naming what it ended with.
 fn error_of(events: &[Timed]) -> &datasage_shared::api::ErrorBody {
     match events.last().map(|t| &t.event) {
@@ -153,6 +156,21 @@ pub async fn a_panic_mid_answer_ends_the_stream_with_an_error_and_logs_the_quest
         .get(&format!("/api/v1/sessions/{user}"), Some(&token))
         .await;
     assert_eq!(session["messages"][0]["content"], "How many rows? [fault:panic]");
+    // What panicked, and where, is in the runtime's log: the shipped wasm has no function names, so this
+    // line is how a panic is found.
+    let said = |log: &str| {
+        log.contains("Rust panic: panicked at worker/src/chat/mod.rs")
+            && log.contains("injected fault: a panic mid-answer")
+    };
+    let mut log = String::new();
+    for _ in 0..50 {
+        log = std::fs::read_to_string(&c.instances[PANICKY].log_path).unwrap_or_default();
+        if said(&log) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(said(&log), "the log does not say what panicked where:\n{log}");
 
     let other = format!("{user}-json");
     let (status, _, body) = c
