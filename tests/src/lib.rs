@@ -1,9 +1,10 @@
 //! Test support for DataSage: a mock LLM provider that speaks the providers' real HTTP protocols, a
 //! launcher for real `wrangler dev` instances (workerd, local D1, Durable Objects), a small API client,
-//! and a reader of what an instance stored.
+//! a reader of what an instance stored, and the runtime's memory for the benchmarks.
 
 pub mod client;
 pub mod mock_provider;
+pub mod runtime;
 pub mod socket;
 pub mod storage;
 pub mod wrangler;

@@ -23,6 +23,8 @@ pub struct WorkerInstance {
     state: PathBuf,
     name: String,
     vars: Vec<(String, String)>,
+    /// Another worker's wrangler config (`-c`), instead of DataSage's `wrangler.toml`.
+    config: Option<String>,
 }
 
 /// A port free now and never handed out before by this process: instances started side by side must
@@ -79,11 +81,21 @@ impl WorkerInstance {
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
-        let vars = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Self::launch(name, state, vars)
+        Self::launch(name, state, owned(vars), None)
+    }
+
+    /// Starts the worker of another wrangler config (the bare platform of `benches/bare/`, say), which has
+    /// no D1 to migrate.
+    pub fn start_config(name: &str, config: &str, vars: &[(&str, &str)]) -> io::Result<Self> {
+        let state = repo_root().join(".wrangler/test-state").join(name);
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state)?;
+        Self::launch(name, state, owned(vars), Some(config.to_owned()))
+    }
+
+    /// The instance's runtime processes (workerd), for its memory.
+    pub fn runtime_pids(&self) -> Vec<u32> {
+        crate::runtime::workerd_pids(self.child.id())
     }
 
     /// The SQLite files of every object of the Durable Object class `class` (e.g. `DatasetStore`).
@@ -100,22 +112,33 @@ impl WorkerInstance {
     /// deploy or a crash would: what was persisted must still be there.
     pub fn restart(self) -> io::Result<Self> {
         let (name, state, vars) = (self.name.clone(), self.state.clone(), self.vars.clone());
+        let config = self.config.clone();
         drop(self);
-        Self::launch(&name, state, vars)
+        Self::launch(&name, state, vars, config)
     }
 
     /// Starts `wrangler dev`; when another process took its port in the meantime, again on new ports.
-    fn launch(name: &str, state: PathBuf, vars: Vec<(String, String)>) -> io::Result<Self> {
+    fn launch(
+        name: &str,
+        state: PathBuf,
+        vars: Vec<(String, String)>,
+        config: Option<String>,
+    ) -> io::Result<Self> {
         let mut tries = 0;
         loop {
-            match Self::launch_once(name, state.clone(), vars.clone()) {
+            match Self::launch_once(name, state.clone(), vars.clone(), config.clone()) {
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse && tries < 3 => tries += 1,
                 result => return result,
             }
         }
     }
 
-    fn launch_once(name: &str, state: PathBuf, vars: Vec<(String, String)>) -> io::Result<Self> {
+    fn launch_once(
+        name: &str,
+        state: PathBuf,
+        vars: Vec<(String, String)>,
+        config: Option<String>,
+    ) -> io::Result<Self> {
         let root = repo_root();
         let state_arg = state.display().to_string();
         let port = free_port()?.to_string();
@@ -139,6 +162,9 @@ impl WorkerInstance {
             args.push("--var".into());
             args.push(format!("{k}:{v}"));
         }
+        if let Some(config) = &config {
+            args.extend(["-c".to_owned(), config.clone()]);
+        }
         let log_path = root.join(format!(".wrangler/test-state/{name}.log"));
         let log = std::fs::File::create(&log_path)?;
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -155,6 +181,7 @@ impl WorkerInstance {
             state,
             name: name.to_owned(),
             vars,
+            config,
         };
         instance.wait_ready(Duration::from_secs(120))?;
         Ok(instance)
@@ -197,6 +224,12 @@ impl WorkerInstance {
             "wrangler dev did not become ready in {timeout:?}; log:\n{log}"
         )))
     }
+}
+
+fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 impl Drop for WorkerInstance {

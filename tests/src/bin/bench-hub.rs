@@ -10,13 +10,13 @@
 //!
 //! The worker must be built first (`make worker`).
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use datasage_shared::api::StreamEvent;
 use datasage_shared::hub::Incoming;
 use datasage_tests::client::{fresh_user, token_for, Api};
 use datasage_tests::percentile;
+use datasage_tests::runtime::rss_kb;
 use datasage_tests::socket::Tab;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 
@@ -78,33 +78,8 @@ async fn round(users: &mut [(String, Vec<Tab>)]) -> (Vec<f64>, Vec<f64>) {
     (asker, added)
 }
 
-/// The pids of every workerd process running now.
-fn workerd_pids() -> HashSet<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return HashSet::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "workerd")
-        })
-        .collect()
-}
-
-/// Resident memory of these processes, in KB.
-fn rss_kb(pids: &HashSet<u32>) -> u64 {
-    pids.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter_map(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .sum()
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Runtime::new()?;
-    let before = workerd_pids();
     let worker = WorkerInstance::start(
         "bench-hub",
         &[
@@ -116,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("OPENAI_API_KEY", ""),
         ],
     )?;
-    let ours: HashSet<u32> = workerd_pids().difference(&before).copied().collect();
+    let ours = worker.runtime_pids();
     rt.block_on(async {
         let api = Api::new(&worker.base_url);
         // Warms the isolate and the code paths (the first rounds on a fresh runtime are slower).

@@ -1,9 +1,19 @@
-//! Routing overhead benchmark, run on demand (`make bench`): prints figures, asserts nothing.
+//! Speed against the bare platform, run on demand (`make bench`): prints figures, asserts nothing.
 //!
-//! Time to first answer text through the worker (auth, rate limit, session and dataset lookups, the
-//! provider-health round trip, the provider call, extraction, SSE; every call logged to D1) minus the same
-//! time taken directly from the mock provider, at 1, 10 and 50 concurrent streams, p50 and p99. Both sides
-//! parse the stream with the same parser and `response_text` extractor, so "first text" means the same.
+//! One mock provider and two `wrangler dev` instances of the same wrangler and workerd: DataSage, and the
+//! bare platform (`benches/bare/`: a few lines of JavaScript piping the provider's stream through). At 1,
+//! 10 and 50 concurrent streams, wave by wave in turn, four ways to the same answer:
+//! - **direct**: straight from the mock;
+//! - **bare**: through the bare platform;
+//! - **SSE**: DataSage's `/api/v1/chat/stream` (sign-in checked, rate limit, session and dataset looked
+//!   up, provider health, every call logged to D1), for a returning user and for a new one (whose hub is
+//!   created by the question);
+//! - **WS**: the same over the user's socket to their hub (a new user's socket is opened, and their hub
+//!   created, before the clock starts).
+//!
+//! *First word*: from sending to the first `response_text` text, each read with the same parser and
+//! extractor. *Added*: a way's p50 (p99) minus direct's. Then 50 concurrent streams of a 500-token answer
+//! at 100 tokens a second, from sending to the end, and the peak resident memory of each runtime meanwhile.
 //!
 //! The worker must be built first (`make worker`).
 
@@ -11,64 +21,283 @@ use std::time::{Duration, Instant};
 
 use datasage_shared::api::StreamEvent;
 use datasage_shared::extract::AnswerExtractor;
+use datasage_shared::hub::Incoming;
 use datasage_shared::llm::{LlmEvent, LlmRequest, Message, Role};
 use datasage_shared::provider::openai::{request_body, OpenAiStream};
 use datasage_shared::provider::StreamParser;
 use datasage_tests::client::{fresh_user, token_for, Api};
 use datasage_tests::mock_provider::MockProvider;
 use datasage_tests::percentile;
+use datasage_tests::runtime::PeakRss;
+use datasage_tests::socket::Tab;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
+use futures::future::join_all;
 use futures::StreamExt;
 
 const LEVELS: &[usize] = &[1, 10, 50];
-const WAVES: usize = 4;
+const WAVES: usize = 6;
+const QUESTION: &str = "How many rows are there?";
+/// The mock streams a 500-piece markdown answer, each piece a word or a table cell (about 500 tokens), at
+/// 100 a second, as a fast model does: about 5 s.
+const LONG: &str = "How many rows are there? [mock:long=500] [mock:pace=10]";
+const WAIT: Duration = Duration::from_secs(60);
 
-/// Milliseconds until the first answer text, straight from the mock.
-async fn direct(http: &reqwest::Client, url: &str) -> f64 {
-    let req = LlmRequest {
-        model: "gpt-4o-mini".into(),
-        messages: vec![Message::new(Role::User, "How many rows are there?")],
-        temperature: 0.2,
-        max_tokens: 1_500,
-    };
-    let started = Instant::now();
-    let resp = http.post(url).json(&request_body(&req)).send().await;
-    let Ok(resp) = resp else { return f64::NAN };
-    let mut body = resp.bytes_stream();
-    let mut parser = OpenAiStream::new();
-    let mut extractor = AnswerExtractor::new();
-    while let Some(Ok(chunk)) = body.next().await {
-        for ev in parser.push(&chunk) {
-            if let LlmEvent::Text(t) = ev {
-                if !extractor.push(&t).is_empty() {
-                    return started.elapsed().as_secs_f64() * 1e3;
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    Direct,
+    Bare,
+    /// DataSage over SSE; `new` for a user asking for the first time (their hub is created).
+    Sse {
+        new: bool,
+    },
+    Ws {
+        new: bool,
+    },
+}
+
+const WAYS: [Way; 6] = [
+    Way::Direct,
+    Way::Bare,
+    Way::Sse { new: true },
+    Way::Ws { new: true },
+    Way::Sse { new: false },
+    Way::Ws { new: false },
+];
+
+impl Way {
+    fn name(self) -> &'static str {
+        match self {
+            Way::Direct => "direct",
+            Way::Bare => "bare platform",
+            Way::Sse { new: true } => "SSE, new user",
+            Way::Ws { new: true } => "WebSocket, new user",
+            Way::Sse { new: false } => "SSE",
+            Way::Ws { new: false } => "WebSocket",
+        }
+    }
+}
+
+/// Until what a request is timed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    FirstWord,
+    End,
+}
+
+struct Bench {
+    http: reqwest::Client,
+    mock_url: String,
+    bare_url: String,
+    api: Api,
+    /// Users who asked before, each with a socket open: the `i`-th request of a wave is the `i`-th's.
+    returning: Vec<(String, tokio::sync::Mutex<Tab>)>,
+}
+
+impl Bench {
+    /// Milliseconds until `until`, the `i`-th request of a wave of `way`.
+    async fn one(&self, way: Way, i: usize, question: &str, until: Until) -> f64 {
+        let user = |new: bool| match (new, self.returning.get(i)) {
+            (false, Some((token, _))) => token.clone(),
+            _ => token_for(&fresh_user("bench-new")),
+        };
+        match way {
+            Way::Direct => self.provider_stream(&self.mock_url, question, until).await,
+            Way::Bare => self.provider_stream(&self.bare_url, question, until).await,
+            Way::Sse { new } => self.sse(&user(new), question, until).await,
+            Way::Ws { new: true } => ws(&mut self.api.tab(&user(true)).await, question, until).await,
+            Way::Ws { new: false } => match self.returning.get(i) {
+                Some((_, tab)) => ws(&mut *tab.lock().await, question, until).await,
+                None => f64::NAN,
+            },
+        }
+    }
+
+    /// An OpenAI stream, from the mock or through the bare platform.
+    async fn provider_stream(&self, url: &str, question: &str, until: Until) -> f64 {
+        let req = LlmRequest {
+            model: "gpt-4o-mini".into(),
+            messages: vec![Message::new(Role::User, question)],
+            temperature: 0.2,
+            max_tokens: 1_500,
+        };
+        let started = Instant::now();
+        let Ok(resp) = self.http.post(url).json(&request_body(&req)).send().await else {
+            return f64::NAN;
+        };
+        let mut body = resp.bytes_stream();
+        let (mut parser, mut extractor) = (OpenAiStream::new(), AnswerExtractor::new());
+        while let Some(Ok(chunk)) = body.next().await {
+            for ev in parser.push(&chunk) {
+                let text = matches!(&ev, LlmEvent::Text(t) if !extractor.push(t).is_empty());
+                if text && until == Until::FirstWord {
+                    return ms(started);
                 }
             }
+        }
+        if until == Until::End {
+            ms(started)
+        } else {
+            f64::NAN
+        }
+    }
+
+    async fn sse(&self, token: &str, question: &str, until: Until) -> f64 {
+        let body = serde_json::json!({ "message": question, "session_id": fresh_user("bench-sse") });
+        let done = |e: &StreamEvent| match until {
+            Until::FirstWord => matches!(e, StreamEvent::Content { .. }),
+            Until::End => e.is_terminal(),
+        };
+        let events = self.api.stream(token, &body, done).await;
+        events
+            .iter()
+            .find(|t| done(&t.event))
+            .map_or(f64::NAN, |t| t.at.as_secs_f64() * 1e3)
+    }
+}
+
+/// Users who asked once already (their hub and D1 rows exist), each with a socket open.
+async fn returning_users(api: &Api, n: usize) -> Vec<(String, tokio::sync::Mutex<Tab>)> {
+    join_all((0..n).map(|_| async {
+        let token = token_for(&fresh_user("bench-returning"));
+        let body = serde_json::json!({ "message": QUESTION, "session_id": fresh_user("bench-first") });
+        api.stream(&token, &body, |_| false).await;
+        let tab = api.tab(&token).await;
+        (token, tokio::sync::Mutex::new(tab))
+    }))
+    .await
+}
+
+/// Asks on `tab` in a new conversation: frames of earlier questions still queued are passed over.
+async fn ws(tab: &mut Tab, question: &str, until: Until) -> f64 {
+    let session = fresh_user("bench-ws-session");
+    let started = Instant::now();
+    tab.ask(&fresh_user("r"), question, &session).await;
+    while let Some(frame) = tab.next(WAIT).await {
+        let Incoming::Stream(f) = frame else { continue };
+        let done = match until {
+            Until::FirstWord => matches!(f.event, StreamEvent::Content { .. }),
+            Until::End => f.event.is_terminal(),
+        };
+        if done && f.session_id == session {
+            return ms(started);
         }
     }
     f64::NAN
 }
 
-/// Milliseconds until the first `content` event, through the worker.
-async fn through_worker(api: &Api) -> f64 {
-    let user = fresh_user("bench");
-    let body = serde_json::json!({ "message": "How many rows are there?", "session_id": user });
-    let events = api
-        .stream(&token_for(&user), &body, |e| {
-            matches!(e, StreamEvent::Content { .. })
-        })
-        .await;
-    events
-        .iter()
-        .find(|t| matches!(t.event, StreamEvent::Content { .. }))
-        .map_or(f64::NAN, |t| t.at.as_secs_f64() * 1e3)
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rt = tokio::runtime::Runtime::new()?;
-    let mock = rt.block_on(MockProvider::start())?;
-    let worker = WorkerInstance::start(
-        "bench-routing",
+/// Sorted, finite.
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.retain(|x| x.is_finite());
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// First-word figures at one level: every way's samples, waves interleaved.
+async fn level(bench: &Bench, n: usize) -> Vec<Vec<f64>> {
+    let mut samples = vec![Vec::new(); WAYS.len()];
+    for _ in 0..WAVES {
+        for (i, way) in WAYS.into_iter().enumerate() {
+            let wave = join_all((0..n).map(|i| bench.one(way, i, QUESTION, Until::FirstWord))).await;
+            samples[i].extend(wave);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    samples.into_iter().map(sorted).collect()
+}
+
+fn print_level(n: usize, samples: &[Vec<f64>]) {
+    let p = |i: usize, q: f64| percentile(&samples[i], q);
+    let (d50, d99) = (p(0, 0.5), p(0, 0.99));
+    let (b50, b99) = (p(1, 0.5) - d50, p(1, 0.99) - d99);
+    for (i, way) in WAYS.into_iter().enumerate() {
+        let (a50, a99) = (p(i, 0.5) - d50, p(i, 0.99) - d99);
+        let ratio = if matches!(way, Way::Direct | Way::Bare) {
+            String::new()
+        } else {
+            format!("{:>6.2}× / {:.2}×", a50 / b50, a99 / b99)
+        };
+        println!(
+            "{n:>4}  {:<22} {:>8.1} {:>8.1} {:>10.1} {:>10.1}   {ratio}",
+            way.name(),
+            p(i, 0.5),
+            p(i, 0.99),
+            a50,
+            a99
+        );
+    }
+}
+
+/// 50 concurrent 500-token answers one way: the p50 time to the end, and the runtime's peak memory (KB).
+async fn long_answers(bench: &Bench, way: Way, runtime: Option<&WorkerInstance>) -> (f64, Option<u64>) {
+    let peak = runtime.map(|w| PeakRss::start(w.runtime_pids()));
+    let times = join_all((0..50).map(|i| bench.one(way, i, LONG, Until::End))).await;
+    (percentile(&sorted(times), 0.5), peak.map(PeakRss::stop))
+}
+
+/// The ways to measure, over `worker` and `bare`, with 50 returning users.
+async fn bench_on(worker: &WorkerInstance, bare: &WorkerInstance, mock_url: &str) -> Bench {
+    let api = Api::new(&worker.base_url);
+    Bench {
+        http: reqwest::Client::new(),
+        bare_url: bare.base_url.clone(),
+        mock_url: mock_url.to_owned(),
+        returning: returning_users(&api, 50).await,
+        api,
+    }
+}
+
+async fn first_words(bench: &Bench) {
+    // Warm every path (isolate start, D1 and Durable Object first use, the JIT).
+    for _ in 0..3 {
+        level(bench, 10).await;
+    }
+    println!("first answer word, ms ({WAVES} waves per level, interleaved; added = minus direct)");
+    println!(
+        "{:>4}  {:<22} {:>8} {:>8} {:>10} {:>10}   added vs the bare platform's",
+        "n", "way", "p50", "p99", "added p50", "added p99"
+    );
+    for &n in LEVELS {
+        print_level(n, &level(bench, n).await);
+    }
+}
+
+/// The memory figure is this load's: `main` runs it on fresh runtimes.
+async fn long_answers_all(bench: &Bench, worker: &WorkerInstance, bare: &WorkerInstance) {
+    for _ in 0..2 {
+        join_all((0..50).map(|i| bench.one(Way::Sse { new: false }, i, QUESTION, Until::End))).await;
+    }
+    println!("\n50 concurrent 500-token answers at 100 tokens/s, returning users, on fresh runtimes:");
+    println!("ms to the end (p50) and the runtime's peak memory");
+    let (direct, _) = long_answers(bench, Way::Direct, None).await;
+    let (bare_ms, bare_rss) = long_answers(bench, Way::Bare, Some(bare)).await;
+    let mb = |kb: Option<u64>| kb.unwrap_or(0) as f64 / 1024.0;
+    println!("  {:<20} {direct:>8.0}", Way::Direct.name());
+    println!(
+        "  {:<20} {bare_ms:>8.0}  (+{:.0} %)   peak {:.0} MB",
+        Way::Bare.name(),
+        (bare_ms / direct - 1.0) * 100.0,
+        mb(bare_rss)
+    );
+    for way in [Way::Sse { new: false }, Way::Ws { new: false }] {
+        let (t, rss) = long_answers(bench, way, Some(worker)).await;
+        println!(
+            "  {:<20} {t:>8.0}  (+{:.0} %)   peak {:.0} MB ({:.2}× the bare platform's)",
+            way.name(),
+            (t / direct - 1.0) * 100.0,
+            mb(rss),
+            mb(rss) / mb(bare_rss)
+        );
+    }
+}
+
+/// DataSage on a fresh `wrangler dev` with a fresh state, answering through the mock.
+fn datasage(name: &str, mock: &MockProvider) -> std::io::Result<WorkerInstance> {
+    WorkerInstance::start(
+        name,
         &[
             ("JWT_SECRET", TEST_JWT_SECRET),
             ("DEV_AUTH", "false"),
@@ -79,48 +308,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("OPENROUTER_API_KEY", ""),
             ("ANTHROPIC_API_KEY", ""),
         ],
-    )?;
+    )
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let mock = rt.block_on(MockProvider::start())?;
+    let mock_url = format!("{}/chat/completions", mock.openai_base_url());
+    let bare = |name| {
+        WorkerInstance::start_config(name, "benches/bare/wrangler.toml", &[("PROVIDER_URL", &mock_url)])
+    };
+    {
+        let (worker, bare) = (datasage("bench-routing", &mock)?, bare("bench-bare")?);
+        rt.block_on(async { first_words(&bench_on(&worker, &bare, &mock_url).await).await });
+    }
+    // New runtimes and state: the memory figure is this load's, and the hubs the first part left (with
+    // their heartbeat alarms) do not wake up in the middle of it.
+    let (worker, bare) = (datasage("bench-routing-long", &mock)?, bare("bench-bare-long")?);
     rt.block_on(async {
-        let api = Api::new(&worker.base_url);
-        let http = reqwest::Client::new();
-        let url = format!("{}/chat/completions", mock.openai_base_url());
-        // Warm both paths (isolate start, D1 and Durable Object first use).
-        for _ in 0..3 {
-            through_worker(&api).await;
-            direct(&http, &url).await;
-        }
-        println!("time to first answer text, ms ({WAVES} waves per level; logging to D1 on)");
-        println!(
-            "{:>11} {:>11} {:>11} {:>11} {:>11} {:>13} {:>13}",
-            "concurrent",
-            "direct p50",
-            "direct p99",
-            "worker p50",
-            "worker p99",
-            "overhead p50",
-            "overhead p99"
-        );
-        for &n in LEVELS {
-            let (mut direct_ms, mut worker_ms) = (Vec::new(), Vec::new());
-            for _ in 0..WAVES {
-                let d = futures::future::join_all((0..n).map(|_| direct(&http, &url))).await;
-                direct_ms.extend(d);
-                let w = futures::future::join_all((0..n).map(|_| through_worker(&api))).await;
-                worker_ms.extend(w);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            direct_ms.retain(|x| x.is_finite());
-            worker_ms.retain(|x| x.is_finite());
-            direct_ms.sort_by(f64::total_cmp);
-            worker_ms.sort_by(f64::total_cmp);
-            let (d50, d99) = (percentile(&direct_ms, 0.5), percentile(&direct_ms, 0.99));
-            let (w50, w99) = (percentile(&worker_ms, 0.5), percentile(&worker_ms, 0.99));
-            println!(
-                "{n:>11} {d50:>11.1} {d99:>11.1} {w50:>11.1} {w99:>11.1} {:>13.1} {:>13.1}",
-                w50 - d50,
-                w99 - d99
-            );
-        }
+        let bench = bench_on(&worker, &bare, &mock_url).await;
+        long_answers_all(&bench, &worker, &bare).await;
     });
     Ok(())
 }
