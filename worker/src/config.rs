@@ -1,6 +1,8 @@
 //! Runtime configuration from `wrangler.toml` vars and secrets. Keys are wrapped so they never reach a log.
 
+use std::cell::OnceCell;
 use std::fmt;
+use std::rc::Rc;
 
 use datasage_shared::csv::Limits;
 use datasage_shared::pricing::PriceTable;
@@ -139,8 +141,19 @@ fn secret(env: &Env, name: &str) -> Option<SecretString> {
         .map(SecretString)
 }
 
+thread_local! {
+    /// The isolate's configuration: its vars and secrets are fixed for its life (a deploy or a changed
+    /// secret starts new isolates), so they are read once, not on every request.
+    static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
+}
+
 impl Config {
-    pub fn from_env(env: &Env) -> Self {
+    /// The configuration, read from `env` the first time an isolate asks.
+    pub fn of(env: &Env) -> Rc<Config> {
+        CONFIG.with(|c| Rc::clone(c.get_or_init(|| Rc::new(Self::from_env(env)))))
+    }
+
+    fn from_env(env: &Env) -> Self {
         let order = var(env, "PROVIDER_ORDER").unwrap_or_else(|| DEFAULT_ORDER.into());
         let mut providers = Vec::new();
         let mut builtin_listed = false;

@@ -5,13 +5,16 @@
 //! The bundled sample is registered by a migration (owned by [`SHARED_OWNER`], visible to everyone) and
 //! loaded into its own object on first use.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use datasage_shared::api::{DatasetDetail, DatasetRef, DatasetRows, DatasetSummary, ErrorCode};
 use datasage_shared::csv::Limits;
 use datasage_shared::profile::Profile;
 use futures::Stream;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{console_error, D1Database, D1PreparedStatement, Env};
+use worker::{console_error, D1Database, D1PreparedStatement, D1Result, Env};
 
 use crate::error::{Failure, Result};
 use crate::store;
@@ -22,7 +25,7 @@ fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatem
 }
 
 /// The owner of datasets every user can read (the sample).
-const SHARED_OWNER: &str = "*";
+pub const SHARED_OWNER: &str = "*";
 
 /// A dataset a question is asked about.
 #[derive(Debug, Clone)]
@@ -30,7 +33,7 @@ pub struct Dataset {
     pub id: String,
     pub name: String,
     pub version: String,
-    pub profile: Profile,
+    pub profile: Rc<Profile>,
     pub privacy: bool,
 }
 
@@ -182,16 +185,78 @@ pub async fn detail(db: &D1Database, user_id: &str, id: &str) -> Result<DatasetD
     })
 }
 
-/// The dataset a question is about, if the caller may read it.
-pub async fn find(db: &D1Database, user_id: &str, id: &str) -> Result<Dataset> {
-    let row = owned(db, user_id, id).await?;
+/// The dataset a question is about, if the caller may read it — without its profile, which
+/// [`question_dataset`] takes from the isolate's cache. A statement for one batch with the question's
+/// other lookups.
+pub fn lookup(db: &D1Database, user_id: &str, id: &str) -> Result<D1PreparedStatement> {
+    stmt(
+        db,
+        "SELECT id, name, version, privacy FROM datasets WHERE id = ?1 AND (user_id = ?2 OR user_id = ?3)",
+        &[id.into(), user_id.into(), SHARED_OWNER.into()],
+    )
+}
+
+/// Profiles kept per isolate: a version is a hash of the rows, so a profile never changes under it.
+const PROFILES_KEPT: usize = 32;
+
+thread_local! {
+    /// The latest profiles read, by dataset id and version, most recent last.
+    static PROFILES: RefCell<Vec<(String, String, Rc<Profile>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The dataset [`lookup`] found (404 if none), with its profile: from the cache, or read once.
+pub async fn question_dataset(db: &D1Database, found: D1Result) -> Result<Dataset> {
+    #[derive(Deserialize)]
+    struct Meta {
+        id: String,
+        name: String,
+        version: String,
+        privacy: f64,
+    }
+    let meta = found
+        .results::<Meta>()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::api(ErrorCode::NotFound, "dataset not found"))?;
+    let cached = PROFILES.with(|p| {
+        let p = p.borrow();
+        let hit = p
+            .iter()
+            .rev()
+            .find(|(id, v, _)| *id == meta.id && *v == meta.version);
+        hit.map(|(_, _, profile)| Rc::clone(profile))
+    });
+    let profile = match cached {
+        Some(profile) => profile,
+        None => Rc::new(read_profile(db, &meta.id).await?),
+    };
+    PROFILES.with(|p| {
+        let mut p = p.borrow_mut();
+        p.retain(|(id, _, _)| *id != meta.id);
+        if p.len() == PROFILES_KEPT {
+            p.remove(0);
+        }
+        p.push((meta.id.clone(), meta.version.clone(), Rc::clone(&profile)));
+    });
     Ok(Dataset {
-        profile: row.profile()?,
-        privacy: row.privacy != 0.0,
-        id: row.id,
-        name: row.name,
-        version: row.version,
+        profile,
+        privacy: meta.privacy != 0.0,
+        id: meta.id,
+        name: meta.name,
+        version: meta.version,
     })
+}
+
+async fn read_profile(db: &D1Database, id: &str) -> Result<Profile> {
+    #[derive(Deserialize)]
+    struct Stored {
+        profile: String,
+    }
+    let stored: Stored = stmt(db, "SELECT profile FROM datasets WHERE id = ?1", &[id.into()])?
+        .first(None)
+        .await?
+        .ok_or_else(|| Failure::api(ErrorCode::NotFound, "dataset not found"))?;
+    serde_json::from_str(&stored.profile).map_err(|e| Failure::Internal(format!("stored profile: {e}")))
 }
 
 /// Switches a dataset's privacy mode.

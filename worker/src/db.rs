@@ -10,8 +10,9 @@ use datasage_shared::text::{excerpt, prefix_within};
 use datasage_shared::tree::CallStatus;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
+use crate::datasets::SHARED_OWNER;
 use crate::error::{Failure, Result};
 use crate::util::{now_iso, random_uuid};
 
@@ -92,38 +93,49 @@ fn js_u64(n: u64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
 
-/// Creates the session for `user_id` if new; `false` if it belongs to someone else.
-pub async fn claim_session(db: &D1Database, session_id: &str, user_id: &str, title: &str) -> Result<bool> {
-    let now = now_iso();
+/// Creates the session for `user_id` if it is new and the dataset `dataset_id` is one they may read (see
+/// `datasets::lookup`), so a question refused for its dataset leaves no session behind; [`owner`] then says
+/// whose the session is. Statements for one batch with the question's other lookups.
+pub fn claim_session(
+    db: &D1Database,
+    session_id: &str,
+    user_id: &str,
+    title: &str,
+    dataset_id: &str,
+) -> Result<D1PreparedStatement> {
     stmt(
         db,
-        "INSERT INTO sessions (id, user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
+        "INSERT INTO sessions (id, user_id, title, created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?4 \
+         WHERE EXISTS (SELECT 1 FROM datasets WHERE id = ?5 AND (user_id = ?2 OR user_id = ?6)) \
          ON CONFLICT (id) DO NOTHING",
         &[
             session_id.into(),
             user_id.into(),
             excerpt(title, 80).into(),
-            now.into(),
+            now_iso().into(),
+            dataset_id.into(),
+            SHARED_OWNER.into(),
         ],
-    )?
-    .run()
-    .await?;
-    session_owned_by(db, session_id, user_id).await
+    )
 }
 
-async fn session_owned_by(db: &D1Database, session_id: &str, user_id: &str) -> Result<bool> {
+/// Who owns the session, after [`claim_session`].
+pub fn owner(db: &D1Database, session_id: &str) -> Result<D1PreparedStatement> {
+    stmt(
+        db,
+        "SELECT user_id FROM sessions WHERE id = ?1",
+        &[session_id.into()],
+    )
+}
+
+/// Whether `owner`'s rows name `user_id`.
+pub fn owned_by(owner: D1Result, user_id: &str) -> Result<bool> {
     #[derive(Deserialize)]
     struct Owner {
         user_id: String,
     }
-    let owner: Option<Owner> = stmt(
-        db,
-        "SELECT user_id FROM sessions WHERE id = ?1",
-        &[session_id.into()],
-    )?
-    .first(None)
-    .await?;
-    Ok(owner.is_some_and(|o| o.user_id == user_id))
+    let rows: Vec<Owner> = owner.results()?;
+    Ok(rows.first().is_some_and(|o| o.user_id == user_id))
 }
 
 /// How much of an answer a storing attempt writes.
@@ -272,20 +284,15 @@ fn bounded_metadata(metadata: &serde_json::Value) -> String {
         .to_string()
 }
 
-/// The session's last `max_turns` complete exchanges, oldest first, for the prompt's history; with
-/// `before`, only those before its `before`-th question.
-pub async fn recent_turns(
+/// The session's last `max_turns` complete exchanges, for the prompt's history; with `before`, only those
+/// before its `before`-th question. Read with [`turns`].
+pub fn recent_turns(
     db: &D1Database,
     session_id: &str,
     max_turns: usize,
     before: Option<u32>,
-) -> Result<Vec<Turn>> {
-    #[derive(Deserialize)]
-    struct Row {
-        role: String,
-        content: String,
-    }
-    let mut rows: Vec<Row> = stmt(
+) -> Result<D1PreparedStatement> {
+    stmt(
         db,
         &format!(
             "SELECT role, content FROM chat_messages WHERE session_id = ?1 \
@@ -297,10 +304,17 @@ pub async fn recent_turns(
             JsValue::from_f64(before.map_or(f64::from(u32::MAX), f64::from)),
             JsValue::from_f64((max_turns * 2) as f64),
         ],
-    )?
-    .all()
-    .await?
-    .results()?;
+    )
+}
+
+/// [`recent_turns`]' rows as exchanges, oldest first.
+pub fn turns(rows: D1Result) -> Result<Vec<Turn>> {
+    #[derive(Deserialize)]
+    struct Row {
+        role: String,
+        content: String,
+    }
+    let mut rows: Vec<Row> = rows.results()?;
     rows.reverse();
     let mut turns = Vec::new();
     let mut question: Option<String> = None;

@@ -84,13 +84,12 @@ impl Object {
     }
 }
 
-/// Creates an object's tables if they are not there yet. A failure is logged, not raised: the object still
-/// starts, and its first query reports the missing table.
+/// Creates an object's tables if they are not there yet, in one call (an object runs this each time it
+/// starts, and a new user's hub starts on their first question). A failure is logged, not raised: the
+/// object still starts, and its first query reports the missing table.
 pub fn create_tables(sql: &SqlStorage, object: &str, ddl: &[&str]) {
-    for statement in ddl {
-        if let Err(e) = sql.exec(statement, None) {
-            worker::console_error!("{object}: cannot create its tables: {e}");
-        }
+    if let Err(e) = sql.exec(&ddl.join(";\n"), None) {
+        worker::console_error!("{object}: cannot create its tables: {e}");
     }
 }
 

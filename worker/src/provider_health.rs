@@ -1,7 +1,15 @@
 //! Every provider's circuit breaker and metrics in one Durable Object, so all isolates share them and they
-//! survive restarts; the counts of how storing answers went live beside them. Each request is one synchronous SQLite read-modify-write (no `await` inside), so
-//! concurrent attempts never interleave. The router pays one round trip to ask before an attempt and one to
-//! report after it — never one per token.
+//! survive restarts; the counts of how storing answers went live beside them. Each request is one
+//! synchronous read-modify-write (no `await` inside), so concurrent attempts never interleave; the object
+//! keeps what it last saved in memory, reads SQLite once per provider when it starts, and writes only what
+//! changed.
+//!
+//! The router reports after every attempt, and asks before one — except that an isolate which was told
+//! "allowed" within the last [`ADMITTED_FOR_MS`] does not ask again until a failure of that provider: the
+//! breaker opens for every isolate at most that long after it opened in the store.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use datasage_shared::api::StorageMetrics;
 use datasage_shared::routing::{
@@ -20,6 +28,8 @@ const INSTANCE: &str = "global";
 #[durable_object(fetch)]
 pub struct ProviderHealthStore {
     state: State,
+    /// Each provider's health as last saved.
+    saved: RefCell<HashMap<String, ProviderHealth>>,
 }
 
 #[derive(Deserialize)]
@@ -44,7 +54,10 @@ impl DurableObject for ProviderHealthStore {
                 "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
             ],
         );
-        Self { state }
+        Self {
+            state,
+            saved: RefCell::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -103,6 +116,9 @@ impl DurableObject for ProviderHealthStore {
 
 impl ProviderHealthStore {
     fn load(&self, provider: &str) -> Result<ProviderHealth> {
+        if let Some(health) = self.saved.borrow().get(provider) {
+            return Ok(health.clone());
+        }
         let rows: Vec<Row> = self
             .state
             .storage()
@@ -112,18 +128,29 @@ impl ProviderHealthStore {
                 vec![provider.into()],
             )?
             .to_array()?;
-        Ok(rows
+        let health: ProviderHealth = rows
             .first()
             .and_then(|r| serde_json::from_str(&r.data).ok())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        self.saved
+            .borrow_mut()
+            .insert(provider.to_owned(), health.clone());
+        Ok(health)
     }
 
+    /// Writes `health` if it changed since it was last saved.
     fn save(&self, provider: &str, health: &ProviderHealth) -> Result<()> {
+        if self.saved.borrow().get(provider) == Some(health) {
+            return Ok(());
+        }
         let data = serde_json::to_string(health).map_err(|e| worker::Error::RustError(e.to_string()))?;
         self.state.storage().sql().exec(
             "INSERT INTO health (provider, data) VALUES (?, ?) ON CONFLICT (provider) DO UPDATE SET data = excluded.data",
             vec![provider.into(), data.into()],
         )?;
+        self.saved
+            .borrow_mut()
+            .insert(provider.to_owned(), health.clone());
         Ok(())
     }
 }
@@ -133,16 +160,33 @@ fn store(env: &Env) -> crate::error::Result<Object> {
     Object::new(env, "PROVIDER_HEALTH", INSTANCE)
 }
 
+/// How long an isolate takes a provider's "allowed" for granted.
+pub const ADMITTED_FOR_MS: u64 = 1_000;
+
+thread_local! {
+    /// Providers this isolate was told are allowed, and until when it need not ask again.
+    static ADMITTED: RefCell<HashMap<String, u64>> = RefCell::default();
+}
+
 /// Whether a call may go to `provider` now. If the store cannot be reached the call is allowed: losing
 /// the breaker must not take every provider down with it.
 pub async fn admit(env: &Env, provider: &str) -> Admission {
+    let now = now_ms();
+    if ADMITTED.with(|a| a.borrow().get(provider).is_some_and(|&until| now < until)) {
+        return Admission::Allowed;
+    }
     let asked = async {
         store(env)?
             .call(Method::Post, &format!("/admit?provider={provider}"), None)
             .await
     };
     match asked.await {
-        Ok(a) => a,
+        Ok(a) => {
+            if a == Admission::Allowed {
+                ADMITTED.with(|m| m.borrow_mut().insert(provider.to_owned(), now + ADMITTED_FOR_MS));
+            }
+            a
+        }
         Err(e) => {
             console_error!("provider health unavailable, admitting {provider}: {e}");
             Admission::Allowed
@@ -150,8 +194,11 @@ pub async fn admit(env: &Env, provider: &str) -> Admission {
     }
 }
 
-/// Reports a finished attempt.
+/// Reports a finished attempt; after a failure this isolate asks again before the next call.
 pub async fn record(env: &Env, provider: &str, report: AttemptReport, breaker: BreakerConfig) {
+    if report.failure.is_some() {
+        ADMITTED.with(|m| m.borrow_mut().remove(provider));
+    }
     let body = RecordBody {
         provider: provider.to_owned(),
         report,

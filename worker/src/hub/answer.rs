@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use datasage_shared::api::{ApiError, ChatRequest, ErrorCode, StorageMetrics};
+use datasage_shared::prompt::Turn;
 use datasage_shared::ratelimit::Decision;
 use worker::{console_error, D1Database, Delay, Env, SqlStorage};
 
@@ -43,13 +44,10 @@ pub async fn prepare(
         return Err(ApiError::rate_limited(secs).into());
     }
     let db = env.d1("DB")?;
-    let dataset = claim(&db, user_id, &req).await?;
     let providers: Vec<_> = config.providers.iter().cloned().map(Provider::new).collect();
-    let history = if providers.is_empty() {
-        Vec::new()
-    } else {
-        db::recent_turns(&db, &req.session_id, HISTORY_TURNS, req.rewind_to).await?
-    };
+    // The built-in analyst reads no history.
+    let history = (!providers.is_empty()).then_some(HISTORY_TURNS);
+    let (dataset, history) = claim(&db, user_id, &req, history).await?;
     let faults = config
         .fault(&req.message, "store-fail")
         .and_then(|n| n.parse().ok())
@@ -73,15 +71,38 @@ pub async fn prepare(
     Ok(Prepared { job, faults })
 }
 
-/// The question's dataset, and its session claimed for the caller. Another user's dataset or session
-/// does not exist for this one: 404, before the session is touched.
-pub async fn claim(db: &D1Database, user_id: &str, req: &ChatRequest) -> Result<Dataset> {
+/// The question's dataset, its session claimed for the caller and, with `history`, that many of its
+/// latest exchanges — in one D1 round trip (and one more the first time this isolate sees the dataset's
+/// version, for its profile). Another user's dataset or session does not exist for this one: 404, and a
+/// question refused for its dataset leaves no session behind.
+pub async fn claim(
+    db: &D1Database,
+    user_id: &str,
+    req: &ChatRequest,
+    history: Option<usize>,
+) -> Result<(Dataset, Vec<Turn>)> {
     let dataset_id = req.dataset_id.as_deref().unwrap_or(SAMPLE_ID);
-    let dataset = datasets::find(db, user_id, dataset_id).await?;
-    if !db::claim_session(db, &req.session_id, user_id, &req.message).await? {
+    let session = req.session_id.as_str();
+    let mut batch = vec![
+        datasets::lookup(db, user_id, dataset_id)?,
+        db::claim_session(db, session, user_id, &req.message, dataset_id)?,
+        db::owner(db, session)?,
+    ];
+    if let Some(turns) = history {
+        batch.push(db::recent_turns(db, session, turns, req.rewind_to)?);
+    }
+    let mut results = db.batch(batch).await?.into_iter();
+    let (Some(found), Some(_claimed), Some(owner)) = (results.next(), results.next(), results.next()) else {
+        return Err(Failure::Internal(
+            "D1 answered a batch with fewer results than statements".into(),
+        ));
+    };
+    let dataset = datasets::question_dataset(db, found).await?;
+    if !db::owned_by(owner, user_id)? {
         return Err(Failure::api(ErrorCode::NotFound, "session not found"));
     }
-    Ok(dataset)
+    let turns = results.next().map(db::turns).transpose()?.unwrap_or_default();
+    Ok((dataset, turns))
 }
 
 /// Stores an answer: whole; whole again after a pause (D1 may be briefly unavailable); shortened; then

@@ -82,7 +82,7 @@ impl DurableObject for UserHub {
         create_tables(
             &sql,
             "user hub",
-            &[limit::TABLES, streams::TABLES[0], streams::TABLES[1], TICKETS],
+            &[&[limit::TABLES, TICKETS][..], &streams::TABLES[..]].concat(),
         );
         // A fresh instance runs no answer: any stream still marked running was cut off by a restart.
         if let Err(e) = streams::end_orphans(&sql, now_ms()) {
@@ -166,8 +166,8 @@ impl DurableObject for UserHub {
 }
 
 impl Hub {
-    fn config(&self) -> Config {
-        Config::from_env(&self.env)
+    fn config(&self) -> Rc<Config> {
+        Config::of(&self.env)
     }
 
     /// `POST /chat?transport=sse|json`: a question asked over HTTP.

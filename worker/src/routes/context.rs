@@ -2,6 +2,8 @@
 //! configuration, built once by the router so no handler can forget to authenticate — and the two ends of
 //! a JSON exchange.
 
+use std::rc::Rc;
+
 use datasage_shared::api::{ErrorCode, RequestBody};
 use serde::Serialize;
 use worker::{D1Database, Env, Request, Response};
@@ -19,13 +21,13 @@ pub struct Ctx {
     /// When the caller's sign-in expires (Unix seconds).
     pub auth_exp: u64,
     pub db: D1Database,
-    pub config: Config,
+    pub config: Rc<Config>,
     pub env: Env,
 }
 
 impl Ctx {
     /// Authenticates `req`; a request without a valid token goes no further.
-    pub fn new(req: &Request, env: Env, config: Config) -> Result<Self> {
+    pub fn new(req: &Request, env: Env, config: Rc<Config>) -> Result<Self> {
         let claims = authenticate(req, &env)?;
         Ok(Ctx {
             user_id: claims.sub,

@@ -66,7 +66,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
-    let config = Config::from_env(&env);
+    let config = Config::of(&env);
     if let Some(route) = authed(&method, &segments) {
         let cx = Ctx::new(&req, env, config)?;
         return dispatch(route, req, cx).await;
