@@ -68,8 +68,15 @@ enum Waited<T> {
 /// How often a wait checks whether the client is still there.
 const TICK_MS: u64 = 250;
 
-/// Waits for `fut` until `until_ms`, giving up early if the client disconnects.
-async fn timed<F: Future + Unpin>(mut fut: F, until_ms: u64, em: &Emitter) -> Waited<F::Output> {
+/// Waits for `fut` until `until_ms`, giving up early if the client disconnects. `tick` is the attempt's
+/// one timer: it outlives each wait and is re-armed only when it fires (at most [`TICK_MS`] ahead, and no
+/// later than the deadline), so a stream of a thousand tokens sets a timer every 250 ms, not a thousand.
+async fn timed<F: Future + Unpin>(
+    mut fut: F,
+    until_ms: u64,
+    em: &Emitter,
+    tick: &mut Option<Delay>,
+) -> Waited<F::Output> {
     loop {
         let now = now_ms();
         if em.stopped() {
@@ -78,9 +85,11 @@ async fn timed<F: Future + Unpin>(mut fut: F, until_ms: u64, em: &Emitter) -> Wa
         if now >= until_ms {
             return Waited::Expired;
         }
-        let wait = Delay::from(Duration::from_millis((until_ms - now).min(TICK_MS)));
-        if let Either::Left((out, _)) = select(&mut fut, wait).await {
-            return Waited::Done(out);
+        let timer =
+            tick.get_or_insert_with(|| Delay::from(Duration::from_millis((until_ms - now).min(TICK_MS))));
+        match select(&mut fut, timer).await {
+            Either::Left((out, _)) => return Waited::Done(out),
+            Either::Right(_) => *tick = None,
         }
     }
 }
@@ -152,10 +161,12 @@ pub async fn stream(
     };
     let mut reader = Reader::new(started, routing);
     let controller = AbortController::default();
+    let mut tick = None;
     match timed(
         Box::pin(provider.stream(&req, controller.signal())),
         reader.first_token_deadline,
         em,
+        &mut tick,
     )
     .await
     {
@@ -169,7 +180,7 @@ pub async fn stream(
         }
         Waited::Done(Err(e)) => reader.failure = Some((e.class(), e.to_string(), e.retry_after_ms())),
         Waited::Done(Ok(mut events)) => loop {
-            let item = match timed(events.next(), reader.until(), em).await {
+            let item = match timed(events.next(), reader.until(), em, &mut tick).await {
                 Waited::Done(Some(item)) => item,
                 Waited::Done(None) => break,
                 Waited::Stopped => {

@@ -6,6 +6,9 @@
 //! the window, or past its sign-in's expiry, [`sweep`] closes it. That is what keeps `active_tabs` right
 //! when a tab dies without a close frame.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use datasage_shared::hub::{is_live, HubFrame, CLOSE_AUTH_EXPIRED, PING, PONG};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -24,16 +27,22 @@ pub struct Attachment {
     pub auth_exp: u64,
 }
 
-/// The hub's view of its sockets: the runtime's state object, kept raw for what workers-rs does not bind.
+/// The hub's view of its sockets: the runtime's state object, kept raw for what workers-rs does not bind,
+/// and the list of sockets, asked of the runtime once and again only after one is accepted, closed or
+/// fails — not for each of the many events an answer fans out.
 #[derive(Clone)]
 pub struct Sockets {
     raw: JsValue,
+    known: Rc<RefCell<Option<Vec<WebSocket>>>>,
 }
 
 impl Sockets {
     /// Sets the heartbeat's auto-response once per instance.
     pub fn new(raw: DurableObjectState) -> Self {
-        let sockets = Self { raw: raw.into() };
+        let sockets = Self {
+            raw: raw.into(),
+            known: Rc::default(),
+        };
         match WebSocketRequestResponsePair::new(PING, PONG) {
             Ok(pair) => sockets.state().set_websocket_auto_response(&pair),
             Err(e) => console_warn!("hub: cannot set the ping auto-response: {e:?}"),
@@ -57,9 +66,21 @@ impl Sockets {
             .map_or(0, |d| d.get_time() as u64)
     }
 
+    /// Every socket the runtime holds for this hub.
+    fn all(&self) -> Vec<WebSocket> {
+        let mut known = self.known.borrow_mut();
+        known.get_or_insert_with(|| self.state().get_websockets()).clone()
+    }
+
+    /// A socket came or went: the list is asked of the runtime again when next needed.
+    pub fn changed(&self) {
+        self.known.borrow_mut().take();
+    }
+
     /// Accepts the server end of a new socket.
     pub fn accept(&self, ws: &WebSocket, attachment: Attachment) -> worker::Result<()> {
         self.state().accept_web_socket(ws);
+        self.changed();
         ws.serialize_attachment(attachment)
     }
 
@@ -78,8 +99,7 @@ impl Sockets {
 
     /// The open tabs: sockets open and alive within `window_ms`, except `leaving` (one being closed).
     pub fn open(&self, now_ms: u64, window_ms: u64, leaving: Option<&WebSocket>) -> Vec<WebSocket> {
-        self.state()
-            .get_websockets()
+        self.all()
             .into_iter()
             .filter(|ws| leaving.is_none_or(|l| !same(l, ws)))
             .filter(|ws| ws.as_ref().ready_state() == web_sys::WebSocket::OPEN)
@@ -91,7 +111,7 @@ impl Sockets {
 
     /// Sends one frame (JSON text) to every socket of the user that is open.
     pub fn broadcast(&self, json: &str) {
-        for ws in self.state().get_websockets() {
+        for ws in self.all() {
             if ws.as_ref().ready_state() == web_sys::WebSocket::OPEN {
                 let _ = ws.send_with_str(json);
             }
@@ -115,7 +135,7 @@ impl Sockets {
     pub fn sweep(&self, now_ms: u64, window_ms: u64) -> (bool, Option<u64>) {
         let mut closed = false;
         let mut next: Option<u64> = None;
-        for ws in self.state().get_websockets() {
+        for ws in self.all() {
             let Some(a) = attachment(&ws) else { continue };
             let last = self.last_seen_ms(&ws, &a);
             if a.auth_exp.saturating_mul(1000) <= now_ms {
@@ -128,6 +148,9 @@ impl Sockets {
                 let due = (last + window_ms).min(a.auth_exp.saturating_mul(1000));
                 next = Some(next.map_or(due, |n| n.min(due)));
             }
+        }
+        if closed {
+            self.changed();
         }
         (closed, next)
     }

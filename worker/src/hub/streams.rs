@@ -4,7 +4,8 @@
 //!
 //! Events are written in batches ([`Journal`]): a Durable Object holds back what it sends until its writes
 //! are durable, so a write per event would hold back every event; a batch is written at most every
-//! [`WRITE_EVERY_MS`] or [`BATCH`] events, at the last event, and before any replay. A stream's events stay
+//! [`WRITE_EVERY_MS`] or [`BATCH`] events, at the last event, and before any replay. A batch is one row per
+//! stream — its consecutive events, one per line (JSON has no raw line breaks) — not a row per event. A stream's events stay
 //! for a grace period after its last event ([`purge`]), long enough for the answer to be stored.
 
 use std::cell::RefCell;
@@ -13,17 +14,19 @@ use std::rc::Rc;
 use datasage_shared::api::{ApiError, ErrorCode, StreamEvent, StreamFrame};
 use datasage_shared::hub::HubFrame;
 use serde::Deserialize;
-use worker::{Result, SqlStorage, SqlStorageValue};
+use worker::{Result, SqlStorage};
 
-pub const TABLES: [&str; 2] = [
+pub const TABLES: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS streams (stream_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, \
      request_id TEXT NOT NULL, question TEXT NOT NULL, running INTEGER NOT NULL, \
      interrupted INTEGER NOT NULL DEFAULT 0, ended_ms INTEGER)",
-    "CREATE TABLE IF NOT EXISTS stream_events (stream_id TEXT NOT NULL, seq INTEGER NOT NULL, \
-     frame TEXT NOT NULL, PRIMARY KEY (stream_id, seq))",
+    "CREATE TABLE IF NOT EXISTS stream_batches (stream_id TEXT NOT NULL, first_seq INTEGER NOT NULL, \
+     frames TEXT NOT NULL, PRIMARY KEY (stream_id, first_seq))",
+    // A row per event, before batches were rows; a stream outlives its grace period by minutes at most.
+    "DROP TABLE IF EXISTS stream_events",
 ];
 
-/// Most events written in one statement (3 bound values each; a statement binds at most 100).
+/// Most events held before a write.
 const BATCH: usize = 32;
 /// Longest an event waits to be written.
 const WRITE_EVERY_MS: u64 = 200;
@@ -98,23 +101,26 @@ impl Journal {
         Ok(())
     }
 
-    /// Writes every event not written yet.
+    /// Writes every event not written yet: a row per stream, its events in order.
     pub fn write(&self, now_ms: u64) -> Result<()> {
         let events = {
             let mut p = self.state.borrow_mut();
             p.written_ms = now_ms;
             std::mem::take(&mut p.events)
         };
-        for batch in events.chunks(BATCH) {
-            let rows = vec!["(?, ?, ?)"; batch.len()].join(", ");
-            let mut args: Vec<SqlStorageValue> = Vec::with_capacity(batch.len() * 3);
-            for (stream_id, seq, json) in batch {
-                args.extend([stream_id.as_str().into(), (*seq).into(), json.as_str().into()]);
-            }
+        let mut rest = events.as_slice();
+        while let Some((stream_id, first_seq, _)) = rest.first() {
+            let same = rest.iter().take_while(|(id, _, _)| id == stream_id).count();
+            let frames: Vec<&str> = rest[..same].iter().map(|(_, _, json)| json.as_str()).collect();
             self.sql.exec(
-                &format!("INSERT OR REPLACE INTO stream_events (stream_id, seq, frame) VALUES {rows}"),
-                args,
+                "INSERT OR REPLACE INTO stream_batches (stream_id, first_seq, frames) VALUES (?, ?, ?)",
+                vec![
+                    stream_id.as_str().into(),
+                    (*first_seq).into(),
+                    frames.join("\n").into(),
+                ],
             )?;
+            rest = &rest[same..];
         }
         Ok(())
     }
@@ -130,8 +136,9 @@ pub fn end(sql: &SqlStorage, stream_id: &str, now_ms: u64) -> Result<()> {
 }
 
 #[derive(Deserialize)]
-struct Event {
-    frame: String,
+struct Batch {
+    first_seq: i64,
+    frames: String,
 }
 
 #[derive(Deserialize)]
@@ -155,13 +162,18 @@ pub fn after(journal: &Journal, stream_id: &str, after_seq: u64, now_ms: u64) ->
     let Some(kept) = kept.first() else {
         return Ok(None);
     };
-    let events: Vec<Event> = sql
+    let batches: Vec<Batch> = sql
         .exec(
-            "SELECT frame FROM stream_events WHERE stream_id = ? AND seq > ? ORDER BY seq",
-            vec![stream_id.into(), (after_seq.min(i64::MAX as u64) as i64).into()],
+            "SELECT first_seq, frames FROM stream_batches WHERE stream_id = ? ORDER BY first_seq",
+            vec![stream_id.into()],
         )?
         .to_array()?;
-    let mut frames: Vec<String> = events.into_iter().map(|e| e.frame).collect();
+    let mut frames: Vec<String> = batches
+        .iter()
+        .flat_map(|b| (b.first_seq.max(0) as u64..).zip(b.frames.split('\n')))
+        .filter(|(seq, _)| *seq > after_seq)
+        .map(|(_, frame)| frame.to_owned())
+        .collect();
     if kept.interrupted == 1 {
         let seq = after_seq + frames.len() as u64 + 1;
         frames.push(interrupted(stream_id, &kept.session_id, seq));
@@ -208,7 +220,7 @@ pub fn end_orphans(sql: &SqlStorage, now_ms: u64) -> Result<()> {
 pub fn purge(sql: &SqlStorage, now_ms: u64, grace_ms: u64) -> Result<()> {
     let before = now_ms.saturating_sub(grace_ms) as i64;
     sql.exec(
-        "DELETE FROM stream_events WHERE stream_id IN (SELECT stream_id FROM streams WHERE running = 0 AND ended_ms < ?)",
+        "DELETE FROM stream_batches WHERE stream_id IN (SELECT stream_id FROM streams WHERE running = 0 AND ended_ms < ?)",
         vec![before.into()],
     )?;
     sql.exec(
