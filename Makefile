@@ -51,11 +51,12 @@ lint:
 	bash scripts/bundle-js.sh
 	cargo clippy -p datasage-app --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-# Pure logic, natively: the shared crate, and the worker's own pure pieces (its request-path code needs
-# workerd and is tested through wrangler dev in `integration`).
+# Pure logic, natively: the shared crate, the worker's own pure pieces (its request-path code needs
+# workerd and is tested through wrangler dev in `integration`), and the guard's event follower in Node.
 unit:
 	cargo test -p datasage-shared
 	cargo test -p datasage-worker --lib
+	node --test tests/js/*.test.mjs
 
 # The app's components in real Chromium, through chromedriver (app/webdriver.json holds its flags).
 components:

@@ -9,6 +9,7 @@
 // Nothing else lives here: routing, auth and every rule are in the Rust worker.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import RustWorker from "./build/index.js";
+import { Events } from "./events.mjs";
 
 export { DatasetStore, ProviderHealthStore, UserHub } from "./build/index.js";
 
@@ -36,32 +37,6 @@ const errorEvent = ([sessionId, streamId, seq]) =>
   new TextEncoder().encode(
     `data: ${JSON.stringify({ type: "error", data: INTERNAL, session_id: sessionId, stream_id: streamId, seq: seq + 1 })}\n\n`,
   );
-
-// An event's conversation, stream id and number, from its end (`…,"session_id":"…","stream_id":"…","seq":7}`).
-const NUMBERED = /"session_id":"([^"]*)","stream_id":"([^"]*)","seq":(\d+)\}\s*$/;
-// Whether an event is a final one (`complete` or `error`): each starts `data: {"type":…`.
-const FINAL = /^data: \{"type":"(complete|error)"/;
-
-// Follows the events in the bytes relayed, however the chunks cut them (the user's hub streams through the
-// object's boundary, which splits and joins chunks): the last event's numbers, and whether a final one ended.
-class Events {
-  constructor(sessionId) {
-    this.decoder = new TextDecoder();
-    this.rest = "";
-    this.last = [sessionId, "", 0];
-    this.final = false;
-  }
-
-  push(chunk) {
-    const parts = (this.rest + this.decoder.decode(chunk, { stream: true })).split("\n\n");
-    this.rest = parts.pop();
-    for (const event of parts) {
-      const m = NUMBERED.exec(event.slice(-240));
-      if (m) this.last = [m[1], m[2], Number(m[3])];
-      if (FINAL.test(event.slice(0, 40))) this.final = true;
-    }
-  }
-}
 
 // The conversation a question is in, for an error sent before any event of its answer.
 const sessionOf = async (question) => {
