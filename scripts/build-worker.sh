@@ -20,7 +20,8 @@ worker-build "$profile"
 # worker-build keeps the wasm's function names (it passes --debuginfo to wasm-opt); they are a tenth of the
 # deployed size (~100 KB gzip), and a panic's message and place are logged anyway ("Rust panic: panicked at
 # worker/src/…:line").
-if [ "$profile" = "--release" ]; then
+# DATASAGE_WORKER_NAMES=1 keeps them, for CPU profiles (benches/profile.mjs).
+if [ "$profile" = "--release" ] && [ "${DATASAGE_WORKER_NAMES:-}" != "1" ]; then
   "$WASM_OPT_BIN" --strip-debug --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-exception-handling \
     build/index_bg.wasm -o build/index_bg.wasm
