@@ -502,6 +502,9 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn a_new_conversation_frees_the_messages_of_the_one_it_replaces() {
+        // The chat's effects need the executor a mounted page would have started; this test mounts nothing,
+        // and may run before any test that does.
+        _ = any_spawner::Executor::init_wasm_bindgen();
         let page = Owner::new();
         let chat = page.with(|| use_chat_stream(Signal::derive(|| "sample".to_owned())));
         let old = chat.push(Author::User, "How many rows?".into());
