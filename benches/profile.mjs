@@ -1,8 +1,9 @@
 // CPU profile of a running `wrangler dev` under load, from its inspector (the Chrome DevTools protocol):
-// what the one local runtime thread spends its time on while `--streams` questions run at once over SSE,
-// a fresh user each, for `--seconds`. Prints where the time went — each sample charged to the innermost
-// DataSage function on its stack, so SQLite, D1 and JSON work count against what asked for it — and writes the whole
-// profile (open it in Chrome's DevTools) to `--out`.
+// what the one local runtime thread spends its time on while `--streams` questions run at once over SSE
+// for `--seconds`, each from a new user (or, with `--returning`, each stream's questions from one user).
+// Prints where the time went — each sample charged to the innermost DataSage function on its stack, so
+// SQLite, D1 and JSON work count against what asked for it — and writes the whole profile (open it in
+// Chrome's DevTools) to `--out`.
 //
 //   node benches/profile.mjs --base http://127.0.0.1:8799 --inspector ws://127.0.0.1:9331/ws \
 //     --secret <JWT_SECRET> --streams 10 --seconds 10 --question "How many rows are there?"
@@ -22,6 +23,7 @@ const { values: opt } = parseArgs({
     question: { type: "string", default: "How many rows are there?" },
     out: { type: "string", default: "/tmp/datasage.cpuprofile" },
     top: { type: "string", default: "40" },
+    returning: { type: "boolean", default: false },
   },
 });
 
@@ -32,13 +34,12 @@ function token(sub) {
   return `${body}.${createHmac("sha256", opt.secret).update(body).digest("base64url")}`;
 }
 
-/** One question over SSE, read to its end. */
-async function ask() {
-  const user = `profile-${randomUUID()}`;
+/** One question of `user` (a new one when none) over SSE, in a new conversation, read to its end. */
+async function ask(user = `profile-${randomUUID()}`) {
   const resp = await fetch(`${opt.base}/api/v1/chat/stream`, {
     method: "POST",
     headers: { authorization: `Bearer ${token(user)}`, "content-type": "application/json" },
-    body: JSON.stringify({ message: opt.question, session_id: user }),
+    body: JSON.stringify({ message: opt.question, session_id: randomUUID() }),
   });
   for await (const _ of resp.body) { /* read to the end */ }
 }
@@ -92,8 +93,9 @@ await session.call("Profiler.start");
 const until = Date.now() + Number(opt.seconds) * 1000;
 let answered = 0;
 await Promise.all(Array.from({ length: Number(opt.streams) }, async () => {
+  const user = opt.returning ? `profile-${randomUUID()}` : undefined;
   while (Date.now() < until) {
-    await ask();
+    await ask(user);
     answered++;
   }
 }));

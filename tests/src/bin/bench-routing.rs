@@ -28,7 +28,7 @@ use datasage_shared::provider::StreamParser;
 use datasage_tests::client::{fresh_user, token_for, Api};
 use datasage_tests::mock_provider::MockProvider;
 use datasage_tests::percentile;
-use datasage_tests::runtime::PeakRss;
+use datasage_tests::runtime::{rss_kb, PeakRss};
 use datasage_tests::socket::Tab;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use futures::future::join_all;
@@ -231,11 +231,22 @@ fn print_level(n: usize, samples: &[Vec<f64>]) {
     }
 }
 
-/// 50 concurrent 500-token answers one way: the p50 time to the end, and the runtime's peak memory (KB).
-async fn long_answers(bench: &Bench, way: Way, runtime: Option<&WorkerInstance>) -> (f64, Option<u64>) {
-    let peak = runtime.map(|w| PeakRss::start(w.runtime_pids()));
+/// The runtime's memory over a stretch: what it held when it began, and its peak (KB).
+#[derive(Clone, Copy)]
+struct Memory {
+    before: u64,
+    peak: u64,
+}
+
+/// 50 concurrent 500-token answers one way: the p50 time to the end, and the runtime's memory meanwhile.
+async fn long_answers(bench: &Bench, way: Way, runtime: Option<&WorkerInstance>) -> (f64, Option<Memory>) {
+    let sampling = runtime.map(|w| (rss_kb(&w.runtime_pids()), PeakRss::start(w.runtime_pids())));
     let times = join_all((0..50).map(|i| bench.one(way, i, LONG, Until::End))).await;
-    (percentile(&sorted(times), 0.5), peak.map(PeakRss::stop))
+    let memory = sampling.map(|(before, peak)| Memory {
+        before,
+        peak: peak.stop(),
+    });
+    (percentile(&sorted(times), 0.5), memory)
 }
 
 /// The ways to measure, over `worker` and `bare`, with 50 returning users.
@@ -271,25 +282,29 @@ async fn long_answers_all(bench: &Bench, worker: &WorkerInstance, bare: &WorkerI
         join_all((0..50).map(|i| bench.one(Way::Sse { new: false }, i, QUESTION, Until::End))).await;
     }
     println!("\n50 concurrent 500-token answers at 100 tokens/s, returning users, on fresh runtimes:");
-    println!("ms to the end (p50) and the runtime's peak memory");
+    println!("ms to the end (p50); the runtime's memory when the load began, and its peak");
     let (direct, _) = long_answers(bench, Way::Direct, None).await;
-    let (bare_ms, bare_rss) = long_answers(bench, Way::Bare, Some(bare)).await;
-    let mb = |kb: Option<u64>| kb.unwrap_or(0) as f64 / 1024.0;
+    let (bare_ms, bare_mem) = long_answers(bench, Way::Bare, Some(bare)).await;
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let bare_peak = bare_mem.map_or(0, |m| m.peak);
     println!("  {:<20} {direct:>8.0}", Way::Direct.name());
-    println!(
-        "  {:<20} {bare_ms:>8.0}  (+{:.0} %)   peak {:.0} MB",
-        Way::Bare.name(),
-        (bare_ms / direct - 1.0) * 100.0,
-        mb(bare_rss)
-    );
-    for way in [Way::Sse { new: false }, Way::Ws { new: false }] {
-        let (t, rss) = long_answers(bench, way, Some(worker)).await;
+    for (way, runtime) in [
+        (Way::Bare, bare),
+        (Way::Sse { new: false }, worker),
+        (Way::Ws { new: false }, worker),
+    ] {
+        let (t, memory) = match way {
+            Way::Bare => (bare_ms, bare_mem),
+            _ => long_answers(bench, way, Some(runtime)).await,
+        };
+        let (before, top) = memory.map_or((0, 0), |m| (m.before, m.peak));
         println!(
-            "  {:<20} {t:>8.0}  (+{:.0} %)   peak {:.0} MB ({:.2}× the bare platform's)",
+            "  {:<20} {t:>8.0}  (+{:>3.0} %)   memory {:>4.0} MB, peak {:>4.0} MB ({:.2}× the bare platform's peak)",
             way.name(),
             (t / direct - 1.0) * 100.0,
-            mb(rss),
-            mb(rss) / mb(bare_rss)
+            mb(before),
+            mb(top),
+            mb(top) / mb(bare_peak),
         );
     }
 }
