@@ -375,6 +375,7 @@ mod tests {
                 exp: NOW + 3600,
                 nbf: None,
                 iat: None,
+                role: None,
             },
             SECRET,
         );

@@ -22,6 +22,18 @@ pub struct Claims {
     pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    /// `"admin"` for a token allowed the admin routes (minted with `JWT_SECRET`; dev tokens never are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// The role of a token allowed the admin routes.
+pub const ADMIN_ROLE: &str = "admin";
+
+impl Claims {
+    pub fn is_admin(&self) -> bool {
+        self.role.as_deref() == Some(ADMIN_ROLE)
+    }
 }
 
 /// Why a token was refused. The message is safe to show to the client.
@@ -119,6 +131,7 @@ mod tests {
             exp: NOW + 3600,
             nbf: Some(NOW - 10),
             iat: Some(NOW - 10),
+            role: None,
         }
     }
 

@@ -28,5 +28,6 @@ mod test_support;
 pub mod text;
 pub mod tokens;
 pub mod tree;
+pub mod usage;
 pub mod wire;
 mod words;

@@ -73,6 +73,7 @@ mod tests {
     use crate::routing::FailureClass;
     use crate::schema::{ColumnType, DateFormat};
     use crate::tree::{CallStatus, Circuit, NodeKind, NodeStatus};
+    use crate::usage::GroupBy;
     use crate::wire::FromJson;
 
     /// Every variant of `T` is written as its word, read back from it by serde and by the app's reader,
@@ -113,6 +114,7 @@ mod tests {
         round_trips(FailureClass::ALL, FailureClass::WORDS, FailureClass::as_str);
         round_trips(ColumnType::ALL, ColumnType::WORDS, ColumnType::as_str);
         round_trips(DateFormat::ALL, DateFormat::WORDS, DateFormat::as_str);
+        round_trips(GroupBy::ALL, GroupBy::WORDS, GroupBy::as_str);
     }
 
     #[test]

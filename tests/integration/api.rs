@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use datasage_shared::api::{ChatAnswer, StreamEvent};
 use datasage_shared::jwt::{self, Claims};
-use datasage_tests::client::{fresh_user, token_for, unix_now, Api, Timed};
+use datasage_tests::client::{admin_token_for, fresh_user, token_for, unix_now, Api, Timed};
 use datasage_tests::mock_provider::MockProvider;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -20,6 +20,7 @@ mod hub;
 mod isolation;
 mod llm;
 mod routing;
+mod usage;
 
 use datasets::*;
 use hardening::*;
@@ -29,6 +30,7 @@ use llm::*;
 use routing::*;
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
+use usage::*;
 
 const MOCK_MODEL: &str = "gpt-4o-mini";
 /// Instances many tests share never open a circuit: one test's injected failures must not skip the
@@ -64,6 +66,9 @@ struct Ctx {
     panicky: Api,
     /// The mock as OpenAI, for the live hub: a heartbeat window of 3 s.
     hub: Api,
+    /// OpenAI then Anthropic (the mock), one attempt each, for usage and budgets; its D1 is seeded with
+    /// `SEEDED_CALLS` calls of `SEEDED_USER` before it starts.
+    usage: Api,
     mock: MockProvider,
     /// The instances behind the APIs above, in that order.
     instances: Vec<WorkerInstance>,
@@ -170,6 +175,11 @@ fn main() -> ExitCode {
         sse_answers_go_through_the_hub_to_the_users_tabs,
         frames_the_hub_cannot_read_get_an_error_with_a_code,
         an_answer_cut_off_by_a_hub_restart_ends_with_an_error_not_a_spinner,
+        every_usage_grouping_adds_up_to_the_call_log_to_the_cent,
+        one_persons_usage_is_invisible_to_another_and_only_admins_see_everyone,
+        bad_usage_parameters_are_refused_with_a_stable_reason,
+        a_deleted_conversation_stays_spent_but_keeps_none_of_its_words,
+        ten_thousand_calls_export_as_csv_and_parse_back_equal,
     );
     let conclusion = libtest_mimic::run(&args, trials);
     drop(ctx); // stops the wrangler instances
@@ -245,6 +255,22 @@ async fn start() -> std::io::Result<Ctx> {
     ]);
     let mut routing_vars = both("openai,anthropic", mock.openai_base_url());
     routing_vars.push(("BREAKER_THRESHOLD", "1000".into()));
+    let mut usage_vars: Vec<(String, String)> = both("openai,anthropic", mock.openai_base_url())
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    usage_vars.extend([
+        ("RETRY_MAX_ATTEMPTS".into(), "1".into()),
+        ("BREAKER_THRESHOLD".into(), SHARED_BREAKER.into()),
+        ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+        ("OPENROUTER_API_KEY".into(), String::new()),
+    ]);
+    let usage = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = usage_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        WorkerInstance::start_seeded("usage", &vars, |d1| {
+            datasage_tests::calls::seed(d1, &seeded_calls()).map_err(std::io::Error::other)
+        })
+    });
     let started = futures::future::join_all([
         start(
             "builtin",
@@ -301,6 +327,7 @@ async fn start() -> std::io::Result<Ctx> {
     for s in started {
         instances.push(s??);
     }
+    instances.push(usage.await??);
     let api = |i: usize| Api::new(&instances[i].base_url);
     Ok(Ctx {
         builtin: api(0),
@@ -313,6 +340,7 @@ async fn start() -> std::io::Result<Ctx> {
         hardening: api(7),
         panicky: api(8),
         hub: api(9),
+        usage: api(USAGE_INSTANCE),
         mock,
         instances,
     })
@@ -515,6 +543,7 @@ async fn bad_tokens_are_rejected_with_401(c: Arc<Ctx>) {
         exp,
         nbf: Some(nbf),
         iat: Some(now),
+        role: None,
     };
     let b64 = |s: &str| {
         use std::fmt::Write;

@@ -335,6 +335,7 @@ pub async fn a_socket_is_closed_with_4001_when_its_sign_in_expires(c: Arc<Ctx>) 
             exp: now + 3,
             nbf: None,
             iat: Some(now),
+            role: None,
         },
         TEST_JWT_SECRET.as_bytes(),
     );

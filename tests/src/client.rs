@@ -39,6 +39,22 @@ pub fn token_for(user: &str) -> String {
             exp: now + 3600,
             nbf: Some(now),
             iat: Some(now),
+            role: None,
+        },
+        TEST_JWT_SECRET.as_bytes(),
+    )
+}
+
+/// A valid admin token for `user`: what an operator mints with `JWT_SECRET` (see the README).
+pub fn admin_token_for(user: &str) -> String {
+    let now = unix_now();
+    jwt::sign(
+        &Claims {
+            sub: user.into(),
+            exp: now + 3600,
+            nbf: Some(now),
+            iat: Some(now),
+            role: Some(jwt::ADMIN_ROLE.into()),
         },
         TEST_JWT_SECRET.as_bytes(),
     )
@@ -149,14 +165,29 @@ impl Api {
 
     /// `PATCH` with a JSON body.
     pub async fn patch(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::PATCH, path, token, body).await
+    }
+
+    /// `PUT` with a JSON body.
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        self.send_json(reqwest::Method::PUT, path, token, body).await
+    }
+
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         let resp = self
             .http
-            .patch(self.url(path))
+            .request(method.clone(), self.url(path))
             .bearer_auth(token)
             .json(body)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("PATCH {path}: {e}"));
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))

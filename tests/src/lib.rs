@@ -2,6 +2,7 @@
 //! launcher for real `wrangler dev` instances (workerd, local D1, Durable Objects), a small API client,
 //! a reader of what an instance stored, and the runtime's memory for the benchmarks.
 
+pub mod calls;
 pub mod client;
 pub mod mock_provider;
 pub mod runtime;

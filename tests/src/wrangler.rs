@@ -15,6 +15,9 @@ use crate::repo_root;
 /// The JWT secret every test instance uses, so tests can mint (and forge) their own tokens.
 pub const TEST_JWT_SECRET: &str = "datasage-test-secret-not-for-production";
 
+/// Where an instance's local D1 database lives in its state directory.
+const D1_DIR: &str = "v3/d1/miniflare-D1DatabaseObject";
+
 pub struct WorkerInstance {
     pub base_url: String,
     child: Child,
@@ -59,6 +62,16 @@ fn wrangler(args: &[&str]) -> Command {
 impl WorkerInstance {
     /// Starts an instance named `name` with `vars` overriding `wrangler.toml` (and any local `.dev.vars`).
     pub fn start(name: &str, vars: &[(&str, &str)]) -> io::Result<Self> {
+        Self::start_seeded(name, vars, |_| Ok(()))
+    }
+
+    /// Like [`start`](Self::start), with `seed` given the local D1 database's file once migrations made
+    /// it and before the runtime opens it: rows a test needs by the thousand, written as D1 stores them.
+    pub fn start_seeded(
+        name: &str,
+        vars: &[(&str, &str)],
+        seed: impl FnOnce(&std::path::Path) -> io::Result<()>,
+    ) -> io::Result<Self> {
         let root = repo_root();
         let state = root.join(".wrangler/test-state").join(name);
         let _ = std::fs::remove_dir_all(&state);
@@ -80,6 +93,15 @@ impl WorkerInstance {
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             )));
+        }
+        let d1 = crate::storage::sqlite_files(&state.join(D1_DIR));
+        match d1.as_slice() {
+            [file] => seed(file)?,
+            _ => {
+                return Err(io::Error::other(format!(
+                    "expected one D1 file after migrating, found {d1:?}"
+                )))
+            }
         }
         Self::launch(name, state, owned(vars), None)
     }
@@ -105,7 +127,7 @@ impl WorkerInstance {
 
     /// The SQLite files of the local D1 database.
     pub fn d1_files(&self) -> Vec<PathBuf> {
-        crate::storage::sqlite_files(&self.state.join("v3/d1/miniflare-D1DatabaseObject"))
+        crate::storage::sqlite_files(&self.state.join(D1_DIR))
     }
 
     /// Stops this instance and starts it again on the same state (local D1 and Durable Objects), as a

@@ -113,6 +113,9 @@ pub struct Config {
     /// Upload limits (`UPLOAD_MAX_*`), the defaults where unset.
     pub upload_limits: Limits,
     pub hub: HubSettings,
+    /// Every user's monthly budget in US dollars (`MONTHLY_BUDGET_USD`; none when unset), unless an admin
+    /// set one of their own.
+    pub monthly_budget_usd: Option<f64>,
 }
 
 /// The live hub's settings (tests shorten the windows).
@@ -216,6 +219,7 @@ impl Config {
             max_stored_bytes: num("MAX_STORED_ANSWER_BYTES", 1_000_000) as usize,
             fault_injection: var(env, "FAULT_INJECTION").is_some_and(|v| v == "true"),
             upload_limits: upload_limits(env),
+            monthly_budget_usd: monthly_budget(env),
             hub: HubSettings {
                 heartbeat_window_ms: num("WS_HEARTBEAT_WINDOW_MS", 90_000).max(1_000),
                 stream_grace_ms: num("STREAM_GRACE_MS", 5 * 60_000),
@@ -246,6 +250,20 @@ impl Config {
             .chain(self.builtin_fallback.then(|| BUILTIN.to_owned()))
             .collect()
     }
+}
+
+/// `MONTHLY_BUDGET_USD`: a number of dollars, 0 or more; anything else is ignored, loudly.
+fn monthly_budget(env: &Env) -> Option<f64> {
+    let raw = var(env, "MONTHLY_BUDGET_USD")?;
+    let budget = raw
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|b| b.is_finite() && *b >= 0.0);
+    if budget.is_none() {
+        console_warn!("MONTHLY_BUDGET_USD is not a number of dollars (0 or more); no budget is set");
+    }
+    budget
 }
 
 /// Upload limits from `wrangler.toml` vars, falling back to the defaults.

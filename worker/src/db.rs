@@ -32,6 +32,8 @@ pub struct CallLog {
     pub usage_source: UsageSource,
     pub cost_usd: Option<f64>,
     pub latency_ms: u64,
+    /// Made because an earlier provider of the same call gave up: a fallback, counted in usage reports.
+    pub fallback: bool,
     pub metadata: serde_json::Value,
 }
 
@@ -49,6 +51,7 @@ impl CallLog {
             usage_source: UsageSource::Estimated,
             cost_usd: None,
             latency_ms: 0,
+            fallback: false,
             metadata: serde_json::json!({ "error": error, "failure_class": "internal" }),
         }
     }
@@ -248,8 +251,8 @@ fn call_stmt(db: &D1Database, log: &AnswerLog, call: &CallLog, now: &str) -> Res
         db,
         "INSERT INTO llm_calls (id, created_at, user_id, session_id, provider, model, call_type, status, \
          prompt_excerpt, response_excerpt, prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata, \
-         usage_source, cost_usd) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         usage_source, cost_usd, fallback) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         &[
             random_uuid()?.into(),
             now.into(),
@@ -268,6 +271,7 @@ fn call_stmt(db: &D1Database, log: &AnswerLog, call: &CallLog, now: &str) -> Res
             bounded_metadata(&call.metadata).into(),
             call.usage_source.as_str().into(),
             call.cost_usd.map_or(JsValue::NULL, JsValue::from_f64),
+            JsValue::from_f64(f64::from(u8::from(call.fallback))),
         ],
     )
 }
@@ -485,7 +489,19 @@ pub async fn rename_session(db: &D1Database, id: &str, title: &str) -> Result<()
     Ok(())
 }
 
-/// Deletes a conversation: its messages, its call log and the session, in one batch.
+/// The call-log fields a deleted conversation keeps: facts about cost, none of its words (the excerpts,
+/// and the metadata's error text, SQL and reading go).
+const COST_FACTS: &str = "json_object('finish_reason', json_extract(metadata, '$.finish_reason'), \
+                          'ttft_ms', json_extract(metadata, '$.ttft_ms'), \
+                          'cached_input_tokens', json_extract(metadata, '$.cached_input_tokens'), \
+                          'reasoning_tokens', json_extract(metadata, '$.reasoning_tokens'), \
+                          'failure_class', json_extract(metadata, '$.failure_class'), \
+                          'retries', json_extract(metadata, '$.retries'), \
+                          'breaker', json_extract(metadata, '$.breaker'), 'session_deleted', json('true'))";
+
+/// Deletes a conversation in one batch: its messages and the session go, and its calls lose their words
+/// but keep their cost facts (time, provider, model, tokens, cost, status) — spent money stays spent, so
+/// deleting conversations cannot shrink usage or reset a budget.
 pub async fn delete_session(db: &D1Database, id: &str) -> Result<()> {
     db.batch(vec![
         stmt(
@@ -493,7 +509,14 @@ pub async fn delete_session(db: &D1Database, id: &str) -> Result<()> {
             "DELETE FROM chat_messages WHERE session_id = ?1",
             &[id.into()],
         )?,
-        stmt(db, "DELETE FROM llm_calls WHERE session_id = ?1", &[id.into()])?,
+        stmt(
+            db,
+            &format!(
+                "UPDATE llm_calls SET prompt_excerpt = '', response_excerpt = '', metadata = {COST_FACTS} \
+                 WHERE session_id = ?1"
+            ),
+            &[id.into()],
+        )?,
         stmt(db, "DELETE FROM sessions WHERE id = ?1", &[id.into()])?,
     ])
     .await?;

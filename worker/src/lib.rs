@@ -16,6 +16,7 @@ mod providers;
 mod query;
 mod routes;
 mod store;
+mod usage;
 mod util;
 
 use worker::{event, Context, Env, Request, Response, Result};

@@ -51,12 +51,13 @@ pub struct Attempt {
     pub model: String,
 }
 
-/// Where an attempt stands in its routing: how many retries came before it on this provider, and the
-/// provider's circuit when it went out.
+/// Where an attempt stands in its routing: how many retries came before it on this provider, the
+/// provider's circuit when it went out, and whether an earlier provider of the call gave up first.
 #[derive(Clone, Copy)]
 pub struct AttemptInfo {
     pub retries: u32,
     pub breaker: Circuit,
+    pub fallback: bool,
 }
 
 enum Waited<T> {
@@ -510,6 +511,7 @@ fn log_row(
         usage_source,
         cost_usd: cost,
         latency_ms: s.latency_ms,
+        fallback: m.info.fallback,
         metadata: serde_json::json!({
             "finish_reason": s.seen.finish,
             "ttft_ms": s.ttft_ms,

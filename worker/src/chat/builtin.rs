@@ -50,6 +50,8 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
         usage_source: UsageSource::Reported,
         cost_usd: Some(0.0),
         latency_ms,
+        // With providers configured, the built-in analyst answers only after every one of them failed.
+        fallback: !job.providers.is_empty(),
         metadata: serde_json::json!({
             "reading": plan.reading,
             "left_out": reading.left_out,

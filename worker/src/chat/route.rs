@@ -54,6 +54,7 @@ pub async fn call(
         } else {
             let c = Calling {
                 provider,
+                fallback: i > 0,
                 job,
                 messages,
                 call_type,
@@ -132,6 +133,8 @@ fn skip(provider: &Provider, until_ms: u64, misconfigured: bool, next: &str, em:
 /// One call on one admitted provider.
 struct Calling<'a> {
     provider: &'a Provider,
+    /// An earlier provider of this call gave up (or was skipped).
+    fallback: bool,
     job: &'a Job,
     messages: &'a [Message],
     call_type: CallType,
@@ -155,6 +158,7 @@ async fn on_provider(
         let info = AttemptInfo {
             retries,
             breaker: c.breaker,
+            fallback: c.fallback,
         };
         let node = attempt::begin(provider, c.call_type, info, em);
         let streamed = attempt::stream(provider, &routing, em, c.messages).await;

@@ -18,6 +18,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// An authenticated request's context.
 pub struct Ctx {
     pub user_id: String,
+    /// The token carries `"role": "admin"`.
+    pub admin: bool,
     /// When the caller's sign-in expires (Unix seconds).
     pub auth_exp: u64,
     pub db: D1Database,
@@ -30,6 +32,7 @@ impl Ctx {
     pub fn new(req: &Request, env: Env, config: Rc<Config>) -> Result<Self> {
         let claims = authenticate(req, &env)?;
         Ok(Ctx {
+            admin: claims.is_admin(),
             user_id: claims.sub,
             auth_exp: claims.exp,
             db: env.d1("DB")?,

@@ -7,6 +7,7 @@ mod datasets;
 mod dev_token;
 mod health;
 mod sessions;
+mod usage;
 mod ws;
 
 use datasage_shared::api::ErrorCode;
@@ -36,6 +37,11 @@ enum Authed<'a> {
     DatasetRows(&'a str),
     DeleteDataset(&'a str),
     UpdateDataset(&'a str),
+    UsageSummary,
+    Usage,
+    UsageCalls,
+    AdminUsage,
+    SetBudget(&'a str),
 }
 
 fn authed<'a>(method: &Method, segments: &[&'a str]) -> Option<Authed<'a>> {
@@ -58,6 +64,11 @@ fn authed<'a>(method: &Method, segments: &[&'a str]) -> Option<Authed<'a>> {
         (Method::Get, ["api", "v1", "datasets", id, "rows"]) => DatasetRows(id),
         (Method::Delete, ["api", "v1", "datasets", id]) => DeleteDataset(id),
         (Method::Patch, ["api", "v1", "datasets", id]) => UpdateDataset(id),
+        (Method::Get, ["api", "v1", "usage", "summary"]) => UsageSummary,
+        (Method::Get, ["api", "v1", "usage"]) => Usage,
+        (Method::Get, ["api", "v1", "usage", "calls"]) => UsageCalls,
+        (Method::Get, ["api", "v1", "admin", "usage"]) => AdminUsage,
+        (Method::Put, ["api", "v1", "admin", "users", id, "budget"]) => SetBudget(id),
         _ => return None,
     })
 }
@@ -82,7 +93,9 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             | ["api", "v1", "chat", ..]
             | ["api", "v1", "ws", ..]
             | ["api", "v1", "sessions", ..]
-            | ["api", "v1", "datasets", ..],
+            | ["api", "v1", "datasets", ..]
+            | ["api", "v1", "usage", ..]
+            | ["api", "v1", "admin", ..],
         ) => Err(Failure::api(
             ErrorCode::MethodNotAllowed,
             format!("{} is not allowed on {path}", req.method()),
@@ -111,6 +124,11 @@ async fn dispatch(route: Authed<'_>, req: Request, cx: Ctx) -> Result<Response> 
         DatasetRows(id) => datasets::rows(&req, &cx, id).await,
         DeleteDataset(id) => datasets::delete(&cx, id).await,
         UpdateDataset(id) => datasets::update(req, &cx, id).await,
+        UsageSummary => usage::summary(&cx).await,
+        Usage => usage::report(&req, &cx).await,
+        UsageCalls => usage::calls(&req, &cx).await,
+        AdminUsage => usage::admin_report(&req, &cx).await,
+        SetBudget(id) => usage::set_budget(req, &cx, id).await,
     }
 }
 
@@ -145,6 +163,11 @@ mod tests {
             (Method::Get, "/api/v1/datasets/d-1/rows"),
             (Method::Patch, "/api/v1/datasets/d-1"),
             (Method::Delete, "/api/v1/datasets/d-1"),
+            (Method::Get, "/api/v1/usage/summary"),
+            (Method::Get, "/api/v1/usage"),
+            (Method::Get, "/api/v1/usage/calls"),
+            (Method::Get, "/api/v1/admin/usage"),
+            (Method::Put, "/api/v1/admin/users/u-1/budget"),
             (Method::Post, "/__guard/failed-answer"),
         ];
         for (method, path) in authenticated {
