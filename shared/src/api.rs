@@ -166,6 +166,8 @@ wire_words! {
         Querying = "querying",
         CallingModel = "calling_model",
         Writing = "writing",
+        /// About the user's monthly budget: 80 % of it spent, or all of it (the built-in analyst answers).
+        Budget = "budget",
     }
 }
 
@@ -233,6 +235,9 @@ wire_words! {
         ProvidersUnavailable = "PROVIDERS_UNAVAILABLE",
         /// An upload that is not a readable table; `reason` holds the CSV_* code and `line` the line.
         InvalidCsv = "INVALID_CSV",
+        /// The user's monthly budget is spent and no built-in analyst may answer; `reset_at` says when it
+        /// starts over.
+        BudgetExceeded = "BUDGET_EXCEEDED",
         /// The client went away before the answer was complete.
         Cancelled = "CANCELLED",
         Internal = "INTERNAL",
@@ -253,6 +258,7 @@ impl ErrorCode {
             ErrorCode::ProviderError => 502,
             ErrorCode::ProvidersUnavailable => 503,
             ErrorCode::InvalidCsv => 400,
+            ErrorCode::BudgetExceeded => 402,
             ErrorCode::Cancelled => 499,
             ErrorCode::Internal => 500,
         }
@@ -273,6 +279,9 @@ pub struct ErrorBody {
     /// The line of the input the error is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// When a spent budget starts over (ISO 8601, UTC), for `BUDGET_EXCEEDED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_at: Option<String>,
 }
 
 /// The one JSON shape of every non-2xx response: `{"error": {"code", "message", ...}}`.
@@ -290,8 +299,19 @@ impl ApiError {
                 retry_after_secs: None,
                 reason: None,
                 line: None,
+                reset_at: None,
             },
         }
+    }
+
+    /// The monthly budget is spent; it starts over at `reset_at`.
+    pub fn budget_exceeded(reset_at: String) -> Self {
+        let mut err = Self::new(
+            ErrorCode::BudgetExceeded,
+            format!("this month's budget is spent; it starts over at {reset_at}"),
+        );
+        err.error.reset_at = Some(reset_at);
+        err
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {

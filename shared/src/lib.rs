@@ -5,6 +5,7 @@
 
 pub mod analyst;
 pub mod api;
+pub mod budget;
 pub mod calendar;
 pub mod csv;
 pub mod extract;

@@ -50,15 +50,63 @@ pub struct PriceTable {
 }
 
 impl PriceTable {
-    /// The defaults, overridden by a JSON object of model id → price (invalid JSON is an error).
+    /// The defaults, overridden by a JSON object of model id → price. Invalid JSON is an error, and so is a
+    /// price that is negative, not a number or over [`MAX_PRICE`]: one bad entry would otherwise make every
+    /// unpriced call look ruinous and refuse questions for a budget no one spent.
     pub fn with_overrides(json: Option<&str>) -> Result<Self, serde_json::Error> {
-        let overrides = match json.map(str::trim).filter(|j| !j.is_empty()) {
+        let overrides: Vec<(String, Price)> = match json.map(str::trim).filter(|j| !j.is_empty()) {
             Some(j) => serde_json::from_str::<std::collections::BTreeMap<String, Price>>(j)?
                 .into_iter()
                 .collect(),
             None => Vec::new(),
         };
+        let sane = |v: f64| v.is_finite() && (0.0..=MAX_PRICE).contains(&v);
+        if let Some((model, _)) = overrides.iter().find(|(_, p)| {
+            ![p.input, p.output, p.cached_input.unwrap_or(0.0)]
+                .into_iter()
+                .all(sane)
+        }) {
+            return Err(serde::de::Error::custom(format!(
+                "the price of `{model}` must be 0 to {MAX_PRICE} dollars per million tokens"
+            )));
+        }
         Ok(Self { overrides })
+    }
+
+    /// The most expensive input and output prices known (each the highest of any model): what a call to
+    /// a model with no price counts as.
+    pub fn ceiling(&self) -> Price {
+        let all = || {
+            self.overrides
+                .iter()
+                .map(|(_, p)| *p)
+                .chain(DEFAULTS.iter().map(|(_, p)| *p))
+        };
+        let input = all().map(|p| p.input).fold(0.0, f64::max);
+        Price {
+            input,
+            output: all().map(|p| p.output).fold(0.0, f64::max),
+            cached_input: Some(input),
+        }
+    }
+
+    /// What one call counts as: its cost, or — for a model with no price — its cost at the
+    /// [`ceiling`](Self::ceiling), flagged `unpriced`, never zero.
+    pub fn charge(&self, model: &str, usage: &TokenUsage) -> Charge {
+        match self.cost(model, usage) {
+            Some(usd) => Charge { usd, unpriced: false },
+            None => Charge {
+                usd: dollars(&self.ceiling(), usage),
+                unpriced: true,
+            },
+        }
+    }
+
+    /// The most a call can cost: `input_tokens` in and `max_output_tokens` out at the model's price (the
+    /// ceiling for a model with none), no cache discount.
+    pub fn most(&self, model: &str, input_tokens: u64, max_output_tokens: u64) -> f64 {
+        let p = self.price(model).unwrap_or_else(|| self.ceiling());
+        (input_tokens as f64 * p.input + max_output_tokens as f64 * p.output) / 1_000_000.0
     }
 
     /// The price of `model`: an exact override, else the longest matching prefix.
@@ -79,14 +127,28 @@ impl PriceTable {
 
     /// Dollars for one call's usage; `None` for a model without a price.
     pub fn cost(&self, model: &str, usage: &TokenUsage) -> Option<f64> {
-        let p = self.price(model)?;
-        let cached = usage.cached_input_tokens.min(usage.input_tokens);
-        let uncached = usage.input_tokens - cached;
-        let dollars = uncached as f64 * p.input
-            + cached as f64 * p.cached_input.unwrap_or(p.input)
-            + usage.output_tokens as f64 * p.output;
-        Some(dollars / 1_000_000.0)
+        self.price(model).map(|p| dollars(&p, usage))
     }
+}
+
+/// The highest price per million tokens a table entry may give.
+pub const MAX_PRICE: f64 = 1_000.0;
+
+/// What a call counts as against a budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Charge {
+    pub usd: f64,
+    /// The model has no price: `usd` is at the most expensive known price.
+    pub unpriced: bool,
+}
+
+fn dollars(p: &Price, usage: &TokenUsage) -> f64 {
+    let cached = usage.cached_input_tokens.min(usage.input_tokens);
+    let uncached = usage.input_tokens - cached;
+    (uncached as f64 * p.input
+        + cached as f64 * p.cached_input.unwrap_or(p.input)
+        + usage.output_tokens as f64 * p.output)
+        / 1_000_000.0
 }
 
 #[cfg(test)]
@@ -141,5 +203,40 @@ mod tests {
         );
         assert_eq!(t.cost("llama3:8b", &usage(10, 0, 10)), Some(0.0));
         assert!(PriceTable::with_overrides(Some("{nope")).is_err());
+    }
+
+    #[test]
+    fn a_bad_price_entry_is_refused_rather_than_inflating_every_unpriced_call() {
+        for bad in [
+            r#"{"m": {"input": -1, "output": 1}}"#,
+            r#"{"m": {"input": 1, "output": 1e9}}"#,
+            r#"{"m": {"input": 1, "output": 1, "cached_input": -0.5}}"#,
+        ] {
+            assert!(PriceTable::with_overrides(Some(bad)).is_err(), "{bad}");
+        }
+        let t = PriceTable::with_overrides(Some(r#"{"m": {"input": 1000, "output": 1000}}"#)).unwrap();
+        assert_eq!(t.ceiling().output, 1000.0);
+    }
+
+    #[test]
+    fn an_unpriced_model_counts_at_the_most_expensive_known_price_not_zero() {
+        let t = PriceTable::default();
+        let ceiling = t.ceiling();
+        assert_eq!((ceiling.input, ceiling.output), (15.0, 75.0), "claude-opus-4's");
+        let charge = t.charge("some-local-llama", &usage(1_000_000, 0, 100_000));
+        assert!(charge.unpriced);
+        assert!((charge.usd - (15.0 + 7.5)).abs() < 1e-9, "{charge:?}");
+        let priced = t.charge("gpt-4o-mini", &usage(1_000_000, 0, 0));
+        assert_eq!((priced.usd, priced.unpriced), (0.15, false));
+    }
+
+    #[test]
+    fn the_most_a_call_can_cost_bounds_what_it_costs() {
+        let t = PriceTable::default();
+        for (model, input, output) in [("gpt-4o", 3_000, 512), ("no-price", 10, 1_024)] {
+            let most = t.most(model, input, 1_024);
+            let charged = t.charge(model, &usage(input, 0, output)).usd;
+            assert!(charged <= most + 1e-15, "{model}: {charged} > {most}");
+        }
     }
 }

@@ -140,7 +140,7 @@ pub struct UsageSummary {
     pub calls: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// Calls to a model with no price: their cost is unknown, and not counted in `spent_usd`.
+    /// Calls to a model with no price: each is counted in `spent_usd` at the most expensive known price.
     pub unpriced_calls: u64,
 }
 
@@ -187,13 +187,15 @@ pub struct CallRow {
     pub status: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// `None` for a model with no price.
+    /// `None` only for a row that records no call (an answer that died with the worker).
     pub cost_usd: Option<f64>,
     pub latency_ms: u64,
     /// `reported` by the provider or `estimated` from the text.
     pub usage_source: String,
     /// Made after an earlier provider of the same step failed.
     pub fallback: bool,
+    /// The model had no price: `cost_usd` is at the most expensive known price.
+    pub unpriced: bool,
 }
 
 /// `GET /api/v1/usage/calls`: a page of calls, newest first.
@@ -305,7 +307,7 @@ fn unhex(s: &str) -> Option<String> {
 /// The export's header line.
 pub const CSV_HEADER: &str =
     "id,created_at,session_id,provider,model,call_type,status,input_tokens,output_tokens,\
-                              cost_usd,latency_ms,usage_source,fallback\r\n";
+                              cost_usd,latency_ms,usage_source,fallback,unpriced\r\n";
 
 /// One call as a CSV line (RFC 4180, CRLF). Text that a spreadsheet would run as a formula is prefixed with
 /// `'`: a model name comes from configuration, but nothing in an export should be able to run.
@@ -325,6 +327,7 @@ pub fn csv_line(c: &CallRow) -> String {
         c.latency_ms.to_string(),
         cell(&c.usage_source),
         c.fallback.to_string(),
+        c.unpriced.to_string(),
     ];
     let mut line = fields.join(",");
     line.push_str("\r\n");
@@ -436,6 +439,7 @@ mod tests {
             latency_ms: 912,
             usage_source: "reported".into(),
             fallback: false,
+            unpriced: false,
         }
     }
 
@@ -517,7 +521,7 @@ mod tests {
         assert_eq!(
             line,
             "c-1,2026-12-07T16:22:37.123Z,s-1,openai,\"'=HYPERLINK(\"\"http://x\"\",\"\"a,b\"\")\",plan,ok,\
-             1200,80,0.000228,912,reported,false\r\n"
+             1200,80,0.000228,912,reported,false,false\r\n"
         );
         let unpriced = CallRow {
             cost_usd: None,

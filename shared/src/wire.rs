@@ -251,7 +251,7 @@ structs! {
     ChartConfig { chart_type: "type", x, y, series, title, data }
     AnswerMetadata { execution_tree, usage, provider, model, latency_ms, cost_usd, dataset }
     ChatAnswer { message, chart_config, confidence, metadata }
-    ErrorBody { code, message, retry_after_secs, reason, line }
+    ErrorBody { code, message, retry_after_secs, reason, line, reset_at = default }
     ApiError { error }
     DatasetSummary {
         id, name, version, row_count, column_count, size_bytes, created_at, privacy = default, builtin = default,

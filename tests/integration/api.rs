@@ -14,6 +14,7 @@ use datasage_tests::mock_provider::MockProvider;
 use datasage_tests::wrangler::{WorkerInstance, TEST_JWT_SECRET};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+mod budget;
 mod datasets;
 mod hardening;
 mod hub;
@@ -22,6 +23,7 @@ mod llm;
 mod routing;
 mod usage;
 
+use budget::*;
 use datasets::*;
 use hardening::*;
 use hub::*;
@@ -69,6 +71,9 @@ struct Ctx {
     /// OpenAI then Anthropic (the mock), one attempt each, for usage and budgets; its D1 is seeded with
     /// `SEEDED_CALLS` calls of `SEEDED_USER` before it starts.
     usage: Api,
+    /// OpenAI (the mock, priced dear by `BUDGET_PRICES`) then the built-in analyst, a monthly budget of
+    /// `BUDGET_USD`, and fault injection (for the clock).
+    budget: Api,
     mock: MockProvider,
     /// The instances behind the APIs above, in that order.
     instances: Vec<WorkerInstance>,
@@ -180,6 +185,8 @@ fn main() -> ExitCode {
         bad_usage_parameters_are_refused_with_a_stable_reason,
         a_deleted_conversation_stays_spent_but_keeps_none_of_its_words,
         ten_thousand_calls_export_as_csv_and_parse_back_equal,
+        questions_at_once_from_three_connections_never_spend_past_the_budget,
+        a_spent_budget_hands_questions_to_the_builtin_analyst_or_refuses_them_with_a_code,
     );
     let conclusion = libtest_mimic::run(&args, trials);
     drop(ctx); // stops the wrangler instances
@@ -255,6 +262,14 @@ async fn start() -> std::io::Result<Ctx> {
     ]);
     let mut routing_vars = both("openai,anthropic", mock.openai_base_url());
     routing_vars.push(("BREAKER_THRESHOLD", "1000".into()));
+    let mut budget_vars = both("openai,builtin", mock.openai_base_url());
+    budget_vars.extend([
+        ("RETRY_MAX_ATTEMPTS", "1".into()),
+        ("BREAKER_THRESHOLD", SHARED_BREAKER.into()),
+        ("MODEL_PRICES", BUDGET_PRICES.into()),
+        ("MONTHLY_BUDGET_USD", BUDGET_USD.into()),
+        ("FAULT_INJECTION", "true".into()),
+    ]);
     let mut usage_vars: Vec<(String, String)> = both("openai,anthropic", mock.openai_base_url())
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -321,6 +336,7 @@ async fn start() -> std::io::Result<Ctx> {
                 ("WS_HEARTBEAT_WINDOW_MS", "3000".into()),
             ],
         ),
+        start("budget", budget_vars),
     ])
     .await;
     let mut instances = Vec::new();
@@ -340,6 +356,7 @@ async fn start() -> std::io::Result<Ctx> {
         hardening: api(7),
         panicky: api(8),
         hub: api(9),
+        budget: api(10),
         usage: api(USAGE_INSTANCE),
         mock,
         instances,

@@ -11,7 +11,7 @@ use datasage_tests::storage::Contents;
 use super::*;
 
 /// The instance for these tests, its index in `Ctx::instances`.
-pub const USAGE_INSTANCE: usize = 10;
+pub const USAGE_INSTANCE: usize = 11;
 /// Seeded before the instance starts: 10,000 calls in November 2026.
 pub const SEEDED_USER: &str = "seeded-export-user";
 pub const SEEDED_CALLS: usize = 10_000;
@@ -418,7 +418,10 @@ pub async fn ten_thousand_calls_export_as_csv_and_parse_back_equal(c: Arc<Ctx>) 
         );
         let cost = got[9].as_deref().map(|v| v.parse::<f64>().expect("a number"));
         assert_eq!(cost, want.cost_usd, "{}", want.id);
-        assert_eq!(field(12), want.fallback.to_string());
+        assert_eq!(
+            (field(12), field(13)),
+            (want.fallback.to_string(), want.unpriced.to_string())
+        );
     }
 
     // The same calls as JSON pages, by cursor: each once, in the same order.

@@ -19,12 +19,15 @@ pub struct LoggedCall {
     pub cost_usd: Option<f64>,
     pub latency_ms: u64,
     pub fallback: bool,
+    pub unpriced: bool,
 }
 
-const MODELS: &[(&str, &str, Option<f64>)] = &[
-    ("openai", "gpt-4o-mini", Some(0.15)),
-    ("anthropic", "claude-sonnet-4-5", Some(3.0)),
-    ("openrouter", "meta-llama/llama-3.1-8b, \"instruct\"", None),
+/// Provider, model, input price per million tokens (output costs 4×) and whether the model is unpriced
+/// (then counted at the ceiling, as the worker counts it).
+const MODELS: &[(&str, &str, f64, bool)] = &[
+    ("openai", "gpt-4o-mini", 0.15, false),
+    ("anthropic", "claude-sonnet-4-5", 3.0, false),
+    ("openrouter", "meta-llama/llama-3.1-8b, \"instruct\"", 15.0, true),
 ];
 
 /// `n` calls of `user` spread over `days` days from `first_day` (`YYYY-MM-DD`, days 1–28 of its month),
@@ -41,7 +44,7 @@ pub fn generate(user: &str, n: usize, first_day: &str, days: u32) -> Vec<LoggedC
     let first: u32 = first.parse().unwrap_or(1);
     (0..n)
         .map(|i| {
-            let (provider, model, price) = MODELS[next(MODELS.len() as u64) as usize];
+            let (provider, model, price, unpriced) = MODELS[next(MODELS.len() as u64) as usize];
             let (prompt_tokens, completion_tokens) = (200 + next(4000), next(600));
             let day = first + (i as u32 / 2) % days;
             let ms = (i / 2) % 86_400_000;
@@ -61,10 +64,10 @@ pub fn generate(user: &str, n: usize, first_day: &str, days: u32) -> Vec<LoggedC
                 status: if next(20) == 0 { "error" } else { "ok" }.to_owned(),
                 prompt_tokens,
                 completion_tokens,
-                cost_usd: price
-                    .map(|p| (prompt_tokens as f64 * p + completion_tokens as f64 * p * 4.0) / 1e6),
+                cost_usd: Some((prompt_tokens as f64 * price + completion_tokens as f64 * price * 4.0) / 1e6),
                 latency_ms: 100 + next(5000),
                 fallback: next(10) == 0,
+                unpriced,
             }
         })
         .collect()
@@ -77,8 +80,8 @@ pub fn seed(d1: &Path, calls: &[LoggedCall]) -> rusqlite::Result<()> {
     {
         let mut insert = tx.prepare(
             "INSERT INTO llm_calls (id, created_at, user_id, session_id, provider, model, call_type, status, \
-             prompt_tokens, completion_tokens, total_tokens, latency_ms, cost_usd, fallback) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'answer', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             prompt_tokens, completion_tokens, total_tokens, latency_ms, cost_usd, fallback, unpriced) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'answer', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         for c in calls {
             insert.execute(rusqlite::params![
@@ -95,6 +98,7 @@ pub fn seed(d1: &Path, calls: &[LoggedCall]) -> rusqlite::Result<()> {
                 c.latency_ms as i64,
                 c.cost_usd,
                 c.fallback,
+                c.unpriced,
             ])?;
         }
     }

@@ -11,6 +11,8 @@
 //!   `[mock:answer=tricky]` (escapes split across chunks), `[mock:answer=malformed]`, `[mock:answer=prose]`,
 //!   `[mock:answer=hostile]` ([`HOSTILE_MARKDOWN`]: script URLs spelled every way a browser still reads);
 //! - `[mock:chart=X,Y]`: a JSON answer asking for a bar chart of `Y` by `X`;
+//! - `[mock:prompt-tokens=N]`: usage reports N prompt tokens (`PROMPT_TOKENS` otherwise), as a real prompt
+//!   of that size would;
 //! - `[mock:fixture=openai/text_with_usage]`: a recorded stream replayed from the fixtures, `[mock:pace=MS]`
 //!   pausing between its chunks;
 //! - `[mock:status=500]`: an HTTP error in the provider's own error format; `[mock:cut]`: a stream that
@@ -252,6 +254,9 @@ async fn handle(
         .and_then(|n| n.parse::<usize>().ok())
         .is_none_or(|n| earlier < n);
     let fault = |key: &str| mark(key).filter(|_| faulty);
+    let prompt_tokens = mark("prompt-tokens")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(PROMPT_TOKENS);
     if let Some(ms) = fault("delay-headers").and_then(|ms| ms.parse().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
@@ -295,8 +300,8 @@ async fn handle(
     if fault("stream-error").is_some() {
         let first = &pieces[..before_fault];
         let mut frames = match format {
-            Format::OpenAi => openai_frames(&model, first, false),
-            Format::Anthropic => anthropic_frames(&model, first, false),
+            Format::OpenAi => openai_frames(&model, first, false, prompt_tokens),
+            Format::Anthropic => anthropic_frames(&model, first, false, prompt_tokens),
         };
         frames.push(match format {
             Format::OpenAi => "data: {\"error\": {\"message\": \"upstream model failed\", \"type\": \"server_error\"}}\n\n".to_owned(),
@@ -306,8 +311,8 @@ async fn handle(
     }
     if let Some(ms) = fault("stall").and_then(|ms| ms.parse::<u64>().ok()) {
         let frames = match format {
-            Format::OpenAi => openai_frames(&model, &pieces, true),
-            Format::Anthropic => anthropic_frames(&model, &pieces, true),
+            Format::OpenAi => openai_frames(&model, &pieces, true, prompt_tokens),
+            Format::Anthropic => anthropic_frames(&model, &pieces, true, prompt_tokens),
         };
         // The silence falls just before the last pieces of the text. Both protocols close a finished
         // stream with three frames; what comes before the pieces is their opening.
@@ -333,8 +338,8 @@ async fn handle(
     }
     if let Some(reply) = plan_reply(&mark, results.as_deref(), is_repair) {
         let frames = match format {
-            Format::OpenAi => openai_frames(&model, &split(&reply), true),
-            Format::Anthropic => anthropic_frames(&model, &split(&reply), true),
+            Format::OpenAi => openai_frames(&model, &split(&reply), true, prompt_tokens),
+            Format::Anthropic => anthropic_frames(&model, &split(&reply), true, prompt_tokens),
         };
         return sse_response(frames, pace);
     }
@@ -343,8 +348,8 @@ async fn handle(
         pieces.extend(long_markdown(n).into_iter().map(|p| json_escaped(&p)));
         pieces.push(r#"", "chart_config": null, "confidence": "high"}"#.to_owned());
         let frames = match format {
-            Format::OpenAi => openai_frames(&model, &pieces, true),
-            Format::Anthropic => anthropic_frames(&model, &pieces, true),
+            Format::OpenAi => openai_frames(&model, &pieces, true, prompt_tokens),
+            Format::Anthropic => anthropic_frames(&model, &pieces, true, prompt_tokens),
         };
         return scheduled_response(frames, pace);
     }
@@ -385,8 +390,8 @@ async fn handle(
     };
     let finish = fault("cut").is_none();
     let frames = match format {
-        Format::OpenAi => openai_frames(&model, &pieces, finish),
-        Format::Anthropic => anthropic_frames(&model, &pieces, finish),
+        Format::OpenAi => openai_frames(&model, &pieces, finish, prompt_tokens),
+        Format::Anthropic => anthropic_frames(&model, &pieces, finish, prompt_tokens),
     };
     guarded(sse_response(frames, delay), &shared, seq)
 }
@@ -480,7 +485,7 @@ fn error_response(format: Format, status: StatusCode) -> Response {
 
 /// OpenAI frames as api.openai.com sends them with `include_usage`: role chunk, one chunk per piece, then
 /// (if `finish`) the finish chunk, the usage chunk with empty `choices`, and `[DONE]`.
-fn openai_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String> {
+fn openai_frames(model: &str, pieces: &[String], finish: bool, prompt_tokens: u64) -> Vec<String> {
     let chunk = |delta: Value, finish_reason: Value| {
         json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
                "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}]})
@@ -498,7 +503,7 @@ fn openai_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String> {
         frames.push(format!("data: {}\n\n", chunk(json!({}), json!("stop"))));
         let usage = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": model, "choices": [],
-            "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": pieces.len(), "total_tokens": PROMPT_TOKENS + pieces.len() as u64}});
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": pieces.len(), "total_tokens": prompt_tokens + pieces.len() as u64}});
         frames.push(format!("data: {usage}\n\n"));
         frames.push("data: [DONE]\n\n".to_owned());
     }
@@ -507,14 +512,14 @@ fn openai_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String> {
 
 /// Anthropic frames as api.anthropic.com sends them: `message_start` with the input usage, one text block
 /// of deltas with pings, then (if `finish`) `message_delta` with the stop reason and output usage.
-fn anthropic_frames(model: &str, pieces: &[String], finish: bool) -> Vec<String> {
+fn anthropic_frames(model: &str, pieces: &[String], finish: bool, prompt_tokens: u64) -> Vec<String> {
     let ev = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
     let mut frames = vec![
         ev(
             "message_start",
             json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant",
             "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": PROMPT_TOKENS, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}}),
+            "usage": {"input_tokens": prompt_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}}),
         ),
         ev(
             "content_block_start",
@@ -548,16 +553,16 @@ fn endless(format: Format, model: String, bytes: usize, pace_ms: u64) -> Respons
     let opening = vec![r#"{"response_text": ""#.to_owned()];
     let piece = "w".repeat(bytes);
     let frame = move |p: &str| match format {
-        Format::OpenAi => openai_frames(&model, &[p.to_owned()], false)
+        Format::OpenAi => openai_frames(&model, &[p.to_owned()], false, PROMPT_TOKENS)
             .pop()
             .unwrap_or_default(),
-        Format::Anthropic => anthropic_frames(&model, &[p.to_owned()], false)
+        Format::Anthropic => anthropic_frames(&model, &[p.to_owned()], false, PROMPT_TOKENS)
             .pop()
             .unwrap_or_default(),
     };
     let first: Vec<String> = match format {
-        Format::OpenAi => openai_frames("mock", &opening, false),
-        Format::Anthropic => anthropic_frames("mock", &opening, false),
+        Format::OpenAi => openai_frames("mock", &opening, false, PROMPT_TOKENS),
+        Format::Anthropic => anthropic_frames("mock", &opening, false, PROMPT_TOKENS),
     };
     let head = stream::iter(first.into_iter().map(|f| Ok::<Bytes, Infallible>(Bytes::from(f))));
     let tail = stream::repeat(()).then(move |()| {

@@ -31,6 +31,8 @@ pub struct CallLog {
     pub usage: Usage,
     pub usage_source: UsageSource,
     pub cost_usd: Option<f64>,
+    /// The model had no price: `cost_usd` is at the most expensive known price.
+    pub unpriced: bool,
     pub latency_ms: u64,
     /// Made because an earlier provider of the same call gave up: a fallback, counted in usage reports.
     pub fallback: bool,
@@ -50,6 +52,7 @@ impl CallLog {
             usage: Usage::new(0, 0),
             usage_source: UsageSource::Estimated,
             cost_usd: None,
+            unpriced: false,
             latency_ms: 0,
             fallback: false,
             metadata: serde_json::json!({ "error": error, "failure_class": "internal" }),
@@ -251,8 +254,8 @@ fn call_stmt(db: &D1Database, log: &AnswerLog, call: &CallLog, now: &str) -> Res
         db,
         "INSERT INTO llm_calls (id, created_at, user_id, session_id, provider, model, call_type, status, \
          prompt_excerpt, response_excerpt, prompt_tokens, completion_tokens, total_tokens, latency_ms, metadata, \
-         usage_source, cost_usd, fallback) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+         usage_source, cost_usd, fallback, unpriced) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         &[
             random_uuid()?.into(),
             now.into(),
@@ -272,6 +275,7 @@ fn call_stmt(db: &D1Database, log: &AnswerLog, call: &CallLog, now: &str) -> Res
             call.usage_source.as_str().into(),
             call.cost_usd.map_or(JsValue::NULL, JsValue::from_f64),
             JsValue::from_f64(f64::from(u8::from(call.fallback))),
+            JsValue::from_f64(f64::from(u8::from(call.unpriced))),
         ],
     )
 }

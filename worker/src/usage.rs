@@ -164,9 +164,6 @@ struct BudgetRow {
     budget_usd: Option<f64>,
 }
 
-/// A call with no price whose cost is unknown; the analyst's and the worker's own rows cost nothing.
-const UNPRICED: &str = "cost_usd IS NULL AND provider NOT IN ('builtin', 'datasage')";
-
 /// The user's month to date at `now_ms`, with their budget: their own if an admin set one, else
 /// `default_budget`.
 pub async fn summary(
@@ -180,7 +177,7 @@ pub async fn summary(
     let (filter, args) = Scope::User(user_id).filter(&bounds);
     let totals = format!(
         "SELECT COUNT(*) AS calls, TOTAL(prompt_tokens) AS input_tokens, TOTAL(completion_tokens) AS output_tokens, \
-         TOTAL(cost_usd) AS spent_usd, TOTAL({UNPRICED}) AS unpriced_calls FROM llm_calls WHERE {filter}"
+         TOTAL(cost_usd) AS spent_usd, TOTAL(unpriced) AS unpriced_calls FROM llm_calls WHERE {filter}"
     );
     let own = "SELECT budget_usd FROM user_budgets WHERE user_id = ?1";
     let results = db
@@ -225,6 +222,7 @@ struct LoggedCall {
     latency_ms: f64,
     usage_source: String,
     fallback: f64,
+    unpriced: f64,
 }
 
 impl From<LoggedCall> for CallRow {
@@ -243,6 +241,7 @@ impl From<LoggedCall> for CallRow {
             latency_ms: r.latency_ms as u64,
             usage_source: r.usage_source,
             fallback: r.fallback != 0.0,
+            unpriced: r.unpriced != 0.0,
         }
     }
 }
@@ -266,7 +265,7 @@ pub async fn calls(
     };
     let sql = format!(
         "SELECT id, created_at, session_id, provider, model, call_type, status, prompt_tokens, completion_tokens, \
-         cost_usd, latency_ms, usage_source, fallback FROM llm_calls WHERE {filter}{after} \
+         cost_usd, latency_ms, usage_source, fallback, unpriced FROM llm_calls WHERE {filter}{after} \
          ORDER BY created_at DESC, id DESC LIMIT {}",
         limit + 1
     );

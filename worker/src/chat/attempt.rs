@@ -10,6 +10,7 @@ use std::time::Duration;
 use datasage_shared::api::{Phase, Usage};
 use datasage_shared::extract::{AnswerExtractor, Extracted, JsonOutcome};
 use datasage_shared::llm::{CallType, Collected, LlmEvent, LlmRequest, Message, TokenUsage, UsageSource};
+use datasage_shared::pricing::Charge;
 use datasage_shared::routing::{AttemptReport, FailureClass};
 use datasage_shared::text::excerpt;
 use datasage_shared::tokens;
@@ -26,16 +27,19 @@ use crate::providers::{Provider, ProviderError};
 use crate::util::now_ms;
 
 const TEMPERATURE: f32 = 0.2;
-const MAX_TOKENS: u32 = 1_500;
+/// The most output tokens a call may produce: what a budget holds for its answer.
+pub const MAX_TOKENS: u32 = 1_500;
 
 /// How one model call ended.
 pub enum Outcome {
     Answered(Extracted),
-    /// `class` is `None` when no provider was left to try.
+    /// `class` is `None` when no provider was left to try; `over_budget` when one was left out because its
+    /// call would have taken the month past the user's budget.
     Failed {
         class: Option<FailureClass>,
         message: String,
         retry_after_ms: Option<u64>,
+        over_budget: bool,
     },
     Cancelled,
 }
@@ -43,7 +47,8 @@ pub enum Outcome {
 pub struct Attempt {
     pub outcome: Outcome,
     pub usage: TokenUsage,
-    pub cost: Option<f64>,
+    /// What the call counts as (an unpriced model's at the most expensive known price).
+    pub cost: f64,
     /// What the health store is told; `None` when no attempt went out.
     pub report: Option<AttemptReport>,
     /// The provider and model that made (or last made) the call.
@@ -405,7 +410,8 @@ pub fn record(s: Streamed, call: Call<'_>, em: &mut Emitter, calls: &mut Vec<Cal
         node,
     } = call;
     let (usage, usage_source) = s.usage(messages);
-    let cost = job.prices.cost(provider.model(), &usage);
+    let charge = job.prices.charge(provider.model(), &usage);
+    let cost = charge.usd;
     let status = s.status();
     if let Some(n) = em.tree.node_mut(node) {
         n.llm = Some(LlmCallInfo {
@@ -413,7 +419,7 @@ pub fn record(s: Streamed, call: Call<'_>, em: &mut Emitter, calls: &mut Vec<Cal
             model: provider.model().to_owned(),
             prompt_tokens: usage.input_tokens,
             completion_tokens: usage.output_tokens,
-            cost_usd: cost.unwrap_or(0.0),
+            cost_usd: cost,
             ttft_ms: s.ttft_ms,
             retries: info.retries,
             outcome: status,
@@ -431,7 +437,7 @@ pub fn record(s: Streamed, call: Call<'_>, em: &mut Emitter, calls: &mut Vec<Cal
         &s,
         &call_meta(provider, job, messages, call_type, info),
         (usage, usage_source),
-        cost,
+        charge,
     ));
     let report = AttemptReport {
         failure: s.failure.as_ref().map(|f| f.0),
@@ -440,7 +446,7 @@ pub fn record(s: Streamed, call: Call<'_>, em: &mut Emitter, calls: &mut Vec<Cal
         ttft_ms: s.ttft_ms,
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
-        cost_usd: cost.unwrap_or(0.0),
+        cost_usd: cost,
     };
     let outcome = match (s.failure, s.cancelled) {
         (_, true) => Outcome::Cancelled,
@@ -448,6 +454,7 @@ pub fn record(s: Streamed, call: Call<'_>, em: &mut Emitter, calls: &mut Vec<Cal
             class: Some(class),
             message,
             retry_after_ms,
+            over_budget: false,
         },
         (None, _) => Outcome::Answered(s.extracted),
     };
@@ -498,7 +505,7 @@ fn log_row(
     s: &Streamed,
     m: &Meta,
     (usage, usage_source): (TokenUsage, UsageSource),
-    cost: Option<f64>,
+    charge: Charge,
 ) -> CallLog {
     CallLog {
         provider: m.provider.clone(),
@@ -509,7 +516,8 @@ fn log_row(
         response: s.extracted.raw.clone(),
         usage: Usage::new(usage.input_tokens, usage.output_tokens),
         usage_source,
-        cost_usd: cost,
+        cost_usd: Some(charge.usd),
+        unpriced: charge.unpriced,
         latency_ms: s.latency_ms,
         fallback: m.info.fallback,
         metadata: serde_json::json!({

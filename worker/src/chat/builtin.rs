@@ -49,6 +49,7 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
         usage: Usage::default(),
         usage_source: UsageSource::Reported,
         cost_usd: Some(0.0),
+        unpriced: false,
         latency_ms,
         // With providers configured, the built-in analyst answers only after every one of them failed.
         fallback: !job.providers.is_empty(),

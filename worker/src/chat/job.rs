@@ -3,6 +3,7 @@
 use datasage_shared::pricing::PriceTable;
 use datasage_shared::prompt::Turn;
 
+use crate::budget::Allowance;
 use crate::config::Routing;
 use crate::datasets::Dataset;
 use crate::providers::Provider;
@@ -29,4 +30,8 @@ pub struct Job {
     pub max_stored_bytes: usize,
     /// Fault injection: panic once the answer has started (tests the guard in `worker/guard.mjs`).
     pub inject_panic: bool,
+    /// The user's monthly budget, which each provider call holds its most against; `None` without one.
+    pub allowance: Option<Allowance>,
+    /// What the answer says first about the budget: 80 % used, or spent (the built-in analyst answers).
+    pub budget_note: Option<String>,
 }

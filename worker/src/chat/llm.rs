@@ -72,7 +72,7 @@ struct Conversation {
     messages: Vec<Message>,
     calls: Vec<CallLog>,
     /// Every attempt's tokens and cost.
-    spent: Vec<(TokenUsage, Option<f64>)>,
+    spent: Vec<(TokenUsage, f64)>,
     results: Vec<QueryResult>,
     rounds: usize,
     corrected: bool,
@@ -115,10 +115,15 @@ impl Conversation {
                 Outcome::Cancelled => return Err(cancelled()),
                 // Every provider failed (the router tried them all): the model's earlier prose, if a
                 // repair was under way, or an error the built-in analyst may answer in place of.
-                Outcome::Failed { message, .. } => {
-                    return match self.empty.as_ref() {
-                        Some(first) => fallback(em, &[first], message),
-                        None => Err(ApiError::new(ErrorCode::ProvidersUnavailable, message).error),
+                Outcome::Failed {
+                    message, over_budget, ..
+                } => {
+                    return match (self.empty.as_ref(), &job.allowance) {
+                        (Some(first), _) => fallback(em, &[first], message),
+                        (None, Some(budget)) if over_budget => {
+                            Err(ApiError::budget_exceeded(budget.reset_at.clone()).error)
+                        }
+                        (None, _) => Err(ApiError::new(ErrorCode::ProvidersUnavailable, message).error),
                     }
                 }
                 Outcome::Answered(ex) => ex,
@@ -213,7 +218,7 @@ impl Conversation {
                 reasoning_tokens: acc.reasoning_tokens + u.reasoning_tokens,
                 cached_input_tokens: acc.cached_input_tokens + u.cached_input_tokens,
             });
-        let costs: Vec<f64> = self.spent.iter().filter_map(|(_, c)| *c).collect();
+        let costs: Vec<f64> = self.spent.iter().map(|(_, c)| *c).collect();
         let chart_config = ex
             .chart_config
             .as_ref()

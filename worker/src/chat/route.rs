@@ -6,14 +6,16 @@
 use std::time::Duration;
 
 use datasage_shared::api::Phase;
+use datasage_shared::budget::{prompt_tokens_to_hold, warning};
 use datasage_shared::llm::{CallType, Message, TokenUsage};
 use datasage_shared::routing::{Admission, Next};
 use datasage_shared::tree::{CallStatus, Circuit, LlmCallInfo, NodeKind, NodeStatus};
-use worker::Delay;
+use worker::{console_error, Delay};
 
-use super::attempt::{self, Attempt, AttemptInfo, Call, Outcome};
+use super::attempt::{self, Attempt, AttemptInfo, Call, Outcome, MAX_TOKENS};
 use super::emitter::Emitter;
 use super::job::Job;
+use crate::budget::Hold;
 use crate::db::CallLog;
 use crate::provider_health;
 use crate::providers::Provider;
@@ -32,11 +34,12 @@ pub async fn call(
     messages: &[Message],
     call_type: CallType,
     calls: &mut Vec<CallLog>,
-    spent: &mut Vec<(TokenUsage, Option<f64>)>,
+    spent: &mut Vec<(TokenUsage, f64)>,
 ) -> Attempt {
     let started = now_ms();
     // Why each provider gave up, in plain words for the person (the detail is in the tree and the metrics).
     let mut reasons: Vec<String> = Vec::new();
+    let mut over_budget = false;
     for (i, provider) in job.providers.iter().enumerate() {
         let next = what_next(job, i);
         let admission = provider_health::admit(&job.env, provider.name()).await;
@@ -63,9 +66,10 @@ pub async fn call(
             };
             match on_provider(c, em, calls, spent).await {
                 Ok(attempt) => return attempt,
-                Err(reason) => {
-                    em.status(Phase::CallingModel, format!("{reason} — {next}"));
-                    reason
+                Err(gave_up) => {
+                    over_budget |= gave_up.over_budget;
+                    em.status(Phase::CallingModel, format!("{} — {next}", gave_up.reason));
+                    gave_up.reason
                 }
             }
         };
@@ -80,9 +84,10 @@ pub async fn call(
                 format!("No AI provider could answer: {}.", reasons.join("; "))
             },
             retry_after_ms: None,
+            over_budget,
         },
         usage: TokenUsage::default(),
-        cost: None,
+        cost: 0.0,
         report: None,
         provider: String::new(),
         model: String::new(),
@@ -144,17 +149,72 @@ struct Calling<'a> {
     started: u64,
 }
 
+/// Why a provider gave up: in words for the status line, and whether it was the user's budget.
+struct GaveUp {
+    reason: String,
+    over_budget: bool,
+}
+
+impl From<String> for GaveUp {
+    fn from(reason: String) -> Self {
+        GaveUp {
+            reason,
+            over_budget: false,
+        }
+    }
+}
+
+/// Holds the most this attempt can cost against the user's budget (the prompt with room for the
+/// estimate's error, and a whole answer); the provider is given up when that would pass the budget, or
+/// when the budget cannot be read (it fails closed).
+fn hold(c: &Calling<'_>) -> Result<Option<Hold>, GaveUp> {
+    let Some(allowance) = &c.job.allowance else {
+        return Ok(None);
+    };
+    let most = c.job.prices.most(
+        c.provider.model(),
+        prompt_tokens_to_hold(c.messages),
+        u64::from(MAX_TOKENS),
+    );
+    let refused = |why: &str| GaveUp {
+        reason: format!("{} {why}", c.provider.label()),
+        over_budget: true,
+    };
+    match allowance.hold(most) {
+        Ok(Some(hold)) => Ok(Some(hold)),
+        Ok(None) => Err(refused("would take this month past its budget")),
+        Err(e) => {
+            console_error!("budget: cannot hold a call's cost: {e}");
+            Err(refused("was not called: the budget could not be checked"))
+        }
+    }
+}
+
+/// Settles a hold to what the attempt cost; the first time this month spending crosses 80 % of the
+/// budget, the status line says so.
+fn settle(c: &Calling<'_>, em: &mut Emitter, hold: Option<Hold>, usd: f64) {
+    let (Some(allowance), Some(hold)) = (&c.job.allowance, hold) else {
+        return;
+    };
+    match allowance.settle(hold, usd) {
+        Ok(Some(spent)) => em.status(Phase::Budget, warning(spent, allowance.limit_usd)),
+        Ok(None) => {}
+        Err(e) => console_error!("budget: cannot settle a call's cost: {e}"),
+    }
+}
+
 /// Attempts one provider, retrying what may be retried: the attempt that ends the call (`Ok`), or why the
-/// provider gave up (`Err`), in words for the status line.
+/// provider gave up (`Err`).
 async fn on_provider(
     c: Calling<'_>,
     em: &mut Emitter,
     calls: &mut Vec<CallLog>,
-    spent: &mut Vec<(TokenUsage, Option<f64>)>,
-) -> Result<Attempt, String> {
+    spent: &mut Vec<(TokenUsage, f64)>,
+) -> Result<Attempt, GaveUp> {
     let (provider, routing) = (c.provider, c.job.routing);
     let mut retries = 0;
     loop {
+        let hold = hold(&c)?;
         let info = AttemptInfo {
             retries,
             breaker: c.breaker,
@@ -171,6 +231,7 @@ async fn on_provider(
             node,
         };
         let a = attempt::record(streamed, call, em, calls);
+        settle(&c, em, hold, a.cost);
         spent.push((a.usage, a.cost));
         if let Some(report) = a.report.clone() {
             if !matches!(a.outcome, Outcome::Cancelled) {
@@ -216,7 +277,7 @@ async fn on_provider(
                 }
                 retries += 1;
             }
-            Next::NextProvider => return Err(format!("{} {}", provider.label(), class.words())),
+            Next::NextProvider => return Err(format!("{} {}", provider.label(), class.words()).into()),
         }
     }
 }

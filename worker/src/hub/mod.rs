@@ -31,6 +31,7 @@ use worker::{
     State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
+use crate::budget::{self, Budget};
 use crate::chat::{self, Cancel, Emitter, Subscribers};
 use crate::config::Config;
 use crate::error::{Failure, Result};
@@ -55,6 +56,8 @@ struct Hub {
     sql: SqlStorage,
     journal: Journal,
     sockets: Sockets,
+    /// The user's monthly budget: its ledger, and what answers in flight hold.
+    budget: Rc<Budget>,
     /// The stop token of each answer running now, by stream id.
     live: RefCell<HashMap<String, Cancel>>,
 }
@@ -82,7 +85,11 @@ impl DurableObject for UserHub {
         create_tables(
             &sql,
             "user hub",
-            &[&[limit::TABLES, TICKETS][..], &streams::TABLES[..]].concat(),
+            &[
+                &[limit::TABLES, TICKETS, budget::TABLES][..],
+                &streams::TABLES[..],
+            ]
+            .concat(),
         );
         // A fresh instance runs no answer: any stream still marked running was cut off by a restart.
         if let Err(e) = streams::end_orphans(&sql, now_ms()) {
@@ -91,6 +98,7 @@ impl DurableObject for UserHub {
         let hub = Hub {
             env,
             journal: Journal::new(sql.clone()),
+            budget: Rc::new(Budget::new(sql.clone())),
             sql,
             sockets: Sockets::new(raw),
             live: RefCell::default(),
@@ -227,7 +235,12 @@ impl Hub {
         asker: Asker,
     ) -> Result<Started> {
         let config = self.config();
-        let prepared = answer::prepare(&self.env, &self.sql, &config, user_id, req).await?;
+        let hub = answer::Hub {
+            env: &self.env,
+            sql: &self.sql,
+            budget: &self.budget,
+        };
+        let prepared = answer::prepare(hub, &config, user_id, req).await?;
         let started = Started {
             stream_id: random_uuid()?,
             session_id: prepared.job.session_id.clone(),

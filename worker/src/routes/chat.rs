@@ -35,7 +35,7 @@ pub async fn stop(mut req: Request, cx: &Ctx) -> Result<Response> {
 /// question is stored with a call-log row saying so, under the question's own authentication.
 pub async fn failed(mut req: Request, cx: &Ctx) -> Result<Response> {
     let chat_req: ChatRequest = read_json(&mut req).await?;
-    let (dataset, _) = claim(&cx.db, &cx.user_id, &chat_req, None).await?;
+    let dataset = claim(&cx.db, &cx.user_id, &chat_req, None, None).await?.dataset;
     let log = AnswerLog {
         user_id: cx.user_id.clone(),
         session_id: chat_req.session_id,
