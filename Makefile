@@ -21,6 +21,7 @@ bench: setup
 	cargo run --release -p datasage-tests --bin bench-isolation
 	cargo run --release -p datasage-tests --bin bench-routing
 	cargo run --release -p datasage-tests --bin bench-hub
+	cargo run --release -p datasage-tests --bin bench-usage
 	bash scripts/build-app.sh
 	cargo build --release -p datasage-tests --bin mock-provider
 	node tests/e2e/bench-streaming.mjs

@@ -249,6 +249,31 @@ async fn authed(method: &str, path: &str, body: Option<String>) -> Result<Respon
     }
 }
 
+/// Downloads `path`, fetched with the stored token, as the file `filename`.
+pub async fn download(path: &str, filename: &str) -> Result<(), ClientError> {
+    let resp = authed("GET", path, None).await?;
+    let blob: web_sys::Blob = JsFuture::from(resp.blob().map_err(js_err)?)
+        .await
+        .map_err(js_err)?
+        .dyn_into()
+        .map_err(js_err)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_err)?;
+    let link: web_sys::HtmlAnchorElement = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|a| a.dyn_into().ok())
+        .ok_or_else(|| ClientError::Network("cannot start a download here".into()))?;
+    link.set_href(&url);
+    link.set_download(filename);
+    link.click();
+    // The download has started by then; the blob's memory goes back.
+    let release = move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    };
+    leptos::prelude::set_timeout(release, std::time::Duration::from_secs(60));
+    Ok(())
+}
+
 /// `GET` a JSON resource.
 pub async fn get<T: FromJson>(path: &str) -> Result<T, ClientError> {
     let resp = authed("GET", path, None).await?;

@@ -10,6 +10,7 @@ mod live;
 mod markdown;
 #[cfg(test)]
 mod test_support;
+mod usage;
 
 fn main() {
     console_error_panic_hook::set_once();

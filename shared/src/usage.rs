@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, ErrorCode, RequestBody};
+use crate::api::{ApiError, ChartConfig, ChartType, ErrorCode, RequestBody};
 use crate::calendar::Date;
 use crate::words::wire_words;
 
@@ -163,6 +163,10 @@ pub struct UsageRow {
     pub p50_latency_ms: u64,
     pub failed_calls: u64,
     pub fallback_calls: u64,
+    /// Calls whose tokens were estimated (the provider reported none).
+    pub estimated_calls: u64,
+    /// Calls to a model with no price (counted at the most expensive known price).
+    pub unpriced_calls: u64,
 }
 
 /// `GET /api/v1/usage`: rows by `group_by` over `from..=to`, and their total.
@@ -234,6 +238,78 @@ impl RequestBody for BudgetUpdate {
             _ => Ok(()),
         }
     }
+}
+
+/// `GET /api/v1/usage/estimate?dataset_id=`: what a question about a dataset may cost, before it is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostEstimate {
+    /// The first provider that would answer (`builtin`, at no cost, when there is none).
+    pub provider: String,
+    pub model: String,
+    /// Dollars per million tokens (an unpriced model's are the most expensive known).
+    pub input_per_m: f64,
+    pub output_per_m: f64,
+    pub unpriced: bool,
+    /// The prompt before the question: instructions and the dataset's profile (history left out).
+    pub prompt_tokens: u64,
+    /// The most output tokens one call may produce.
+    pub max_output_tokens: u64,
+}
+
+impl CostEstimate {
+    /// The likely cost of asking `question`, low to high: at least one call with a short reply; at most a
+    /// call that plans queries and one that answers from their results, each writing a whole answer.
+    pub fn range(&self, question: &str) -> (f64, f64) {
+        let input = (self.prompt_tokens + crate::tokens::estimate(question) as u64) as f64;
+        let dollars = |input: f64, output: f64| (input * self.input_per_m + output * self.output_per_m) / 1e6;
+        let low = dollars(input, SHORT_REPLY_TOKENS);
+        let high = 2.0 * dollars(input * 1.15, self.max_output_tokens as f64);
+        (low, high)
+    }
+}
+
+/// A short reply's output tokens: the smallest answer worth the name.
+const SHORT_REPLY_TOKENS: f64 = 60.0;
+
+/// The Usage page's charts from a report by day over `range`: cost by day, and input and output tokens by
+/// day as a line each. Every day of the range is there, a day without calls at zero.
+pub fn daily_charts(report: &UsageReport, range: Range) -> (ChartConfig, ChartConfig) {
+    let mut cost = Vec::new();
+    let mut tokens = Vec::new();
+    for n in 0..=(range.to.days() - range.from.days()) {
+        let day = range.from.plus_days(n).to_string();
+        let row = report.rows.iter().find(|r| r.key == day);
+        let label = day.get(5..).unwrap_or(&day).to_owned();
+        let point = |pairs: &[(&str, serde_json::Value)]| {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+        };
+        cost.push(point(&[
+            ("day", label.clone().into()),
+            ("cost_usd", row.map_or(0.0, |r| r.cost_usd).into()),
+        ]));
+        for (kind, count) in [
+            ("input", row.map_or(0, |r| r.input_tokens)),
+            ("output", row.map_or(0, |r| r.output_tokens)),
+        ] {
+            tokens.push(point(&[
+                ("day", label.clone().into()),
+                ("kind", kind.into()),
+                ("tokens", count.into()),
+            ]));
+        }
+    }
+    let chart = |chart_type, y: &str, series: Option<&str>, title: &str, data| ChartConfig {
+        chart_type,
+        x: "day".into(),
+        y: y.into(),
+        series: series.map(str::to_owned),
+        title: title.into(),
+        data,
+    };
+    (
+        chart(ChartType::Bar, "cost_usd", None, "Cost by day (USD)", cost),
+        chart(ChartType::Line, "tokens", Some("kind"), "Tokens by day", tokens),
+    )
 }
 
 /// Calls per page unless `limit` says otherwise, and the most one page holds.
@@ -501,6 +577,65 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn a_questions_cost_range_grows_with_it_and_is_free_from_the_analyst() {
+        let estimate = CostEstimate {
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            input_per_m: 0.15,
+            output_per_m: 0.60,
+            unpriced: false,
+            prompt_tokens: 1_600,
+            max_output_tokens: 1_500,
+        };
+        let (low, high) = estimate.range("How many rows?");
+        assert!(low > 1_600.0 * 0.15 / 1e6 && low < high, "{low} {high}");
+        assert!(high < 0.01, "{high}");
+        let (longer, _) = estimate.range(&"How many rows? ".repeat(100));
+        assert!(longer > low);
+        let free = CostEstimate {
+            input_per_m: 0.0,
+            output_per_m: 0.0,
+            ..estimate
+        };
+        assert_eq!(free.range("How many rows?"), (0.0, 0.0));
+    }
+
+    #[test]
+    fn the_daily_charts_have_every_day_of_the_range_with_quiet_days_at_zero() {
+        let range = Range::parse(Some("2026-12-01"), Some("2026-12-07"), today()).unwrap();
+        let day = |key: &str, cost: f64| UsageRow {
+            key: key.into(),
+            label: None,
+            calls: 1,
+            input_tokens: 100,
+            output_tokens: 10,
+            cost_usd: cost,
+            p50_latency_ms: 1,
+            failed_calls: 0,
+            fallback_calls: 0,
+            estimated_calls: 0,
+            unpriced_calls: 0,
+        };
+        let report = UsageReport {
+            group_by: "day".into(),
+            from: "2026-12-01".into(),
+            to: "2026-12-07".into(),
+            rows: vec![day("2026-12-02", 0.5), day("2026-12-07", 0.25)],
+            total: day("total", 0.75),
+        };
+        let (cost, tokens) = daily_charts(&report, range);
+        assert_eq!(cost.data.len(), 7);
+        let costs: Vec<f64> = cost.data.iter().filter_map(|p| p["cost_usd"].as_f64()).collect();
+        assert_eq!(costs, [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.25]);
+        assert_eq!(cost.data[0]["day"], "12-01");
+        assert_eq!(tokens.data.len(), 14, "input and output each day");
+        assert_eq!(
+            (tokens.chart_type, tokens.series.as_deref()),
+            (ChartType::Line, Some("kind"))
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::api::{
 use crate::hub::{HubFrame, Incoming, TicketGrant};
 use crate::profile::{ColumnProfile, NumericProfile, Profile};
 use crate::tree::{ExecutionTree, LlmCallInfo, QueryInfo, TreeNode};
+use crate::usage::{CostEstimate, UsageReport, UsageRow, UsageSummary};
 
 /// One JSON value, as a parser hands it over.
 pub enum Kind<J> {
@@ -252,6 +253,16 @@ structs! {
     AnswerMetadata { execution_tree, usage, provider, model, latency_ms, cost_usd, dataset }
     ChatAnswer { message, chart_config, confidence, metadata }
     ErrorBody { code, message, retry_after_secs, reason, line, reset_at = default }
+    UsageSummary {
+        month, spent_usd, budget_usd, percent_used, projected_usd, reset_at, calls, input_tokens, output_tokens,
+        unpriced_calls,
+    }
+    UsageRow {
+        key, label = default, calls, input_tokens, output_tokens, cost_usd, p50_latency_ms, failed_calls,
+        fallback_calls, estimated_calls, unpriced_calls,
+    }
+    UsageReport { group_by, from, to, rows, total }
+    CostEstimate { provider, model, input_per_m, output_per_m, unpriced, prompt_tokens, max_output_tokens }
     ApiError { error }
     DatasetSummary {
         id, name, version, row_count, column_count, size_bytes, created_at, privacy = default, builtin = default,
@@ -572,6 +583,67 @@ mod tests {
         refused.error.reason = Some("CSV_RAGGED".into());
         refused.error.line = Some(3);
         reads_as_derived(&refused);
+        reads_as_derived(&ApiError::budget_exceeded("2027-01-01T00:00:00Z".into()));
+    }
+
+    #[test]
+    fn usage_reads_as_the_server_wrote_it() {
+        let row = UsageRow {
+            key: "2026-12-07".into(),
+            label: None,
+            calls: 12,
+            input_tokens: 9_000,
+            output_tokens: 400,
+            cost_usd: 0.0123,
+            p50_latency_ms: 840,
+            failed_calls: 1,
+            fallback_calls: 2,
+            estimated_calls: 3,
+            unpriced_calls: 0,
+        };
+        reads_as_derived(&UsageReport {
+            group_by: "session".into(),
+            from: "2026-12-01".into(),
+            to: "2026-12-07".into(),
+            rows: vec![
+                row.clone(),
+                UsageRow {
+                    label: Some("Revenue by region".into()),
+                    ..row.clone()
+                },
+            ],
+            total: UsageRow {
+                key: "total".into(),
+                ..row
+            },
+        });
+        let summary = UsageSummary {
+            month: "2026-12".into(),
+            spent_usd: 1.5,
+            budget_usd: Some(2.0),
+            percent_used: Some(75.0),
+            projected_usd: 3.1,
+            reset_at: "2027-01-01T00:00:00Z".into(),
+            calls: 40,
+            input_tokens: 50_000,
+            output_tokens: 2_000,
+            unpriced_calls: 1,
+        };
+        reads_as_derived(&summary);
+        reads_as_derived(&UsageSummary {
+            budget_usd: None,
+            percent_used: None,
+            ..summary
+        });
+        reads_as_derived(&CostEstimate {
+            provider: "builtin".into(),
+            model: "analyst".into(),
+            input_per_m: 0.0,
+            output_per_m: 0.0,
+            unpriced: false,
+            prompt_tokens: 0,
+            max_output_tokens: 0,
+        });
     }
 
     #[test]

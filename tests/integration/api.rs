@@ -185,6 +185,7 @@ fn main() -> ExitCode {
         bad_usage_parameters_are_refused_with_a_stable_reason,
         a_deleted_conversation_stays_spent_but_keeps_none_of_its_words,
         ten_thousand_calls_export_as_csv_and_parse_back_equal,
+        a_questions_cost_is_estimated_before_it_is_asked_from_the_models_price,
         questions_at_once_from_three_connections_never_spend_past_the_budget,
         a_spent_budget_hands_questions_to_the_builtin_analyst_or_refuses_them_with_a_code,
     );

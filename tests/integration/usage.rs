@@ -112,6 +112,15 @@ pub async fn every_usage_grouping_adds_up_to_the_call_log_to_the_cent(c: Arc<Ctx
     );
     assert!(log.cost > 0.0, "the mock's models are priced");
     assert_eq!(summary["unpriced_calls"], 0);
+    let (_, report) = api.get("/api/v1/usage", Some(&token)).await;
+    assert_eq!(
+        (
+            &report["total"]["estimated_calls"],
+            &report["total"]["unpriced_calls"]
+        ),
+        (&json!(1), &json!(0)),
+        "only the call that failed reported no usage, and the mock's models are priced: {report}"
+    );
     assert_eq!(summary["budget_usd"], Value::Null);
     assert!(summary["reset_at"]
         .as_str()
@@ -453,4 +462,51 @@ pub async fn ten_thousand_calls_export_as_csv_and_parse_back_equal(c: Arc<Ctx>) 
     }
     let want: Vec<String> = expected.iter().map(|c| c.id.clone()).collect();
     assert_eq!(ids, want);
+}
+
+pub async fn a_questions_cost_is_estimated_before_it_is_asked_from_the_models_price(c: Arc<Ctx>) {
+    let token = token_for(&fresh_user("estimate"));
+    let (status, estimate) = c.usage.get("/api/v1/usage/estimate", Some(&token)).await;
+    assert_eq!(status, 200, "{estimate}");
+    assert_eq!(
+        (&estimate["provider"], &estimate["model"]),
+        (&json!("openai"), &json!(MOCK_MODEL))
+    );
+    assert_eq!(
+        (&estimate["input_per_m"], &estimate["output_per_m"]),
+        (&json!(0.15), &json!(0.6))
+    );
+    let prompt = estimate["prompt_tokens"].as_u64().unwrap_or(0);
+    assert!(
+        (500..10_000).contains(&prompt),
+        "the sample's profile is in the prompt: {prompt}"
+    );
+    assert_eq!(estimate["max_output_tokens"], 1500);
+
+    let (status, free) = c
+        .builtin
+        .get("/api/v1/usage/estimate?dataset_id=sample", Some(&token))
+        .await;
+    assert_eq!(
+        (status, &free["provider"], &free["input_per_m"]),
+        (200, &json!("builtin"), &json!(0.0))
+    );
+
+    let (_, upload) = c.usage.upload(&token, "mine", "a,b\n1,2\n").await;
+    let id = upload["id"].as_str().unwrap_or_default().to_owned();
+    let other = token_for(&fresh_user("other"));
+    let (status, _) = c
+        .usage
+        .get(&format!("/api/v1/usage/estimate?dataset_id={id}"), Some(&other))
+        .await;
+    assert_eq!(status, 404, "another user's dataset does not exist for them");
+    let (status, small) = c
+        .usage
+        .get(&format!("/api/v1/usage/estimate?dataset_id={id}"), Some(&token))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        small["prompt_tokens"].as_u64().unwrap_or(u64::MAX) < prompt,
+        "a smaller profile, a smaller prompt"
+    );
 }

@@ -55,13 +55,14 @@ pub const MAX_REPORT_ROWS: usize = 1000;
 fn grouped_sql(key: &str, filter: &str, order: &str) -> String {
     format!(
         "WITH c AS (SELECT {key} AS key, prompt_tokens, completion_tokens, cost_usd, latency_ms, status, \
-         fallback FROM llm_calls WHERE {filter}), \
+         fallback, usage_source, unpriced FROM llm_calls WHERE {filter}), \
          r AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY key ORDER BY latency_ms) AS rn, \
          COUNT(*) OVER (PARTITION BY key) AS n FROM c) \
          SELECT key, COUNT(*) AS calls, TOTAL(prompt_tokens) AS input_tokens, \
          TOTAL(completion_tokens) AS output_tokens, TOTAL(cost_usd) AS cost_usd, \
          MAX(CASE WHEN rn = (n + 1) / 2 THEN latency_ms END) AS p50_latency_ms, \
-         TOTAL(status = 'error') AS failed_calls, TOTAL(fallback) AS fallback_calls \
+         TOTAL(status = 'error') AS failed_calls, TOTAL(fallback) AS fallback_calls, \
+         TOTAL(usage_source = 'estimated') AS estimated_calls, TOTAL(unpriced) AS unpriced_calls \
          FROM r GROUP BY key ORDER BY {order} LIMIT {MAX_REPORT_ROWS}"
     )
 }
@@ -78,6 +79,8 @@ struct GroupRow {
     p50_latency_ms: Option<f64>,
     failed_calls: f64,
     fallback_calls: f64,
+    estimated_calls: f64,
+    unpriced_calls: f64,
 }
 
 impl From<GroupRow> for UsageRow {
@@ -92,6 +95,8 @@ impl From<GroupRow> for UsageRow {
             p50_latency_ms: r.p50_latency_ms.unwrap_or(0.0) as u64,
             failed_calls: r.failed_calls as u64,
             fallback_calls: r.fallback_calls as u64,
+            estimated_calls: r.estimated_calls as u64,
+            unpriced_calls: r.unpriced_calls as u64,
         }
     }
 }
@@ -147,6 +152,8 @@ fn empty_total() -> UsageRow {
         p50_latency_ms: 0,
         failed_calls: 0,
         fallback_calls: 0,
+        estimated_calls: 0,
+        unpriced_calls: 0,
     }
 }
 

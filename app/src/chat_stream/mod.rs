@@ -10,7 +10,7 @@
 mod hub;
 
 use datasage_shared::api::{
-    ChatAnswer, ChatRequest, ErrorCode, SessionDetail, SessionList, SessionSummary, SessionUpdate,
+    ChatAnswer, ChatRequest, ErrorCode, Phase, SessionDetail, SessionList, SessionSummary, SessionUpdate,
     StreamEvent,
 };
 use datasage_shared::tree::ExecutionTree;
@@ -61,6 +61,8 @@ impl Message {
 pub struct ChatStream {
     pub messages: RwSignal<Vec<Message>>,
     pub status: RwSignal<Option<String>>,
+    /// What the latest answer said about the monthly budget (80 % used, or spent), until dismissed.
+    pub budget_note: RwSignal<Option<String>>,
     pub is_streaming: RwSignal<bool>,
     pub error: RwSignal<Option<ClientError>>,
     /// The question box's text; a question the server never received comes back here.
@@ -110,6 +112,7 @@ pub fn use_chat_stream(dataset: Signal<String>) -> ChatStream {
     let chat = ChatStream {
         messages: RwSignal::new(Vec::new()),
         status: RwSignal::new(None),
+        budget_note: RwSignal::new(None),
         is_streaming: RwSignal::new(false),
         error: RwSignal::new(None),
         draft: RwSignal::new(String::new()),
@@ -458,6 +461,13 @@ impl ChatStream {
 
     fn apply(&self, reply: Message, ev: StreamEvent) {
         match ev {
+            StreamEvent::Status {
+                status: Phase::Budget,
+                message,
+            } => {
+                self.budget_note.set(Some(message.clone()));
+                self.status.set(Some(message));
+            }
             StreamEvent::Status { message, .. } => self.status.set(Some(message)),
             StreamEvent::Content { content } => reply.content.update(|c| c.push_str(&content)),
             // The provider failed mid-answer; the answer starts over in the next content events.

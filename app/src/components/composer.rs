@@ -5,10 +5,32 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
+use datasage_shared::usage::CostEstimate;
+
+use super::message::dollars;
 use crate::chat_stream::ChatStream;
 
+/// What the question being typed may cost, in words.
+fn cost_hint(estimate: &CostEstimate, question: &str) -> String {
+    if estimate.input_per_m == 0.0 && estimate.output_per_m == 0.0 {
+        return "The built-in analyst answers, at no cost".to_owned();
+    }
+    let (low, high) = estimate.range(question);
+    let unpriced = if estimate.unpriced {
+        ", no price known: counted at the highest"
+    } else {
+        ""
+    };
+    format!(
+        "This question: about {}–{} ({}{unpriced})",
+        dollars(low),
+        dollars(high),
+        estimate.model
+    )
+}
+
 #[component]
-pub fn Composer(chat: ChatStream) -> impl IntoView {
+pub fn Composer(chat: ChatStream, estimate: RwSignal<Option<CostEstimate>>) -> impl IntoView {
     let draft = chat.draft;
     let input: NodeRef<Textarea> = NodeRef::new();
     let submit = move || {
@@ -63,5 +85,11 @@ pub fn Composer(chat: ChatStream) -> impl IntoView {
                 </button>
             </Show>
         </form>
+        <p class="cost-hint">
+            {move || {
+                let question = draft.get();
+                estimate.with(|e| e.as_ref().filter(|_| !question.trim().is_empty()).map(|e| cost_hint(e, &question)))
+            }}
+        </p>
     }
 }

@@ -12,7 +12,7 @@ use datasage_shared::api::{
 use datasage_shared::extract::{Extracted, JsonOutcome};
 use datasage_shared::llm::{CallType, Message, TokenUsage};
 use datasage_shared::prompt::{
-    build_messages, estimate_tokens, repair_messages, results_messages, PromptInput, QueryReport,
+    build_messages, estimate_tokens, repair_messages, results_messages, PromptInput, QueryReport, Turn,
     DEFAULT_HISTORY_BUDGET,
 };
 use datasage_shared::query::QueryResult;
@@ -24,6 +24,7 @@ use super::emitter::{cancelled, Emitter};
 use super::job::Job;
 use super::route;
 use super::sql::run_query;
+use crate::datasets::Dataset;
 use crate::db::CallLog;
 use crate::util::now_ms;
 
@@ -44,14 +45,7 @@ pub async fn answer(job: &Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBod
 fn assemble(job: &Job, em: &mut Emitter) -> Vec<Message> {
     let ds = &job.dataset;
     let node = em.start(NodeKind::Step, "Assemble prompt");
-    let profile = profile_markdown(&ds.name, &ds.profile, ds.privacy);
-    let messages = build_messages(&PromptInput {
-        dataset_name: &ds.name,
-        dataset_context: &profile,
-        history: &job.history,
-        question: &job.question,
-        history_budget_tokens: DEFAULT_HISTORY_BUDGET,
-    });
+    let messages = prompt_messages(ds, &job.history, &job.question);
     let prompt_tokens: usize = messages.iter().map(|m| estimate_tokens(&m.content)).sum();
     let detail = format!(
         "profile of {}{}, {} earlier turn(s), question — about {prompt_tokens} tokens",
@@ -65,6 +59,19 @@ fn assemble(job: &Job, em: &mut Emitter) -> Vec<Message> {
     );
     em.finish(node, NodeStatus::Done, Some(detail));
     messages
+}
+
+/// The prompt for `question` about `ds` after `history`: the dataset's profile (sample rows only outside
+/// privacy mode), as much history as fits, the question.
+pub fn prompt_messages(ds: &Dataset, history: &[Turn], question: &str) -> Vec<Message> {
+    let profile = profile_markdown(&ds.name, &ds.profile, ds.privacy);
+    build_messages(&PromptInput {
+        dataset_name: &ds.name,
+        dataset_context: &profile,
+        history,
+        question,
+        history_budget_tokens: DEFAULT_HISTORY_BUDGET,
+    })
 }
 
 /// The exchange with the model so far.

@@ -15,10 +15,46 @@ mod sql;
 
 use datasage_shared::api::{ChatAnswer, ErrorBody, ErrorCode, Phase, StoredAnswer};
 use datasage_shared::budget::too_little_note;
+use datasage_shared::tokens;
+use datasage_shared::usage::CostEstimate;
 
+use crate::config::Config;
+use crate::datasets::Dataset;
 use crate::db::{AnswerLog, CallLog, Reply};
 pub use emitter::{Cancel, Emitter, Subscribers};
 pub use job::Job;
+
+/// What a question about `dataset` may cost as configured: the first provider's prices (the most
+/// expensive known for an unpriced model) and the prompt before the question; nothing from the built-in
+/// analyst. The app turns it into a range for the question being typed (`CostEstimate::range`).
+pub fn cost_estimate(config: &Config, dataset: &Dataset) -> CostEstimate {
+    let Some(p) = config.providers.first() else {
+        return CostEstimate {
+            provider: builtin::PROVIDER.into(),
+            model: builtin::MODEL.into(),
+            input_per_m: 0.0,
+            output_per_m: 0.0,
+            unpriced: false,
+            prompt_tokens: 0,
+            max_output_tokens: 0,
+        };
+    };
+    let price = config.prices.price(&p.model);
+    let charged = price.unwrap_or_else(|| config.prices.ceiling());
+    let prompt = llm::prompt_messages(dataset, &[], "");
+    CostEstimate {
+        provider: p.name.into(),
+        model: p.model.clone(),
+        input_per_m: charged.input,
+        output_per_m: charged.output,
+        unpriced: price.is_none(),
+        prompt_tokens: prompt
+            .iter()
+            .map(|m| tokens::estimate(&m.content) as u64 + 8)
+            .sum(),
+        max_output_tokens: u64::from(attempt::MAX_TOKENS),
+    }
+}
 
 /// Answers the question, streaming through `em`, and returns the result and what to store.
 pub async fn run(job: Job, em: &mut Emitter) -> (Result<ChatAnswer, ErrorBody>, AnswerLog) {

@@ -11,8 +11,10 @@ use worker::{D1Database, Headers, Request, Response, Url};
 
 use super::context::{json, read_json, Ctx};
 use crate::error::{Failure, Result};
+use crate::store::SAMPLE_ID;
 use crate::usage::{self as log, Scope};
 use crate::util::now_ms;
+use crate::{chat, datasets};
 
 /// Calls fetched per round trip while exporting.
 const EXPORT_PAGE: usize = 1000;
@@ -30,6 +32,14 @@ fn range(url: &Url) -> Result<Range> {
         query(url, "to").as_deref(),
         today,
     )?)
+}
+
+/// `GET /api/v1/usage/estimate?dataset_id=`: what a question about the dataset may cost.
+pub async fn estimate(req: &Request, cx: &Ctx) -> Result<Response> {
+    let id = query(&req.url()?, "dataset_id").unwrap_or_else(|| SAMPLE_ID.to_owned());
+    let found = datasets::lookup(&cx.db, &cx.user_id, &id)?.all().await?;
+    let dataset = datasets::question_dataset(&cx.db, found).await?;
+    json(&chat::cost_estimate(&cx.config, &dataset))
 }
 
 /// `GET /api/v1/usage/summary`.
