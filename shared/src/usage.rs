@@ -260,7 +260,9 @@ impl CostEstimate {
     /// The likely cost of asking `question`, low to high: at least one call with a short reply; at most a
     /// call that plans queries and one that answers from their results, each writing a whole answer.
     pub fn range(&self, question: &str) -> (f64, f64) {
-        let input = (self.prompt_tokens + crate::tokens::estimate(question) as u64) as f64;
+        // A question is small beside the prompt: four characters a token is near enough, and keeps the
+        // full estimator (`tokens::estimate`) out of the app.
+        let input = (self.prompt_tokens + crate::prompt::estimate_tokens(question) as u64) as f64;
         let dollars = |input: f64, output: f64| (input * self.input_per_m + output * self.output_per_m) / 1e6;
         let low = dollars(input, SHORT_REPLY_TOKENS);
         let high = 2.0 * dollars(input * 1.15, self.max_output_tokens as f64);
