@@ -1,10 +1,10 @@
-//! One question, whichever transport asked it: admitted (the rate limit), checked (the dataset and the
-//! session are the user's), answered by `chat::run` as a task of the hub — so it outlives the tab that
-//! asked — and stored with its call log once. Storing degrades rather than vanishes.
-
-use std::time::Duration;
+//! One question, whichever transport asked it: admitted (the rate limit, then the monthly budget — see
+//! `crate::budget`), checked (the dataset and the session are the user's), answered by `chat::run` as a
+//! task of the hub — so it outlives the tab that asked — and stored with its call log once. Storing
+//! degrades rather than vanishes.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use datasage_shared::api::{ApiError, ChatRequest, ErrorCode, StorageMetrics};
 use datasage_shared::budget::{spent_note, warning, Standing};
