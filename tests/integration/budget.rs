@@ -161,5 +161,13 @@ pub async fn a_spent_budget_hands_questions_to_the_builtin_analyst_or_refuses_th
             .is_some_and(|r| r.ends_with("-01T00:00:00Z")),
         "{body}"
     );
+    let (status, _) = c
+        .usage
+        .get(&format!("/api/v1/sessions/{user}"), Some(&token))
+        .await;
+    assert_eq!(
+        status, 404,
+        "a refused first question leaves no empty conversation behind"
+    );
     assert!(c.mock.requests_containing(&question).is_empty());
 }

@@ -493,6 +493,20 @@ pub async fn rename_session(db: &D1Database, id: &str, title: &str) -> Result<()
     Ok(())
 }
 
+/// Deletes the user's session `id` if it holds no message: what a question refused after its claim
+/// leaves behind.
+pub async fn forget_if_empty(db: &D1Database, id: &str, user_id: &str) -> Result<()> {
+    stmt(
+        db,
+        "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2 \
+         AND NOT EXISTS (SELECT 1 FROM chat_messages WHERE session_id = ?1)",
+        &[id.into(), user_id.into()],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
 /// The call-log fields a deleted conversation keeps: facts about cost, none of its words (the excerpts,
 /// and the metadata's error text, SQL and reading go).
 const COST_FACTS: &str = "json_object('finish_reason', json_extract(metadata, '$.finish_reason'), \

@@ -59,8 +59,18 @@ pub async fn prepare(hub: Hub<'_>, config: &Config, user_id: &str, req: ChatRequ
     let history = (!providers.is_empty()).then_some(HISTORY_TURNS);
     let month = Month::of(clock(config, &req.message));
     let claimed = claim(&db, user_id, &req, history, Some(&month)).await?;
-    let (allowance, budget_note) = match claimed.budget {
-        Some(facts) => budget(hub.budget, config, &month, facts, &mut providers)?,
+    let (allowance, budget_note) = match claimed
+        .budget
+        .map(|f| budget(hub.budget, config, &month, f, &mut providers))
+    {
+        Some(Ok(decided)) => decided,
+        Some(Err(refused)) => {
+            // The claim made the session in the same round trip; a refused first question leaves none.
+            if let Err(e) = db::forget_if_empty(&db, &req.session_id, user_id).await {
+                console_error!("hub: cannot drop the empty session of a refused question: {e}");
+            }
+            return Err(refused);
+        }
         None => (None, None),
     };
     let faults = config
