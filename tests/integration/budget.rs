@@ -29,6 +29,13 @@ fn budget_notes(events: &[Timed]) -> Vec<String> {
         .collect()
 }
 
+/// Sets `user`'s own monthly budget with an admin token.
+async fn set_budget(api: &Api, admin: &str, user: &str, usd: f64) {
+    let path = format!("/api/v1/admin/users/{user}/budget");
+    let (status, body) = api.put(&path, admin, &json!({ "budget_usd": usd })).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 async fn spent(api: &Api, token: &str) -> f64 {
     let (_, summary) = api.get("/api/v1/usage/summary", Some(token)).await;
     summary["spent_usd"].as_f64().unwrap_or(f64::NAN)
@@ -112,15 +119,7 @@ pub async fn a_spent_budget_hands_questions_to_the_builtin_analyst_or_refuses_th
     let admin = admin_token_for(&fresh_user("admin"));
     let user = fresh_user("spent");
     let token = token_for(&user);
-    let (status, _) = c
-        .budget
-        .put(
-            &format!("/api/v1/admin/users/{user}/budget"),
-            &admin,
-            &json!({"budget_usd": 0}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    set_budget(&c.budget, &admin, &user, 0.0).await;
     let question = format!("How many rows are there? {user}");
     let events = c
         .budget
@@ -140,15 +139,7 @@ pub async fn a_spent_budget_hands_questions_to_the_builtin_analyst_or_refuses_th
     );
 
     // Where the built-in analyst may not answer, the question is refused with a code and when it resets.
-    let (status, _) = c
-        .usage
-        .put(
-            &format!("/api/v1/admin/users/{user}/budget"),
-            &admin,
-            &json!({"budget_usd": 0}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    set_budget(&c.usage, &admin, &user, 0.0).await;
     let (status, _, body) = c.usage.chat(&token, &question, &user).await;
     assert_eq!(
         (status, &body["error"]["code"]),

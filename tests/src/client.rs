@@ -32,21 +32,15 @@ pub fn fresh_user(tag: &str) -> String {
 
 /// A valid token for `user`, signed with the test instances' secret.
 pub fn token_for(user: &str) -> String {
-    let now = unix_now();
-    jwt::sign(
-        &Claims {
-            sub: user.into(),
-            exp: now + 3600,
-            nbf: Some(now),
-            iat: Some(now),
-            role: None,
-        },
-        TEST_JWT_SECRET.as_bytes(),
-    )
+    signed(user, None)
 }
 
 /// A valid admin token for `user`: what an operator mints with `JWT_SECRET` (see the README).
 pub fn admin_token_for(user: &str) -> String {
+    signed(user, Some(jwt::ADMIN_ROLE))
+}
+
+fn signed(user: &str, role: Option<&str>) -> String {
     let now = unix_now();
     jwt::sign(
         &Claims {
@@ -54,7 +48,7 @@ pub fn admin_token_for(user: &str) -> String {
             exp: now + 3600,
             nbf: Some(now),
             iat: Some(now),
-            role: Some(jwt::ADMIN_ROLE.into()),
+            role: role.map(str::to_owned),
         },
         TEST_JWT_SECRET.as_bytes(),
     )

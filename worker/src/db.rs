@@ -91,7 +91,8 @@ pub struct AnswerLog {
 const NTH_QUESTION: &str = "(SELECT rowid FROM chat_messages WHERE session_id = ?1 AND role = 'user' \
                             ORDER BY created_at, rowid LIMIT 1 OFFSET ?2)";
 
-fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+/// A statement with its arguments bound.
+pub fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
     db.prepare(sql).bind(args).map_err(Failure::from)
 }
 

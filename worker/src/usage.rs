@@ -8,8 +8,9 @@ use datasage_shared::usage::{
 };
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1Database;
 
+use crate::db::stmt;
 use crate::error::{Failure, Result};
 use crate::util::now_iso;
 
@@ -304,8 +305,4 @@ pub async fn set_budget(db: &D1Database, user_id: &str, budget_usd: Option<f64>)
     .run()
     .await?;
     Ok(())
-}
-
-fn stmt(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
-    db.prepare(sql).bind(args).map_err(Failure::from)
 }

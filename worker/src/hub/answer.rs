@@ -13,7 +13,6 @@ use datasage_shared::prompt::Turn;
 use datasage_shared::ratelimit::Decision;
 use datasage_shared::usage::Month;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{console_error, D1Database, D1PreparedStatement, D1Result, Delay, Env, SqlStorage};
 
 use super::limit;
@@ -168,13 +167,14 @@ struct Logged {
 }
 
 fn budget_stmts(db: &D1Database, user_id: &str, month: &Month) -> Result<[D1PreparedStatement; 2]> {
-    let bind = |sql: &str, args: &[JsValue]| db.prepare(sql).bind(args).map_err(Failure::from);
     Ok([
-        bind(
+        db::stmt(
+            db,
             "SELECT budget_usd FROM user_budgets WHERE user_id = ?1",
             &[user_id.into()],
         )?,
-        bind(
+        db::stmt(
+            db,
             "SELECT TOTAL(cost_usd) AS spent FROM llm_calls WHERE user_id = ?1 AND created_at >= ?2 \
              AND created_at < ?3",
             &[
