@@ -123,8 +123,6 @@ pub struct Config {
 pub struct HubSettings {
     /// A socket that sent no ping for this long is treated as gone (`WS_HEARTBEAT_WINDOW_MS`, 90 s).
     pub heartbeat_window_ms: u64,
-    /// How long a stream's events stay after its last one, for late resumes (`STREAM_GRACE_MS`).
-    pub stream_grace_ms: u64,
     /// Origins besides the app's own that may open a socket (`ALLOWED_ORIGINS`, comma-separated).
     pub allowed_origins: Vec<String>,
 }
@@ -222,7 +220,6 @@ impl Config {
             monthly_budget_usd: monthly_budget(env),
             hub: HubSettings {
                 heartbeat_window_ms: num("WS_HEARTBEAT_WINDOW_MS", 90_000).max(1_000),
-                stream_grace_ms: num("STREAM_GRACE_MS", 5 * 60_000),
                 allowed_origins: var(env, "ALLOWED_ORIGINS")
                     .map(|v| {
                         v.split(',')

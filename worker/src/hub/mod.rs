@@ -40,7 +40,7 @@ use crate::util::{now_ms, random_uuid};
 pub use answer::claim;
 use answer::Prepared;
 use sockets::{Attachment, Sockets};
-use streams::{Journal, Started};
+use streams::{Started, Streams};
 
 /// Tickets already used to open a socket, kept until they expire: a ticket opens one socket.
 const TICKETS: &str = "CREATE TABLE IF NOT EXISTS used_tickets (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL)";
@@ -54,7 +54,7 @@ pub struct UserHub {
 struct Hub {
     env: Env,
     sql: SqlStorage,
-    journal: Journal,
+    streams: Streams,
     sockets: Sockets,
     /// The user's monthly budget: its ledger, and what answers in flight hold.
     budget: Rc<Budget>,
@@ -92,12 +92,13 @@ impl DurableObject for UserHub {
             .concat(),
         );
         // A fresh instance runs no answer: any stream still marked running was cut off by a restart.
-        if let Err(e) = streams::end_orphans(&sql, now_ms()) {
+        let streams = Streams::new(sql.clone());
+        if let Err(e) = streams.cut_off_orphans(now_ms()) {
             console_error!("hub: cannot end the streams a restart cut off: {e}");
         }
         let hub = Hub {
             env,
-            journal: Journal::new(sql.clone()),
+            streams,
             budget: Rc::new(Budget::new(sql.clone())),
             sql,
             sockets: Sockets::new(raw),
@@ -247,8 +248,7 @@ impl Hub {
             request_id,
             question: prepared.job.question.clone(),
         };
-        streams::purge(&self.sql, now_ms(), config.hub.stream_grace_ms)?;
-        streams::open(&self.sql, &started)?;
+        self.streams.open(&started)?;
         self.sockets.broadcast(&to_json(&started.frame()));
         let cancel = Cancel::default();
         self.live
@@ -285,21 +285,20 @@ impl Hub {
         // Its final event went out: a tab connecting from now on is not told it runs (it would wait for
         // an end it already missed), and a stop has nothing left to stop.
         self.live.borrow_mut().remove(&started.stream_id);
-        if let Err(e) = streams::end(&self.sql, &started.stream_id, now_ms()) {
+        if let Err(e) = self.streams.end(&started.stream_id) {
             console_error!("hub: cannot end stream {}: {e}", started.stream_id);
         }
         answer::store(&self.env, log, faults).await;
+        self.streams.forget(&started.stream_id);
     }
 
     /// Where an answer's events go: kept for resumes, sent to every socket, and to the SSE client that
     /// asked, if one did — whose going away stops the answer.
     fn sink(&self, sse: Option<mpsc::UnboundedSender<Vec<u8>>>, cancel: Cancel) -> impl FnMut(&StreamFrame) {
-        let (journal, sockets) = (self.journal.clone(), self.sockets.clone());
+        let (streams, sockets) = (self.streams.clone(), self.sockets.clone());
         move |frame: &StreamFrame| {
             let json = to_json(frame);
-            if let Err(e) = journal.record(frame, &json, now_ms()) {
-                console_error!("hub: cannot keep event {} of {}: {e}", frame.seq, frame.stream_id);
-            }
+            streams.record(frame, &json);
             sockets.broadcast(&json);
             if let Some(tx) = &sse {
                 if tx.unbounded_send(sse::encode_data(&json).into_bytes()).is_err() {
@@ -322,7 +321,7 @@ impl Hub {
 
     /// Sends a socket every kept event of a stream after `after_seq`.
     fn resume(&self, ws: &WebSocket, stream_id: &str, after_seq: u64) {
-        match streams::after(&self.journal, stream_id, after_seq, now_ms()) {
+        match self.streams.after(stream_id, after_seq) {
             Ok(Some(frames)) => frames.iter().for_each(|f| {
                 let _ = ws.send_with_str(f);
             }),
@@ -362,7 +361,7 @@ impl Hub {
             auth_exp: num("auth_exp"),
         };
         self.sockets.accept(&pair.server, attachment)?;
-        for s in streams::running(&self.sql)? {
+        for s in self.streams.running() {
             let _ = pair.server.send_with_str(to_json(&s.frame()));
         }
         self.sockets

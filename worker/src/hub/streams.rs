@@ -1,12 +1,12 @@
-//! The answers the hub is running or ran lately, and every event each one sent, in the hub's SQLite: a tab
-//! that reconnects mid-answer asks for what it missed (`resume`), and a hub that restarted mid-answer ends
-//! the answer with an error the tabs see instead of leaving them waiting.
+//! The answers the hub is running, and every event each one sent, kept in the hub's memory: a tab that
+//! reconnects mid-answer asks for what it missed (`resume`). An answer's events stay until the answer is
+//! stored ([`Streams::forget`]); a later `resume` is told the stream is over, and the tab shows the stored
+//! conversation.
 //!
-//! Events are written in batches ([`Journal`]): a Durable Object holds back what it sends until its writes
-//! are durable, so a write per event would hold back every event; a batch is written at most every
-//! [`WRITE_EVERY_MS`] or [`BATCH`] events, at the last event, and before any replay. A batch is one row per
-//! stream — its consecutive events, one per line (JSON has no raw line breaks) — not a row per event. A stream's events stay
-//! for a grace period after its last event ([`purge`]), long enough for the answer to be stored.
+//! SQLite keeps only which answers are running, so a hub that restarted mid-answer (its memory gone, the
+//! answer with it) ends each with an error the tabs see instead of leaving them waiting. The events
+//! themselves are not written: a Durable Object holds back what it sends until its writes are durable, so
+//! writing them held back the answer, and all they saved was the part of an answer a restart had lost anyway.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,19 +20,16 @@ pub const TABLES: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS streams (stream_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, \
      request_id TEXT NOT NULL, question TEXT NOT NULL, running INTEGER NOT NULL, \
      interrupted INTEGER NOT NULL DEFAULT 0, ended_ms INTEGER)",
-    "CREATE TABLE IF NOT EXISTS stream_batches (stream_id TEXT NOT NULL, first_seq INTEGER NOT NULL, \
-     frames TEXT NOT NULL, PRIMARY KEY (stream_id, first_seq))",
-    // A row per event, before batches were rows; a stream outlives its grace period by minutes at most.
+    // Events were written before they were kept in memory: first a row each, then a row per batch.
     "DROP TABLE IF EXISTS stream_events",
+    "DROP TABLE IF EXISTS stream_batches",
 ];
 
-/// Most events held before a write.
-const BATCH: usize = 32;
-/// Longest an event waits to be written.
-const WRITE_EVERY_MS: u64 = 200;
+/// How long a hub remembers the answers a restart cut off, for the tabs that come back to one.
+const CUT_OFF_KEPT_MS: u64 = 24 * 3_600_000;
 
 /// One answer's stream, as `stream_started` announces it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Started {
     pub stream_id: String,
     pub session_id: String,
@@ -51,134 +48,126 @@ impl Started {
     }
 }
 
-pub fn open(sql: &SqlStorage, s: &Started) -> Result<()> {
-    sql.exec(
-        "INSERT INTO streams (stream_id, session_id, request_id, question, running) VALUES (?, ?, ?, ?, 1)",
-        vec![
-            s.stream_id.as_str().into(),
-            s.session_id.as_str().into(),
-            s.request_id.as_str().into(),
-            s.question.as_str().into(),
-        ],
-    )?;
-    Ok(())
+/// One answer's events so far (their JSON as it went out, in `seq` order), and whether it still runs.
+struct Kept {
+    started: Started,
+    running: bool,
+    frames: Vec<(u64, String)>,
 }
 
-/// Events on their way to SQLite, shared by every answer of the hub and its replays.
+/// The hub's answers: running, or over and not stored yet.
 #[derive(Clone)]
-pub struct Journal {
+pub struct Streams {
     sql: SqlStorage,
-    state: Rc<RefCell<Pending>>,
+    kept: Rc<RefCell<Vec<Kept>>>,
 }
 
-#[derive(Default)]
-struct Pending {
-    events: Vec<(String, i64, String)>,
-    written_ms: u64,
-}
-
-impl Journal {
+impl Streams {
     pub fn new(sql: SqlStorage) -> Self {
         Self {
             sql,
-            state: Rc::default(),
+            kept: Rc::default(),
         }
     }
 
-    /// Keeps one event (its JSON as it went out), writing the batch when it is due.
-    pub fn record(&self, frame: &StreamFrame, json: &str, now_ms: u64) -> Result<()> {
-        let due = {
-            let mut p = self.state.borrow_mut();
-            p.events
-                .push((frame.stream_id.clone(), frame.seq as i64, json.to_owned()));
-            frame.event.is_terminal()
-                || p.events.len() >= BATCH
-                || now_ms.saturating_sub(p.written_ms) >= WRITE_EVERY_MS
-        };
-        if due {
-            self.write(now_ms)?;
-        }
+    /// After a (re)start: any stream still marked running was cut off by it.
+    pub fn cut_off_orphans(&self, now_ms: u64) -> Result<()> {
+        // Ended streams of an older hub (which kept them), and cut-off ones remembered long enough.
+        self.sql.exec(
+            "DELETE FROM streams WHERE running = 0 AND (interrupted = 0 OR ended_ms < ?)",
+            vec![(now_ms.saturating_sub(CUT_OFF_KEPT_MS) as i64).into()],
+        )?;
+        self.sql.exec(
+            "UPDATE streams SET running = 0, interrupted = 1, ended_ms = ? WHERE running = 1",
+            vec![(now_ms as i64).into()],
+        )?;
         Ok(())
     }
 
-    /// Writes every event not written yet: a row per stream, its events in order.
-    pub fn write(&self, now_ms: u64) -> Result<()> {
-        let events = {
-            let mut p = self.state.borrow_mut();
-            p.written_ms = now_ms;
-            std::mem::take(&mut p.events)
-        };
-        let mut rest = events.as_slice();
-        while let Some((stream_id, first_seq, _)) = rest.first() {
-            let same = rest.iter().take_while(|(id, _, _)| id == stream_id).count();
-            let frames: Vec<&str> = rest[..same].iter().map(|(_, _, json)| json.as_str()).collect();
-            self.sql.exec(
-                "INSERT OR REPLACE INTO stream_batches (stream_id, first_seq, frames) VALUES (?, ?, ?)",
-                vec![
-                    stream_id.as_str().into(),
-                    (*first_seq).into(),
-                    frames.join("\n").into(),
-                ],
-            )?;
-            rest = &rest[same..];
-        }
+    /// A new answer: marked running in SQLite (a restart from now on cuts it off) and kept in memory.
+    pub fn open(&self, s: &Started) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO streams (stream_id, session_id, request_id, question, running) VALUES (?, ?, ?, ?, 1)",
+            vec![
+                s.stream_id.as_str().into(),
+                s.session_id.as_str().into(),
+                s.request_id.as_str().into(),
+                s.question.as_str().into(),
+            ],
+        )?;
+        self.kept.borrow_mut().push(Kept {
+            started: s.clone(),
+            running: true,
+            frames: Vec::new(),
+        });
         Ok(())
+    }
+
+    /// Keeps one event of a stream, its JSON as it went out.
+    pub fn record(&self, frame: &StreamFrame, json: &str) {
+        self.find(&frame.stream_id, |k| k.frames.push((frame.seq, json.to_owned())));
+    }
+
+    /// The stream's last event went out: a restart can no longer cut it off. Its events stay until
+    /// [`Streams::forget`].
+    pub fn end(&self, stream_id: &str) -> Result<()> {
+        self.find(stream_id, |k| k.running = false);
+        self.sql
+            .exec("DELETE FROM streams WHERE stream_id = ?", vec![stream_id.into()])?;
+        Ok(())
+    }
+
+    /// The answer is stored: a tab resuming it from now on shows the stored conversation.
+    pub fn forget(&self, stream_id: &str) {
+        self.kept
+            .borrow_mut()
+            .retain(|k| k.started.stream_id != stream_id);
+    }
+
+    /// The answers running now, for a tab that just connected.
+    pub fn running(&self) -> Vec<Started> {
+        let kept = self.kept.borrow();
+        kept.iter()
+            .filter(|k| k.running)
+            .map(|k| k.started.clone())
+            .collect()
+    }
+
+    /// Every kept event of a stream after `after_seq`, in order — or, for a stream a restart cut off, a
+    /// final `error` numbered after everything the tab has. `None` for a stream the hub does not have
+    /// (never this user's, or stored: the tab shows the stored conversation instead).
+    pub fn after(&self, stream_id: &str, after_seq: u64) -> Result<Option<Vec<String>>> {
+        let frames = self.find(stream_id, |k| {
+            k.frames
+                .iter()
+                .filter(|(seq, _)| *seq > after_seq)
+                .map(|(_, json)| json.clone())
+                .collect()
+        });
+        if frames.is_some() {
+            return Ok(frames);
+        }
+        let cut_off: Vec<CutOff> = self
+            .sql
+            .exec(
+                "SELECT session_id FROM streams WHERE stream_id = ? AND interrupted = 1",
+                vec![stream_id.into()],
+            )?
+            .to_array()?;
+        Ok(cut_off
+            .first()
+            .map(|c| vec![interrupted(stream_id, &c.session_id, after_seq + 1)]))
+    }
+
+    fn find<T>(&self, stream_id: &str, f: impl FnOnce(&mut Kept) -> T) -> Option<T> {
+        let mut kept = self.kept.borrow_mut();
+        kept.iter_mut().find(|k| k.started.stream_id == stream_id).map(f)
     }
 }
 
-/// The stream's last event went out: it is over, its events kept for the grace period.
-pub fn end(sql: &SqlStorage, stream_id: &str, now_ms: u64) -> Result<()> {
-    sql.exec(
-        "UPDATE streams SET running = 0, ended_ms = ? WHERE stream_id = ?",
-        vec![(now_ms as i64).into(), stream_id.into()],
-    )?;
-    Ok(())
-}
-
 #[derive(Deserialize)]
-struct Batch {
-    first_seq: i64,
-    frames: String,
-}
-
-#[derive(Deserialize)]
-struct Kept {
+struct CutOff {
     session_id: String,
-    interrupted: i64,
-}
-
-/// Every kept event of a stream after `after_seq`, in order — and, for a stream a restart cut off, a final
-/// `error` numbered after everything the tab has. `None` for a stream the hub does not have (never this
-/// user's, or purged: the tab shows the stored conversation instead).
-pub fn after(journal: &Journal, stream_id: &str, after_seq: u64, now_ms: u64) -> Result<Option<Vec<String>>> {
-    journal.write(now_ms)?;
-    let sql = &journal.sql;
-    let kept: Vec<Kept> = sql
-        .exec(
-            "SELECT session_id, interrupted FROM streams WHERE stream_id = ?",
-            vec![stream_id.into()],
-        )?
-        .to_array()?;
-    let Some(kept) = kept.first() else {
-        return Ok(None);
-    };
-    let batches: Vec<Batch> = sql
-        .exec(
-            "SELECT first_seq, frames FROM stream_batches WHERE stream_id = ? ORDER BY first_seq",
-            vec![stream_id.into()],
-        )?
-        .to_array()?;
-    let mut frames: Vec<String> = batches
-        .iter()
-        .flat_map(|b| (b.first_seq.max(0) as u64..).zip(b.frames.split('\n')))
-        .filter(|(seq, _)| *seq > after_seq)
-        .map(|(_, frame)| frame.to_owned())
-        .collect();
-    if kept.interrupted == 1 {
-        let seq = after_seq + frames.len() as u64 + 1;
-        frames.push(interrupted(stream_id, &kept.session_id, seq));
-    }
-    Ok(Some(frames))
 }
 
 fn interrupted(stream_id: &str, session_id: &str, seq: u64) -> String {
@@ -195,37 +184,4 @@ fn interrupted(stream_id: &str, session_id: &str, seq: u64) -> String {
         ),
     };
     serde_json::to_string(&frame).unwrap_or_default()
-}
-
-/// The answers running now, for a tab that just connected.
-pub fn running(sql: &SqlStorage) -> Result<Vec<Started>> {
-    sql.exec(
-        "SELECT stream_id, session_id, request_id, question FROM streams WHERE running = 1 ORDER BY rowid",
-        None,
-    )?
-    .to_array()
-}
-
-/// Marks every stream a previous instance of the hub left running as cut off (it restarted mid-answer:
-/// the answer is lost); a tab that resumes one gets a final `error` saying so instead of waiting.
-pub fn end_orphans(sql: &SqlStorage, now_ms: u64) -> Result<()> {
-    sql.exec(
-        "UPDATE streams SET running = 0, interrupted = 1, ended_ms = ? WHERE running = 1",
-        vec![(now_ms as i64).into()],
-    )?;
-    Ok(())
-}
-
-/// Forgets streams that ended more than `grace_ms` ago.
-pub fn purge(sql: &SqlStorage, now_ms: u64, grace_ms: u64) -> Result<()> {
-    let before = now_ms.saturating_sub(grace_ms) as i64;
-    sql.exec(
-        "DELETE FROM stream_batches WHERE stream_id IN (SELECT stream_id FROM streams WHERE running = 0 AND ended_ms < ?)",
-        vec![before.into()],
-    )?;
-    sql.exec(
-        "DELETE FROM streams WHERE running = 0 AND ended_ms < ?",
-        vec![before.into()],
-    )?;
-    Ok(())
 }
