@@ -5,6 +5,9 @@
 //! 10 and 50 concurrent streams, wave by wave in turn, four ways to the same answer:
 //! - **direct**: straight from the mock;
 //! - **bare**: through the bare platform;
+//! - **floor**: through the floor (`benches/floor/`): the least a service of DataSage's shape does before
+//!   it streams, in plain JavaScript — the asker's own Durable Object (one hop), a write to its SQLite,
+//!   one D1 round trip — so what the runtime charges for the shape shows apart from what DataSage adds;
 //! - **SSE**: DataSage's `/api/v1/chat/stream` (sign-in checked, rate limit, session and dataset looked
 //!   up, provider health, every call logged to D1), for a returning user and for a new one (whose hub is
 //!   created by the question);
@@ -46,6 +49,7 @@ const WAIT: Duration = Duration::from_secs(60);
 enum Way {
     Direct,
     Bare,
+    Floor,
     /// DataSage over SSE; `new` for a user asking for the first time (their hub is created).
     Sse {
         new: bool,
@@ -55,9 +59,10 @@ enum Way {
     },
 }
 
-const WAYS: [Way; 6] = [
+const WAYS: [Way; 7] = [
     Way::Direct,
     Way::Bare,
+    Way::Floor,
     Way::Sse { new: true },
     Way::Ws { new: true },
     Way::Sse { new: false },
@@ -69,6 +74,7 @@ impl Way {
         match self {
             Way::Direct => "direct",
             Way::Bare => "bare platform",
+            Way::Floor => "floor (hop, SQL, D1)",
             Way::Sse { new: true } => "SSE, new user",
             Way::Ws { new: true } => "WebSocket, new user",
             Way::Sse { new: false } => "SSE",
@@ -88,6 +94,7 @@ struct Bench {
     http: reqwest::Client,
     mock_url: String,
     bare_url: String,
+    floor_url: String,
     api: Api,
     /// Users who asked before, each with a socket open: the `i`-th request of a wave is the `i`-th's.
     returning: Vec<(String, tokio::sync::Mutex<Tab>)>,
@@ -101,8 +108,9 @@ impl Bench {
             _ => token_for(&fresh_user("bench-new")),
         };
         match way {
-            Way::Direct => self.provider_stream(&self.mock_url, question, until).await,
-            Way::Bare => self.provider_stream(&self.bare_url, question, until).await,
+            Way::Direct => self.provider_stream(&self.mock_url, i, question, until).await,
+            Way::Bare => self.provider_stream(&self.bare_url, i, question, until).await,
+            Way::Floor => self.provider_stream(&self.floor_url, i, question, until).await,
             Way::Sse { new } => self.sse(&user(new), question, until).await,
             Way::Ws { new: true } => ws(&mut self.api.tab(&user(true)).await, question, until).await,
             Way::Ws { new: false } => match self.returning.get(i) {
@@ -112,8 +120,8 @@ impl Bench {
         }
     }
 
-    /// An OpenAI stream, from the mock or through the bare platform.
-    async fn provider_stream(&self, url: &str, question: &str, until: Until) -> f64 {
+    /// An OpenAI stream, from the mock or through the bare platform or the floor (as its `i`-th user).
+    async fn provider_stream(&self, url: &str, i: usize, question: &str, until: Until) -> f64 {
         let req = LlmRequest {
             model: "gpt-4o-mini".into(),
             messages: vec![Message::new(Role::User, question)],
@@ -121,7 +129,8 @@ impl Bench {
             max_tokens: 1_500,
         };
         let started = Instant::now();
-        let Ok(resp) = self.http.post(url).json(&request_body(&req)).send().await else {
+        let sent = self.http.post(url).header("x-user", format!("floor-{i}"));
+        let Ok(resp) = sent.json(&request_body(&req)).send().await else {
             return f64::NAN;
         };
         let mut body = resp.bytes_stream();
@@ -212,13 +221,19 @@ async fn level(bench: &Bench, n: usize) -> Vec<Vec<f64>> {
 fn print_level(n: usize, samples: &[Vec<f64>]) {
     let p = |i: usize, q: f64| percentile(&samples[i], q);
     let (d50, d99) = (p(0, 0.5), p(0, 0.99));
+    let floor = WAYS.iter().position(|w| *w == Way::Floor).unwrap_or(0);
     let (b50, b99) = (p(1, 0.5) - d50, p(1, 0.99) - d99);
     for (i, way) in WAYS.into_iter().enumerate() {
         let (a50, a99) = (p(i, 0.5) - d50, p(i, 0.99) - d99);
-        let ratio = if matches!(way, Way::Direct | Way::Bare) {
-            String::new()
-        } else {
-            format!("{:>6.2}× / {:.2}×", a50 / b50, a99 / b99)
+        let ratio = match way {
+            Way::Direct | Way::Bare => String::new(),
+            Way::Floor => format!("{:>6.2}× / {:.2}×", a50 / b50, a99 / b99),
+            _ => format!(
+                "{:>6.2}× / {:.2}×   {:>5.2}×",
+                a50 / b50,
+                a99 / b99,
+                a50 / (p(floor, 0.5) - d50)
+            ),
         };
         println!(
             "{n:>4}  {:<22} {:>8.1} {:>8.1} {:>10.1} {:>10.1}   {ratio}",
@@ -249,16 +264,39 @@ async fn long_answers(bench: &Bench, way: Way, runtime: Option<&WorkerInstance>)
     (percentile(&sorted(times), 0.5), memory)
 }
 
-/// The ways to measure, over `worker` and `bare`, with 50 returning users.
-async fn bench_on(worker: &WorkerInstance, bare: &WorkerInstance, mock_url: &str) -> Bench {
-    let api = Api::new(&worker.base_url);
-    Bench {
+/// The runtimes measured side by side, each its own `wrangler dev`.
+struct Runtimes {
+    datasage: WorkerInstance,
+    bare: WorkerInstance,
+    floor: WorkerInstance,
+}
+
+impl Runtimes {
+    fn start(suffix: &str, mock: &MockProvider, mock_url: &str) -> std::io::Result<Self> {
+        let other = |name: &str, config| {
+            WorkerInstance::start_config(&format!("{name}{suffix}"), config, &[("PROVIDER_URL", mock_url)])
+        };
+        Ok(Self {
+            datasage: datasage(&format!("bench-routing{suffix}"), mock)?,
+            bare: other("bench-bare", "benches/bare/wrangler.toml")?,
+            floor: other("bench-floor", "benches/floor/wrangler.toml")?,
+        })
+    }
+}
+
+/// The ways to measure, with 50 returning users of DataSage and of the floor.
+async fn bench_on(rt: &Runtimes, mock_url: &str) -> Bench {
+    let api = Api::new(&rt.datasage.base_url);
+    let bench = Bench {
         http: reqwest::Client::new(),
-        bare_url: bare.base_url.clone(),
+        bare_url: rt.bare.base_url.clone(),
+        floor_url: rt.floor.base_url.clone(),
         mock_url: mock_url.to_owned(),
         returning: returning_users(&api, 50).await,
         api,
-    }
+    };
+    join_all((0..50).map(|i| bench.one(Way::Floor, i, QUESTION, Until::End))).await;
+    bench
 }
 
 async fn first_words(bench: &Bench) {
@@ -268,7 +306,7 @@ async fn first_words(bench: &Bench) {
     }
     println!("first answer word, ms ({WAVES} waves per level, interleaved; added = minus direct)");
     println!(
-        "{:>4}  {:<22} {:>8} {:>8} {:>10} {:>10}   added vs the bare platform's",
+        "{:>4}  {:<22} {:>8} {:>8} {:>10} {:>10}   added vs the bare platform's (p50 / p99), the floor's (p50)",
         "n", "way", "p50", "p99", "added p50", "added p99"
     );
     for &n in LEVELS {
@@ -277,21 +315,22 @@ async fn first_words(bench: &Bench) {
 }
 
 /// The memory figure is this load's: `main` runs it on fresh runtimes.
-async fn long_answers_all(bench: &Bench, worker: &WorkerInstance, bare: &WorkerInstance) {
+async fn long_answers_all(bench: &Bench, rt: &Runtimes) {
     for _ in 0..2 {
         join_all((0..50).map(|i| bench.one(Way::Sse { new: false }, i, QUESTION, Until::End))).await;
     }
     println!("\n50 concurrent 500-token answers at 100 tokens/s, returning users, on fresh runtimes:");
     println!("ms to the end (p50); the runtime's memory when the load began, and its peak");
     let (direct, _) = long_answers(bench, Way::Direct, None).await;
-    let (bare_ms, bare_mem) = long_answers(bench, Way::Bare, Some(bare)).await;
+    let (bare_ms, bare_mem) = long_answers(bench, Way::Bare, Some(&rt.bare)).await;
     let mb = |kb: u64| kb as f64 / 1024.0;
     let bare_peak = bare_mem.map_or(0, |m| m.peak);
     println!("  {:<20} {direct:>8.0}", Way::Direct.name());
     for (way, runtime) in [
-        (Way::Bare, bare),
-        (Way::Sse { new: false }, worker),
-        (Way::Ws { new: false }, worker),
+        (Way::Bare, &rt.bare),
+        (Way::Floor, &rt.floor),
+        (Way::Sse { new: false }, &rt.datasage),
+        (Way::Ws { new: false }, &rt.datasage),
     ] {
         let (t, memory) = match way {
             Way::Bare => (bare_ms, bare_mem),
@@ -330,19 +369,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Runtime::new()?;
     let mock = rt.block_on(MockProvider::start())?;
     let mock_url = format!("{}/chat/completions", mock.openai_base_url());
-    let bare = |name| {
-        WorkerInstance::start_config(name, "benches/bare/wrangler.toml", &[("PROVIDER_URL", &mock_url)])
-    };
     {
-        let (worker, bare) = (datasage("bench-routing", &mock)?, bare("bench-bare")?);
-        rt.block_on(async { first_words(&bench_on(&worker, &bare, &mock_url).await).await });
+        let runtimes = Runtimes::start("", &mock, &mock_url)?;
+        rt.block_on(async { first_words(&bench_on(&runtimes, &mock_url).await).await });
     }
     // New runtimes and state: the memory figure is this load's, and the hubs the first part left (with
     // their heartbeat alarms) do not wake up in the middle of it.
-    let (worker, bare) = (datasage("bench-routing-long", &mock)?, bare("bench-bare-long")?);
+    let runtimes = Runtimes::start("-long", &mock, &mock_url)?;
     rt.block_on(async {
-        let bench = bench_on(&worker, &bare, &mock_url).await;
-        long_answers_all(&bench, &worker, &bare).await;
+        let bench = bench_on(&runtimes, &mock_url).await;
+        long_answers_all(&bench, &runtimes).await;
     });
     Ok(())
 }
