@@ -172,6 +172,7 @@ fn main() -> ExitCode {
         a_rename_or_delete_in_one_tab_reaches_the_users_other_tabs,
         closing_the_tab_that_asked_does_not_stop_the_answer,
         a_tab_that_reconnects_mid_answer_resumes_with_nothing_duplicated_or_missing,
+        a_tab_back_after_the_answer_was_stored_is_sent_to_the_stored_conversation,
         a_tab_gone_without_a_close_frame_stops_counting_within_the_heartbeat_window,
         tickets_are_single_use_short_lived_signed_and_bound_to_the_origin,
         a_socket_is_closed_with_4001_when_its_sign_in_expires,

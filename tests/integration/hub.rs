@@ -231,6 +231,35 @@ pub async fn a_tab_that_reconnects_mid_answer_resumes_with_nothing_duplicated_or
     assert_eq!(late["messages"].as_array().map(Vec::len), Some(2));
 }
 
+/// The hub keeps an answer's events until the answer is stored; a tab that comes back later is sent to
+/// the stored conversation (`NOT_FOUND` on its resume), which holds the same answer.
+pub async fn a_tab_back_after_the_answer_was_stored_is_sent_to_the_stored_conversation(c: Arc<Ctx>) {
+    let user = fresh_user("resume-late");
+    let token = token_for(&user);
+    let mut tab = c.hub.tab(&token).await;
+    tab.ask("r-1", &format!("How many rows? {user}"), &user).await;
+    let stream_id = tab.started(WAIT).await.expect("started");
+    let events = tab.answer(&stream_id, WAIT).await;
+    tab.kill();
+    let stored = stored_answer(&c, &token, &user).await;
+    assert_eq!(stored, text_of(&events), "the answer is stored");
+    let mut again = c.hub.tab(&token).await;
+    again
+        .send(json!({"type": "resume", "data": {"stream_id": stream_id, "after_seq": 2}}))
+        .await;
+    let seen = again.until(Duration::from_secs(2), |_| false).await;
+    assert!(
+        events_of(&seen, &stream_id).is_empty(),
+        "no event of the stored answer comes again"
+    );
+    let codes: Vec<ErrorCode> = seen.iter().filter_map(error_code).collect();
+    assert_eq!(
+        codes,
+        [ErrorCode::NotFound],
+        "the resume is told the stream is over"
+    );
+}
+
 pub async fn a_tab_gone_without_a_close_frame_stops_counting_within_the_heartbeat_window(c: Arc<Ctx>) {
     let user = fresh_user("heartbeat");
     let token = token_for(&user);

@@ -22,7 +22,6 @@ use crate::config::Config;
 use crate::datasets::{self, Dataset};
 use crate::db::{self, AnswerLog, Shape};
 use crate::error::{Failure, Result};
-use crate::provider_health;
 use crate::providers::Provider;
 use crate::store::SAMPLE_ID;
 use crate::util::now_ms;
@@ -243,9 +242,9 @@ pub async fn claim(
 }
 
 /// Stores an answer: whole; whole again after a pause (D1 may be briefly unavailable); shortened; then
-/// only the question and call log. How it went is counted for `/api/v1/chat/metrics`. `faults` is how
-/// many attempts are made to fail (fault injection).
-pub async fn store(env: &Env, log: AnswerLog, faults: usize) {
+/// only the question and call log. Says how it went (one of `StorageMetrics::OUTCOMES`, or `failed`), to be
+/// counted for `/api/v1/chat/metrics`. `faults` is how many attempts are made to fail (fault injection).
+pub async fn store(env: &Env, log: AnswerLog, faults: usize) -> &'static str {
     let plan = [
         (Shape::Whole, 0),
         (Shape::Whole, RETRY_PAUSE_MS),
@@ -270,5 +269,5 @@ pub async fn store(env: &Env, log: AnswerLog, faults: usize) {
             }
         }
     }
-    provider_health::count_storage(env, outcome).await;
+    outcome
 }

@@ -36,6 +36,7 @@ use crate::chat::{self, Cancel, Emitter, Subscribers};
 use crate::config::Config;
 use crate::error::{Failure, Result};
 use crate::objects::{create_tables, param};
+use crate::provider_health;
 use crate::util::{now_ms, random_uuid};
 pub use answer::claim;
 use answer::Prepared;
@@ -288,8 +289,10 @@ impl Hub {
         if let Err(e) = self.streams.end(&started.stream_id) {
             console_error!("hub: cannot end stream {}: {e}", started.stream_id);
         }
-        answer::store(&self.env, log, faults).await;
+        let outcome = answer::store(&self.env, log, faults).await;
         self.streams.forget(&started.stream_id);
+        // Forgotten before it is counted: a tab told the answer is stored finds it so.
+        provider_health::count_storage(&self.env, outcome).await;
     }
 
     /// Where an answer's events go: kept for resumes, sent to every socket, and to the SSE client that
