@@ -55,6 +55,9 @@ fn wrangler(args: &[&str]) -> Command {
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
         .env("DATASAGE_PREBUILT", "1")
+        // wrangler's local trace collector (a dev-time viewer the tests never read, which the platform
+        // does not run in a request's path) streams every span of every request to a store of its own.
+        .env("X_LOCAL_OBSERVABILITY", "false")
         .env("NO_COLOR", "1");
     cmd
 }
