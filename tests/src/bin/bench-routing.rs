@@ -2,7 +2,7 @@
 //!
 //! One mock provider and two `wrangler dev` instances of the same wrangler and workerd: DataSage, and the
 //! bare platform (`benches/bare/`: a few lines of JavaScript piping the provider's stream through). At 1,
-//! 10 and 50 concurrent streams, wave by wave in turn, four ways to the same answer:
+//! 10 and 50 concurrent streams, wave by wave in turn, five ways to the same answer:
 //! - **direct**: straight from the mock;
 //! - **bare**: through the bare platform;
 //! - **floor**: through the floor (`benches/floor/`): the least a service of DataSage's shape does before
