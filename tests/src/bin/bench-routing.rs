@@ -1,7 +1,8 @@
 //! Speed against the bare platform, run on demand (`make bench`): prints figures, asserts nothing.
 //!
-//! One mock provider and two `wrangler dev` instances of the same wrangler and workerd: DataSage, and the
-//! bare platform (`benches/bare/`: a few lines of JavaScript piping the provider's stream through). At 1,
+//! One mock provider and three `wrangler dev` instances of the same wrangler and workerd: DataSage, the
+//! bare platform (`benches/bare/`: a few lines of JavaScript piping the provider's stream through) and the
+//! floor (`benches/floor/`). At 1,
 //! 10 and 50 concurrent streams, wave by wave in turn, five ways to the same answer:
 //! - **direct**: straight from the mock;
 //! - **bare**: through the bare platform;
