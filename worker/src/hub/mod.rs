@@ -305,20 +305,19 @@ impl Hub {
     /// asked, if one did — whose going away stops the answer.
     fn sink(&self, sse: Option<mpsc::UnboundedSender<SseEvent>>, cancel: Cancel) -> impl FnMut(&StreamFrame) {
         let (streams, sockets) = (self.streams.clone(), self.sockets.clone());
-        let mut texts = 0usize;
+        let mut text_sent = false;
         move |frame: &StreamFrame| {
             let json = to_json(frame);
-            streams.record(frame, &json);
             sockets.broadcast(&json);
             if let Some(tx) = &sse {
                 let text = matches!(frame.event, StreamEvent::Content { .. });
-                texts += usize::from(text);
-                let may_wait = text && texts > 1;
-                let event = (sse::encode_data(&json).into_bytes(), may_wait);
+                let event = (sse::encode_data(&json).into_bytes(), text && text_sent);
+                text_sent |= text;
                 if tx.unbounded_send(event).is_err() {
                     cancel.cancel();
                 }
             }
+            streams.record(frame, json);
         }
     }
 

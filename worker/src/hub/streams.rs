@@ -104,8 +104,8 @@ impl Streams {
     }
 
     /// Keeps one event of a stream, its JSON as it went out.
-    pub fn record(&self, frame: &StreamFrame, json: &str) {
-        self.find(&frame.stream_id, |k| k.frames.push((frame.seq, json.to_owned())));
+    pub fn record(&self, frame: &StreamFrame, json: String) {
+        self.find(&frame.stream_id, |k| k.frames.push((frame.seq, json)));
     }
 
     /// The stream's last event went out: a restart can no longer cut it off. Its events stay until
