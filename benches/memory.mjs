@@ -26,6 +26,11 @@ const { values: opt } = parseArgs({
   },
 });
 
+if (!opt.base || !opt.pid || !(opt.floor || opt.secret)) {
+  console.error("usage: memory.mjs --base <url> --pid <workerd pid> (--secret <JWT_SECRET> | --floor) [--users N] [--rounds N]");
+  process.exit(2);
+}
+
 const b64 = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 function token(sub) {
   const now = Math.floor(Date.now() / 1000);
@@ -46,6 +51,7 @@ async function ask(run, k) {
       headers: { authorization: `Bearer ${token(`memory-${run}-${k}`)}`, "content-type": "application/json" },
       body: JSON.stringify({ message: opt.question, session_id: randomUUID() }),
     });
+  if (!resp.ok) throw new Error(`the question was refused: ${resp.status} ${await resp.text()}`);
   for await (const _ of resp.body) { /* read to the end */ }
 }
 
