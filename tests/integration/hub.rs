@@ -29,6 +29,13 @@ fn error_code(frame: &Incoming) -> Option<ErrorCode> {
     }
 }
 
+/// What `tab` is told over 2 s, asserting that none of it is an event of `stream_id`: the refusals' codes.
+async fn refusals_without_events(tab: &mut Tab, stream_id: &str, why: &str) -> Vec<ErrorCode> {
+    let seen = tab.until(Duration::from_secs(2), |_| false).await;
+    assert!(events_of(&seen, stream_id).is_empty(), "{why}");
+    seen.iter().filter_map(error_code).collect()
+}
+
 async fn tabs(c: &Ctx, token: &str, n: usize) -> Vec<Tab> {
     let mut out = Vec::new();
     for _ in 0..n {
@@ -247,12 +254,12 @@ pub async fn a_tab_back_after_the_answer_was_stored_is_sent_to_the_stored_conver
     again
         .send(json!({"type": "resume", "data": {"stream_id": stream_id, "after_seq": 2}}))
         .await;
-    let seen = again.until(Duration::from_secs(2), |_| false).await;
-    assert!(
-        events_of(&seen, &stream_id).is_empty(),
-        "no event of the stored answer comes again"
-    );
-    let codes: Vec<ErrorCode> = seen.iter().filter_map(error_code).collect();
+    let codes = refusals_without_events(
+        &mut again,
+        &stream_id,
+        "no event of the stored answer comes again",
+    )
+    .await;
     assert_eq!(
         codes,
         [ErrorCode::NotFound],
@@ -435,12 +442,7 @@ pub async fn another_users_socket_never_sees_the_first_users_events_nor_reaches_
         matches!(events.last().map(|e| &e.event), Some(StreamEvent::Complete(_))),
         "Bob's stop did nothing"
     );
-    let seen_by_bob = b.until(Duration::from_secs(2), |_| false).await;
-    assert!(
-        events_of(&seen_by_bob, &stream_id).is_empty(),
-        "Bob never sees Alice's answer"
-    );
-    let codes: Vec<ErrorCode> = seen_by_bob.iter().filter_map(error_code).collect();
+    let codes = refusals_without_events(&mut b, &stream_id, "Bob never sees Alice's answer").await;
     assert_eq!(
         codes,
         [ErrorCode::NotFound; 3],
