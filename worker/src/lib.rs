@@ -4,6 +4,7 @@
 //! `datasage-shared` does the work, and results are written back as JSON or server-sent events.
 
 mod auth;
+mod body;
 mod budget;
 mod chat;
 mod config;

@@ -11,6 +11,7 @@ use datasage_shared::routing::FailureClass;
 use futures::stream::{self, LocalBoxStream, StreamExt};
 use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit};
 
+use crate::body::Chunks;
 use crate::config::ProviderConfig;
 
 /// Why a provider call failed.
@@ -134,14 +135,14 @@ async fn send(
             retry_after_ms,
         });
     }
-    let body = resp.stream().map_err(|e| ProviderError::Stream(e.to_string()))?;
+    let body = Chunks::of(&resp).ok_or_else(|| ProviderError::Stream("the response has no body".into()))?;
     Ok(normalize(body, parser, by))
 }
 
 /// The first `max` bytes of a response body, as text; the rest is never read (its stream is dropped).
 async fn read_capped(resp: &mut worker::Response, max: usize) -> String {
     let mut out = Vec::new();
-    if let Ok(mut body) = resp.stream() {
+    if let Some(mut body) = Chunks::of(resp) {
         while let Some(Ok(chunk)) = body.next().await {
             out.extend_from_slice(&chunk[..chunk.len().min(max - out.len())]);
             if out.len() >= max {
@@ -154,9 +155,9 @@ async fn read_capped(resp: &mut worker::Response, max: usize) -> String {
 
 /// Runs a body byte stream through a protocol parser, yielding normalized events; an error event the
 /// provider sent becomes [`ProviderError::Reported`], so a failure has one channel.
-fn normalize(body: worker::ByteStream, parser: Box<dyn StreamParser>, by: &'static str) -> LlmStream {
+fn normalize(body: Chunks, parser: Box<dyn StreamParser>, by: &'static str) -> LlmStream {
     struct St {
-        body: Option<worker::ByteStream>,
+        body: Option<Chunks>,
         parser: Box<dyn StreamParser>,
         pending: VecDeque<LlmEvent>,
     }
@@ -180,7 +181,7 @@ fn normalize(body: worker::ByteStream, parser: Box<dyn StreamParser>, by: &'stat
                     Some(Ok(bytes)) => st.pending.extend(st.parser.push(&bytes)),
                     Some(Err(e)) => {
                         st.body = None;
-                        return Some((Err(ProviderError::Stream(e.to_string())), st));
+                        return Some((Err(ProviderError::Stream(e)), st));
                     }
                     None => {
                         st.body = None;
