@@ -10,8 +10,12 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import RustWorker from "./build/index.js";
 import { Events } from "./events.mjs";
+import { queueMicrotask } from "./microtasks.mjs";
 
 export { DatasetStore, ProviderHealthStore, UserHub } from "./build/index.js";
+
+// Installed before any request, so the wasm futures' queue only ever calls this one.
+globalThis.queueMicrotask = queueMicrotask;
 
 const FAILED_ANSWER = "https://guard.internal/__guard/failed-answer";
 const CHAT = /^\/api\/v1\/chat(\/stream)?$/;
