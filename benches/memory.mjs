@@ -4,7 +4,10 @@
 // the runtime's cost of the shape from DataSage's own.
 //
 //   node benches/memory.mjs --base http://127.0.0.1:8799 --secret <JWT_SECRET> \
-//     --pid "$(pgrep -f 'workerd serve.*inspector-addr')" --users 50 --rounds 10
+//     --pid "$(pgrep -f 'workerd serve.*inspector-addr')" --users 50 --rounds 10 [--ws]
+//
+// DataSage's questions go over SSE, or with `--ws` over each user's own socket, opened before the first
+// round and kept open.
 //
 // `--pid` is the workerd that runs the worker (with one `wrangler dev` running, the one with an inspector
 // address; the other serves wrangler's proxy). "native" is tcmalloc's heap (SQLite, streams, the C++ side
@@ -19,6 +22,7 @@ const { values: opt } = parseArgs({
     base: { type: "string" },
     secret: { type: "string" },
     floor: { type: "boolean", default: false },
+    ws: { type: "boolean", default: false },
     pid: { type: "string" },
     users: { type: "string", default: "50" },
     rounds: { type: "string", default: "10" },
@@ -38,8 +42,34 @@ function token(sub) {
   return `${body}.${createHmac("sha256", opt.secret).update(body).digest("base64url")}`;
 }
 
-/** The `k`-th user's question, read to its end: over SSE to DataSage, or as an OpenAI request to the floor. */
+/** A socket of `user`'s on DataSage's hub, open. */
+async function socket(user) {
+  const headers = { authorization: `Bearer ${token(user)}`, "content-type": "application/json", origin: opt.base };
+  const grant = await fetch(`${opt.base}/api/v1/ws/ticket`, { method: "POST", headers, body: "{}" });
+  if (!grant.ok) throw new Error(`no ticket: ${grant.status} ${await grant.text()}`);
+  const { ticket } = await grant.json();
+  const ws = new WebSocket(`${opt.base.replace(/^http/, "ws")}/api/v1/ws/chat?ticket=${ticket}`, { headers: { origin: opt.base } });
+  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
+  return ws;
+}
+
+/** A question over `ws`, waited for to its final event. */
+function askOver(ws) {
+  const session = randomUUID();
+  return new Promise((done, fail) => {
+    ws.onmessage = (m) => {
+      if (!m.data.includes(session)) return;
+      if (m.data.includes('"type":"error"')) fail(new Error(`the question was refused: ${m.data}`));
+      if (m.data.includes('"type":"complete"')) done();
+    };
+    ws.send(JSON.stringify({ type: "chat", data: { request_id: randomUUID(), message: opt.question, session_id: session } }));
+  });
+}
+
+/** The `k`-th user's question, read to its end: over SSE or a socket to DataSage, or as an OpenAI request to
+ * the floor. */
 async function ask(run, k) {
+  if (opt.ws) return askOver(sockets[k]);
   const resp = opt.floor
     ? await fetch(opt.base, {
       method: "POST",
@@ -79,6 +109,8 @@ const show = (label, m) =>
 
 const run = randomUUID().slice(0, 8);
 show("start", memory());
+const sockets = opt.ws ? await Promise.all(Array.from({ length: Number(opt.users) }, (_, k) => socket(`memory-${run}-${k}`))) : [];
+if (opt.ws) show("sockets", memory());
 for (let round = 1; round <= Number(opt.rounds); round++) {
   await Promise.all(Array.from({ length: Number(opt.users) }, (_, k) => ask(run, k)));
   show(`round ${round}`, memory());
