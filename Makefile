@@ -20,6 +20,7 @@ bench: setup
 	cargo run --release -p datasage-tests --bin bench-datasets
 	cargo run --release -p datasage-tests --bin bench-isolation
 	cargo run --release -p datasage-tests --bin bench-routing
+	node benches/glue.mjs
 	cargo run --release -p datasage-tests --bin bench-hub
 	cargo run --release -p datasage-tests --bin bench-usage
 	bash scripts/build-app.sh
