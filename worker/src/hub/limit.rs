@@ -1,41 +1,47 @@
-//! The user's rate limit, kept in the hub's SQLite: one count per user whatever the transport or tab.
+//! The user's rate limit, kept in the hub's SQLite (`datasage_shared::ratelimit`: a row per admission):
+//! one count per user whatever the transport or tab.
 //!
-//! Exact under concurrency: the hub handles one event at a time, and the read-decide-write below is
+//! Exact under concurrency: the hub handles one event at a time, and the forget-count-decide-record below is
 //! synchronous SQLite with no `await` in between, so no two questions can interleave inside it. The window
 //! is persisted, so the limit holds across restarts and evictions.
 
-use datasage_shared::ratelimit::{Decision, SlidingWindow};
+use datasage_shared::ratelimit::{Decision, Window, ADMIT, CARRY_OVER, FORGET, OLD_TABLE, WINDOW};
 use serde::Deserialize;
 use worker::{Result, SqlStorage};
 
 use crate::util::now_ms;
 
-pub const TABLES: &str =
-    "CREATE TABLE IF NOT EXISTS sliding_window (id INTEGER PRIMARY KEY CHECK (id = 1), hits TEXT NOT NULL)";
+pub use datasage_shared::ratelimit::TABLES;
 
 const WINDOW_MS: u64 = 60_000;
 
-#[derive(Deserialize)]
-struct Row {
-    hits: String,
-}
-
 /// Admits one more question if the last minute had fewer than `limit`.
 pub fn admit(sql: &SqlStorage, limit: u32) -> Result<Decision> {
-    let rows: Vec<Row> = sql
-        .exec("SELECT hits FROM sliding_window WHERE id = 1", None)?
-        .to_array()?;
-    let mut window: SlidingWindow = rows
-        .first()
-        .and_then(|r| serde_json::from_str(&r.hits).ok())
-        .unwrap_or_default();
-    let decision = window.check(now_ms(), limit, WINDOW_MS);
+    let now = now_ms() as i64;
+    sql.exec(FORGET, vec![(now - WINDOW_MS as i64).into(), now.into()])?;
+    let window: Window = sql.exec(WINDOW, None)?.one()?;
+    let decision = window.decide(now as u64, limit, WINDOW_MS);
     if matches!(decision, Decision::Allowed { .. }) {
-        let hits = serde_json::to_string(&window).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        sql.exec(
-            "INSERT INTO sliding_window (id, hits) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET hits = excluded.hits",
-            vec![hits.into()],
-        )?;
+        sql.exec(ADMIT, vec![now.into()])?;
     }
     Ok(decision)
+}
+
+#[derive(Deserialize)]
+struct Found {
+    tables: u32,
+}
+
+/// A hub from before the rows keeps its last minute: the old list's admissions become rows, once.
+pub fn carry_over(sql: &SqlStorage) -> Result<()> {
+    let found: Found = sql
+        .exec(
+            "SELECT COUNT(*) AS tables FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec![OLD_TABLE.into()],
+        )?
+        .one()?;
+    if found.tables > 0 {
+        sql.exec(&CARRY_OVER.join(";\n"), None)?;
+    }
+    Ok(())
 }

@@ -93,11 +93,15 @@ impl DurableObject for UserHub {
             &sql,
             "user hub",
             &[
-                &[limit::TABLES, TICKETS, budget::TABLES][..],
+                &limit::TABLES[..],
+                &[TICKETS, budget::TABLES][..],
                 &streams::TABLES[..],
             ]
             .concat(),
         );
+        if let Err(e) = limit::carry_over(&sql) {
+            console_error!("hub: cannot carry the rate limit's window over: {e}");
+        }
         // A fresh instance runs no answer: any stream still marked running was cut off by a restart.
         let streams = Streams::new(sql.clone());
         if let Err(e) = streams.cut_off_orphans(now_ms()) {
