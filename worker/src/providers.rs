@@ -135,7 +135,8 @@ async fn send(
             retry_after_ms,
         });
     }
-    let body = Chunks::of(&resp).ok_or_else(|| ProviderError::Stream("the response has no body".into()))?;
+    let body =
+        Chunks::of(&resp).ok_or_else(|| ProviderError::Stream("the response has no readable body".into()))?;
     Ok(normalize(body, parser, by))
 }
 

@@ -1,9 +1,9 @@
 //! The user's rate limit, kept in the hub's SQLite (`datasage_shared::ratelimit`: a row per admission):
 //! one count per user whatever the transport or tab.
 //!
-//! Exact under concurrency: the hub handles one event at a time, and the forget-count-decide-record below is
-//! synchronous SQLite with no `await` in between, so no two questions can interleave inside it. The window
-//! is persisted, so the limit holds across restarts and evictions.
+//! Exact under concurrency: the hub handles one event at a time, and the forget-count-decide-record below
+//! is synchronous SQLite with no `await` in between, so no two questions can interleave inside it. The
+//! window is persisted, so the limit holds across restarts and evictions.
 
 use datasage_shared::ratelimit::{Decision, Window, ADMIT, CARRY_OVER, FORGET, OLD_TABLE, WINDOW};
 use serde::Deserialize;
