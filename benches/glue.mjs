@@ -7,11 +7,20 @@ import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 
 const { values: opt } = parseArgs({
-  options: { runs: { type: "string", default: "15" }, n: { type: "string", default: "20000" }, port: { type: "string", default: "8796" } },
+  options: {
+    runs: { type: "string", default: "15" },
+    n: { type: "string", default: "20000" },
+    port: { type: "string", default: "8796" },
+  },
 });
 const base = `http://127.0.0.1:${opt.port}`;
-const wrangler = spawn("node_modules/.bin/wrangler", ["dev", "--config", "benches/glue/wrangler.toml", "--ip", "127.0.0.1",
-  "--port", opt.port, "--show-interactive-dev-session=false"], { env: { ...process.env, WRANGLER_SEND_METRICS: "false", X_LOCAL_OBSERVABILITY: "false" }, stdio: "ignore", detached: true });
+const args = ["dev", "--config", "benches/glue/wrangler.toml", "--ip", "127.0.0.1", "--port", opt.port,
+  "--show-interactive-dev-session=false"];
+const wrangler = spawn("node_modules/.bin/wrangler", args, {
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", X_LOCAL_OBSERVABILITY: "false" },
+  stdio: "ignore",
+  detached: true,
+});
 const stop = () => { try { process.kill(-wrangler.pid); } catch { /* gone */ } };
 process.on("exit", stop);
 
@@ -39,11 +48,14 @@ for (const [slow, fast, share] of PAIRS) {
   const n = Math.round(Number(opt.n) * share);
   for (let i = 0; i < 3; i++) await Promise.all([ms(slow, n), ms(fast, n)]);
   const times = { [slow]: [], [fast]: [], baseline: [] };
-  for (let i = 0; i < Number(opt.runs); i++) for (const path of [slow, fast, "baseline"]) times[path].push(await ms(path, path === "baseline" ? 0 : n));
-  const base = p50(times.baseline);
-  const per = (path) => ((p50(times[path]) - base) * 1000) / n;
-  console.log(`${slow.padEnd(15)} ${per(slow).toFixed(2).padStart(7)} µs a call   ${fast.padEnd(5)} ${per(fast).toFixed(2).padStart(7)} µs a call   ` +
-    `saves ${(per(slow) - per(fast)).toFixed(2).padStart(6)} µs a call   (${n} calls a request)`);
+  for (let i = 0; i < Number(opt.runs); i++) {
+    for (const path of [slow, fast, "baseline"]) times[path].push(await ms(path, path === "baseline" ? 0 : n));
+  }
+  const none = p50(times.baseline);
+  const per = (path) => ((p50(times[path]) - none) * 1000) / n;
+  const us = (v) => v.toFixed(2).padStart(7);
+  console.log(`${slow.padEnd(15)} ${us(per(slow))} µs a call   ${fast.padEnd(5)} ${us(per(fast))} µs a call   ` +
+    `saves ${us(per(slow) - per(fast))} µs a call   (${n} calls a request)`);
 }
 stop();
 process.exit(0);
