@@ -93,6 +93,21 @@ pub fn create_tables(sql: &SqlStorage, object: &str, ddl: &[&str]) {
     }
 }
 
+/// Whether the object's SQLite has a table called `name`.
+pub fn has_table(sql: &SqlStorage, name: &str) -> worker::Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct Count {
+        n: f64,
+    }
+    let count: Count = sql
+        .exec(
+            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec![name.into()],
+        )?
+        .one()?;
+    Ok(count.n > 0.0)
+}
+
 /// A query parameter of a request an object received; empty when it is missing.
 pub fn param(url: &Url, key: &str) -> String {
     url.query_pairs()

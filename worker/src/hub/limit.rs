@@ -6,9 +6,9 @@
 //! window is persisted, so the limit holds across restarts and evictions.
 
 use datasage_shared::ratelimit::{Decision, Window, ADMIT, CARRY_OVER, FORGET, OLD_TABLE, WINDOW};
-use serde::Deserialize;
 use worker::{Result, SqlStorage};
 
+use crate::objects::has_table;
 use crate::util::now_ms;
 
 pub use datasage_shared::ratelimit::TABLES;
@@ -27,20 +27,9 @@ pub fn admit(sql: &SqlStorage, limit: u32) -> Result<Decision> {
     Ok(decision)
 }
 
-#[derive(Deserialize)]
-struct Found {
-    tables: u32,
-}
-
 /// A hub from before the rows keeps its last minute: the old list's admissions become rows, once.
 pub fn carry_over(sql: &SqlStorage) -> Result<()> {
-    let found: Found = sql
-        .exec(
-            "SELECT COUNT(*) AS tables FROM sqlite_master WHERE type = 'table' AND name = ?",
-            vec![OLD_TABLE.into()],
-        )?
-        .one()?;
-    if found.tables > 0 {
+    if has_table(sql, OLD_TABLE)? {
         sql.exec(&CARRY_OVER.join(";\n"), None)?;
     }
     Ok(())

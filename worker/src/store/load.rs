@@ -13,6 +13,7 @@ use worker::{SqlStorage, SqlStorageValue};
 
 use super::protocol::Loaded;
 use crate::error::{Failure, Result};
+use crate::objects::has_table;
 
 /// Durable Object SQLite binds at most 100 parameters per statement.
 const MAX_PARAMS: usize = 100;
@@ -171,15 +172,5 @@ fn finish(sql: &SqlStorage, loaded: Loaded) -> Result<Loaded> {
 
 /// Whether the object holds a dataset.
 pub fn is_loaded(sql: &SqlStorage) -> Result<bool> {
-    #[derive(serde::Deserialize)]
-    struct Count {
-        n: f64,
-    }
-    let rows: Vec<Count> = sql
-        .exec(
-            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
-            vec![SqlStorageValue::String(TABLE_ALIAS.into())],
-        )?
-        .to_array()?;
-    Ok(rows.first().is_some_and(|c| c.n > 0.0))
+    Ok(has_table(sql, TABLE_ALIAS)?)
 }
