@@ -31,7 +31,7 @@ const { values: opt } = parseArgs({
 });
 
 if (!opt.base || !opt.pid || !(opt.floor || opt.secret)) {
-  console.error("usage: memory.mjs --base <url> --pid <workerd pid> (--secret <JWT_SECRET> | --floor) [--users N] [--rounds N]");
+  console.error("usage: memory.mjs --base <url> --pid <workerd pid> (--secret <JWT_SECRET> [--ws] | --floor) [--users N] [--rounds N]");
   process.exit(2);
 }
 
